@@ -1,0 +1,88 @@
+# assist-chain: event-sourced social assistance on Apache Kafka.
+# `make help` lists the targets. Two commands do everything on a fresh machine:
+#   make run    the whole system with a demo      make test   the whole test suite
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= var
+KAFKA_PORT ?= 9092
+KAFKA_CONTROLLER_PORT ?= 9093
+KAFKACTL := $(PYTHON) deploy/kafka/kafkactl.py
+STACK := $(PY) -m deploy.local.stack
+
+.DEFAULT_GOAL := help
+.PHONY: help install kafka-jars broker-up broker-down broker-status run down status logs demo \
+        test test-unit test-integration lint fmt contracts bench screenshot lock clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@echo "==> installing the virtual environment in $(VENV) (pinned by requirements.lock)"
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv with the pinned dependencies
+
+kafka-jars: ## Fetch the Kafka broker's jars from Maven Central (cached outside the tree)
+	@$(KAFKACTL) fetch
+
+broker-up: ## Start the local single-node KRaft broker (idempotent)
+	@$(KAFKACTL) up --data-dir $(DATA)/kafka --port $(KAFKA_PORT) --controller-port $(KAFKA_CONTROLLER_PORT)
+
+broker-down: ## Stop the local broker (idempotent)
+	@$(KAFKACTL) down --data-dir $(DATA)/kafka
+
+broker-status: ## Is the local broker running? Where is its log?
+	@$(KAFKACTL) status --data-dir $(DATA)/kafka
+
+run: install broker-up ## Run the whole system locally and feed a demo
+	@$(STACK) up --data-dir $(DATA) --bootstrap 127.0.0.1:$(KAFKA_PORT)
+	@$(STACK) demo --data-dir $(DATA)
+
+down: ## Stop every service and the broker
+	@if [ -x $(PY) ]; then $(STACK) down --data-dir $(DATA); fi
+	@$(KAFKACTL) down --data-dir $(DATA)/kafka
+
+status: install ## Every service's process, port and health
+	@$(STACK) status --data-dir $(DATA)
+
+logs: ## Follow every service's log
+	@tail -F $(DATA)/log/*.log
+
+test: install ## Run the whole test suite against a real broker of its own
+	@$(PY) -m pytest
+
+test-unit: install ## Only the tests that need no broker
+	@$(PY) -m pytest tests/unit tests/contract
+
+lint: install ## ruff and mypy --strict
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy events contracts services deploy
+
+fmt: install ## Format the code
+	@$(PY) -m ruff check --fix .
+	@$(PY) -m ruff format .
+
+contracts: install ## Regenerate contracts/ (JSON Schema, AsyncAPI) from events/
+	@$(PY) -m contracts.generate
+
+bench: install ## Benchmark the loop against raw Kafka on this machine
+	@$(PY) -m bench
+
+lock: ## Re-pin requirements.lock from pyproject.toml (after changing a dependency)
+	@rm -rf /tmp/assist-lock-venv && $(PYTHON) -m venv /tmp/assist-lock-venv
+	@/tmp/assist-lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@/tmp/assist-lock-venv/bin/pip freeze --exclude-editable --exclude assist-chain > requirements.lock
+	@rm -rf /tmp/assist-lock-venv
+	@echo "requirements.lock updated"
+
+clean: down ## Stop everything and delete local data (events included!)
+	@rm -rf $(DATA)

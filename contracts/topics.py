@@ -1,0 +1,162 @@
+"""The topic catalog: every topic, its partitions, retention, key, and who writes and reads it.
+
+Applied idempotently at start-up (services/runtime/topic_admin.py) and rendered into the
+AsyncAPI document (contracts/asyncapi.yaml). Replication comes from TopicSettings, since it
+is a property of the cluster, not of the topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from events.types import Department, EventType
+
+FOREVER = -1  # retention.ms=-1: the broker never deletes by age
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    key: str
+    description: str
+    publishers: tuple[str, ...]
+    subscribers: tuple[str, ...]
+    messages: tuple[str, ...]
+    retention_ms: int = FOREVER
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+
+ENVELOPE_EVENTS = tuple(t.value for t in EventType)
+REFERRAL_EVENTS = (
+    EventType.REFERRAL_ISSUED.value,
+    EventType.REFERRAL_WITHDRAWN.value,
+    EventType.REFERRAL_OVERDUE.value,
+)
+
+EVENTS = TopicSpec(
+    name="assist.events",
+    partitions=6,
+    key="household_id",
+    description="Events proposed for a household's chain, not yet sequenced. "
+    "Only the chain writer reads it; it assigns sequence and hashes and writes assist.chain.",
+    publishers=("intake", "identification", "classification", "referral", "feedback"),
+    subscribers=("chainwriter",),
+    messages=ENVELOPE_EVENTS,
+)
+CHAIN = TopicSpec(
+    name="assist.chain",
+    partitions=6,
+    key="household_id",
+    description="Every household's events in chain order, hash-linked: the log auditors replay.",
+    publishers=("chainwriter",),
+    subscribers=("identification", "classification", "referral", "feedback", "audit", "intake"),
+    messages=ENVELOPE_EVENTS,
+)
+MONITORING = TopicSpec(
+    name="assist.monitoring",
+    partitions=6,
+    key="person_id",
+    description="Data providers' reference records and monitoring signals about persons, "
+    "before identification has found their household.",
+    publishers=("intake",),
+    subscribers=("identification",),
+    messages=(EventType.SIGNAL_RECEIVED.value, EventType.RECORD_REPORTED.value),
+)
+FEEDBACK = TopicSpec(
+    name="assist.feedback",
+    partitions=6,
+    key="referral_id",
+    description="Departments' answers to referrals (the feedback body of interfaces.md with "
+    "referral_id and department); the HTTP feedback endpoint writes here too.",
+    publishers=("feedback", *(d.value for d in Department)),
+    subscribers=("feedback",),
+    messages=("FeedbackSubmitted",),
+)
+DEADLETTER = TopicSpec(
+    name="assist.deadletter",
+    partitions=1,
+    key="source topic/partition/offset",
+    description="Messages that could not be processed: original bytes, where they came from, why.",
+    publishers=("chainwriter", "identification", "classification", "referral", "feedback"),
+    subscribers=("operators",),
+    messages=("DeadLetter",),
+)
+CHECKPOINTS = TopicSpec(
+    name="assist.checkpoints",
+    partitions=1,
+    key="checkpoint",
+    description="Signed checkpoints over every household's chain head (audit).",
+    publishers=("audit",),
+    subscribers=("auditors",),
+    messages=("Checkpoint",),
+)
+
+
+def referral_topic(department: Department | str) -> str:
+    """`assist.referrals.<department>`: what one department receives."""
+    return f"assist.referrals.{Department(department).value}"
+
+
+REFERRALS = tuple(
+    TopicSpec(
+        name=referral_topic(department),
+        partitions=3,
+        key="household_id",
+        description=f"Referrals addressed to {department.value}: issued, withdrawn, overdue. "
+        "Each carries only what this department needs.",
+        publishers=("referral",),
+        subscribers=(department.value,),
+        messages=REFERRAL_EVENTS,
+    )
+    for department in Department
+)
+
+CATALOG: tuple[TopicSpec, ...] = (
+    EVENTS,
+    CHAIN,
+    MONITORING,
+    FEEDBACK,
+    *REFERRALS,
+    DEADLETTER,
+    CHECKPOINTS,
+)
+
+
+def catalog(namespace: str = "") -> tuple[TopicSpec, ...]:
+    """The catalog with every name prefixed by `namespace` (isolated test runs, tenants)."""
+    return tuple(replace(spec, name=namespace + spec.name) for spec in CATALOG)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """The concrete topic names a running service uses (ASSIST_TOPIC_NAMESPACE + catalog)."""
+
+    namespace: str = ""
+
+    @property
+    def events(self) -> str:
+        return self.namespace + EVENTS.name
+
+    @property
+    def chain(self) -> str:
+        return self.namespace + CHAIN.name
+
+    @property
+    def monitoring(self) -> str:
+        return self.namespace + MONITORING.name
+
+    @property
+    def feedback(self) -> str:
+        return self.namespace + FEEDBACK.name
+
+    @property
+    def deadletter(self) -> str:
+        return self.namespace + DEADLETTER.name
+
+    @property
+    def checkpoints(self) -> str:
+        return self.namespace + CHECKPOINTS.name
+
+    def referrals(self, department: Department | str) -> str:
+        return self.namespace + referral_topic(department)

@@ -1,0 +1,184 @@
+"""The local stack: start, stop and report every service as its own process.
+
+`make run` calls `up` (after the broker is up) and `demo`; `make down` calls `down`.
+Each service writes its log to <data>/log/<service>.log and its pid to <data>/run/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.tokens import ensure_tokens
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    name: str
+    port: int
+    role: str
+
+
+SERVICES: tuple[ServiceDef, ...] = (
+    ServiceDef("chainwriter", 8007, "orders and hash-links every household's chain"),
+    ServiceDef("identification", 8002, "compares declarations with records; monitoring"),
+    ServiceDef("classification", 8003, "tiers and tags under the policy in force"),
+    ServiceDef("referral", 8006, "push according to needs, one topic per department"),
+    ServiceDef("feedback", 8004, "departments' answers, overdue referrals, settlement"),
+    ServiceDef("intake", 8001, "one-stop intake: applications, visits, records, signals"),
+)
+
+
+def _pid_file(data: Path, name: str) -> Path:
+    return data / "run" / f"{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie or a recycled pid of another program does not count
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"services." in cmdline
+    except OSError:
+        return True
+
+
+def running_pid(data: Path, name: str) -> int | None:
+    try:
+        pid = int(_pid_file(data, name).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _health(port: int) -> tuple[int | None, dict[str, object] | None]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:  # noqa: S310
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None, None
+
+
+def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ASSIST_DATA_DIR": str(data.resolve()),
+        "ASSIST_TOKENS_FILE": str((data / "tokens.json").resolve()),
+        "ASSIST_LOG_FORMAT": "json",
+        f"ASSIST_{service.name.upper()}_PORT": str(service.port),
+    }
+
+
+def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
+    for sub in ("log", "run"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    tokens = ensure_tokens(data / "tokens.json")
+    for service in SERVICES:
+        if running_pid(data, service.name):
+            continue
+        log = (data / "log" / f"{service.name}.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-m", f"services.{service.name}"],
+            env=service_env(data, bootstrap, service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _pid_file(data, service.name).write_text(f"{process.pid}\n")
+        print(f"started {service.name:<15} pid {process.pid}")
+    deadline = time.monotonic() + timeout
+    waiting = {s.name for s in SERVICES}
+    while waiting and time.monotonic() < deadline:
+        for service in SERVICES:
+            if service.name in waiting and _health(service.port)[0] == 200:
+                waiting.discard(service.name)
+            elif service.name in waiting and not running_pid(data, service.name):
+                print(f"{service.name} exited; its log says:\n{_tail(data, service.name)}")
+                return 1
+        time.sleep(0.5)
+    status(data)
+    print(f"\nbearer tokens (roles intake, auditor, operator, department:<id>): {tokens}")
+    print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
+    if waiting:
+        print(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}")
+        return 1
+    return 0
+
+
+def down(data: Path, timeout: float = 20.0) -> int:
+    pids = {s.name: running_pid(data, s.name) for s in SERVICES}
+    for name, pid in pids.items():
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for name, pid in pids.items():
+        while pid and _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if pid and _alive(pid):
+            print(f"{name} did not stop in {timeout:.0f}s: killing it")
+            os.kill(pid, signal.SIGKILL)
+        _pid_file(data, name).unlink(missing_ok=True)
+        if pid:
+            print(f"stopped {name:<15} pid {pid}")
+    return 0
+
+
+def status(data: Path) -> int:
+    print(f"{'service':<15} {'pid':>7}  {'address':<24} health   does")
+    all_ok = True
+    for service in SERVICES:
+        pid = running_pid(data, service.name)
+        code, _ = _health(service.port) if pid else (None, None)
+        health = "ok" if code == 200 else "down" if not pid else f"{code or 'no answer'}"
+        all_ok = all_ok and code == 200
+        print(
+            f"{service.name:<15} {pid or '-':>7}  http://127.0.0.1:{service.port:<7} {health:<8} "
+            f"{service.role}"
+        )
+    return 0 if all_ok else 3
+
+
+def _tail(data: Path, name: str, lines: int = 20) -> str:
+    try:
+        return "\n".join((data / "log" / f"{name}.log").read_text().splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "demo"])
+    parser.add_argument("--data-dir", type=Path, default=Path("var"))
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    )
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args.data_dir, args.bootstrap)
+    if args.command == "down":
+        return down(args.data_dir)
+    if args.command == "status":
+        return status(args.data_dir)
+    from deploy.local.demo import run_demo
+
+    return run_demo(args.data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

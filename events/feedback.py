@@ -1,0 +1,70 @@
+"""Messages that are not chain events: a department's feedback, a dead letter."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from events.referral import Delivered
+from events.types import DeclineReason, Department, Outcome
+
+
+class FeedbackBody(BaseModel):
+    """The feedback body of interfaces.md, as a department sends it over HTTP."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outcome: Outcome
+    reason: DeclineReason | None = None
+    delivered: Delivered | None = None
+    transfer_to: Department | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _fields_fit_the_outcome(self) -> FeedbackBody:
+        if self.outcome == Outcome.DECLINED and self.reason is None:
+            raise ValueError("reason: required when outcome is DECLINED")
+        if self.outcome != Outcome.DECLINED and self.reason is not None:
+            raise ValueError("reason: only for outcome DECLINED")
+        if self.outcome == Outcome.TRANSFERRED and self.transfer_to is None:
+            raise ValueError("transfer_to: required when outcome is TRANSFERRED")
+        if self.outcome != Outcome.TRANSFERRED and self.transfer_to is not None:
+            raise ValueError("transfer_to: only for outcome TRANSFERRED")
+        if self.outcome == Outcome.DELIVERED and self.delivered is None:
+            raise ValueError("delivered: required when outcome is DELIVERED")
+        return self
+
+
+class FeedbackSubmitted(FeedbackBody):
+    """A feedback message on `assist.feedback` (keyed by referral_id)."""
+
+    referral_id: str = Field(min_length=1, max_length=120)
+    department: Department
+    # Departments may set their own id so that a re-sent message is recognised; else it is
+    # fixed from the topic position.
+    feedback_id: uuid.UUID | None = None
+    submitted_at: AwareDatetime | None = None
+
+
+class DeadLetterSource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    topic: str
+    partition: int
+    offset: int
+    key_base64: str | None
+
+
+class DeadLetter(BaseModel):
+    """A message that could not be processed, on `assist.deadletter`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dead_letter_id: uuid.UUID
+    service: str
+    reason: str
+    failed_at: AwareDatetime
+    source: DeadLetterSource
+    value_base64: str | None
+
+    def as_document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

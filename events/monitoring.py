@@ -1,0 +1,51 @@
+"""Events of dynamic monitoring: data providers' records and signals, warnings."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from events.envelope import Payload
+from events.identity import ResidentId
+from events.types import Department, EventType, Money, RegionCode, SignalKind
+
+
+class SignalReceived(Payload):
+    """A data provider's monitoring signal about one person."""
+
+    event_type: ClassVar[EventType] = EventType.SIGNAL_RECEIVED
+    kind: SignalKind
+    person_id: ResidentId
+    region_code: RegionCode
+    source_department: Department
+    amount: Money | None = None
+    grade: int | None = Field(default=None, ge=1, le=4)
+    monthly_income: Money | None = None
+
+
+class RecordReported(Payload):
+    """Verified facts about one person; a record states only what its source knows."""
+
+    event_type: ClassVar[EventType] = EventType.RECORD_REPORTED
+    person_id: ResidentId
+    source_department: Department
+    reported_at: AwareDatetime
+    monthly_income: Money | None = None
+    deposits: Money | None = None
+    vehicles: int | None = Field(default=None, ge=0)
+    residential_properties: int | None = Field(default=None, ge=0)
+
+
+class RiskWarningRaised(Payload):
+    """A signal about a person of no known household crossed the region's threshold."""
+
+    event_type: ClassVar[EventType] = EventType.RISK_WARNING_RAISED
+    person_id: ResidentId
+    region_code: RegionCode
+    signal_kind: SignalKind
+    signal_event_id: str
+    reason: str
+    amount: Money | None = None
+    threshold: Money | None = None
+

@@ -1,0 +1,7 @@
+"""`python -m services.chainwriter`: the chain writer: orders and hash-links every household's chain (port 8007)."""
+
+from services.chainwriter.bootstrap import build
+from services.runtime.service import serve
+
+if __name__ == "__main__":
+    serve("chainwriter", 8007, build)

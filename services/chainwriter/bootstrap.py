@@ -1,0 +1,14 @@
+"""Composition root of the chain writer."""
+
+from __future__ import annotations
+
+from contracts.topics import TopicNames
+from services.chainwriter.writer import ChainWriter
+from services.runtime.service import ServiceParts, processor_service
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+
+def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
+    # Its state comes from assist.chain itself (bootstrap), so its input is never replayed.
+    return processor_service("chainwriter", kafka, topics, (topics.events,),
+                             lambda: ChainWriter(topics), replay_inputs=False)

@@ -1,0 +1,94 @@
+"""The chain writer: the one owner of every household's order.
+
+It takes proposed events from `assist.events`, drops any event_id it has already chained,
+and appends the rest to `assist.chain` with the next sequence and the hash link. Its state
+(each chain's head and every chained event_id) is rebuilt from `assist.chain` itself at start,
+and chained events are committed in the same transaction as the consumed offsets, so a crash
+at any point neither loses an event nor writes one twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer
+
+from contracts.topics import TopicNames
+from events.chain import ChainHead, link
+from events.codec import DecodeError, decode_event
+from services.runtime import metrics
+from services.runtime.kafka import partitions_of
+from services.runtime.logging import get_logger
+from services.runtime.messages import Inbound, Outbound, Rejected
+
+log = get_logger()
+
+
+class ChainWriter:
+    """Sequencing and hash-linking, with de-duplication on event_id."""
+
+    service = "chainwriter"
+
+    def __init__(self, topics: TopicNames) -> None:
+        self.topics = topics
+        self.heads: dict[str, ChainHead] = {}
+        self.chained: set[uuid.UUID] = set()
+
+    def observe_chained(self, document: dict[str, object]) -> None:
+        """Fold one event already on the chain into the heads and the seen ids."""
+        household = str(document["household_id"])
+        self.heads[household] = ChainHead(int(str(document["sequence"])), str(document["hash"]))
+        self.chained.add(uuid.UUID(str(document["event_id"])))
+
+    def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        try:
+            event = decode_event(message.value)
+        except DecodeError as error:
+            raise Rejected(str(error)) from None
+        if event.household_id is None:
+            raise Rejected("household_id: required for an event of a household's chain")
+        if event.sequence is not None or event.hash is not None:
+            raise Rejected("sequence: only the chain writer sets sequence and hashes")
+        if event.event_id in self.chained:
+            metrics.DUPLICATES.labels(self.service).inc()
+            log.info("duplicate event dropped", event_id=str(event.event_id),
+                     household_id=event.household_id, event_type=event.event_type.value)
+            return []
+        head = self.heads.get(event.household_id, ChainHead())
+        chained = link(event, head.sequence + 1, head.hash)
+        self.heads[event.household_id] = ChainHead(head.sequence + 1, str(chained.hash))
+        self.chained.add(event.event_id)
+        log.info("event chained", household_id=event.household_id, sequence=chained.sequence,
+                 event_type=event.event_type.value, correlation_id=str(event.correlation_id),
+                 producer=event.producer)
+        return [Outbound.event(self.topics.chain, chained)]
+
+    def tick(self, now: datetime) -> Sequence[Outbound]:
+        return []
+
+    async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
+        """Read `assist.chain` (committed transactions only) from the start to its end."""
+        consumer = consumer_factory()
+        await consumer.start()
+        try:
+            partitions = await partitions_of(consumer, self.topics.chain)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            count = 0
+            while remaining:
+                batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self.observe_chained(json.loads(record.value))
+                        count += 1
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= ends[tp]:
+                        remaining.discard(tp)
+            log.info("chain heads rebuilt", events=count, households=len(self.heads))
+        finally:
+            await consumer.stop()

@@ -1,0 +1,1 @@
+"""Classification: tier and tags of a household under the policy in force."""

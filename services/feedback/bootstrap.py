@@ -1,0 +1,34 @@
+"""Composition root of feedback: the ledger processor, the overdue timer, the HTTP routes."""
+
+from __future__ import annotations
+
+from contracts.topics import TopicNames
+from services.feedback.app import FeedbackDeps, create_app
+from services.feedback.handler import FeedbackHandler
+from services.feedback.ledger import Ledger
+from services.runtime.publisher import KafkaPublisher
+from services.runtime.auth import TokenStore
+from services.runtime.http import install_common_routes
+from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.service import ServiceParts
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+
+def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
+    processor = Processor(
+        ProcessorConfig(name=f"{topics.namespace}feedback", inputs=(topics.chain, topics.feedback),
+                        deadletter_topic=topics.deadletter,
+                        tick_seconds=settings.overdue_check_seconds),
+        lambda: FeedbackHandler(topics),
+        kafka,
+    )
+    publisher = KafkaPublisher(kafka, "feedback")
+
+    def ledger() -> Ledger | None:
+        handler = processor.handler
+        ready = isinstance(handler, FeedbackHandler) and processor.status.caught_up
+        return handler.ledger if ready and isinstance(handler, FeedbackHandler) else None
+
+    app = create_app(FeedbackDeps(TokenStore.load(settings.tokens_file), publisher, topics, ledger))
+    install_common_routes(app, "feedback", lambda: [processor])
+    return ServiceParts(app, [processor], on_start=publisher.start, on_stop=publisher.stop)

@@ -1,0 +1,115 @@
+"""The referral ledger: every referral's status, folded from the chain, and the rules of feedback.
+
+Pure: no Kafka, no HTTP, no clock (`now` is passed in). The feedback processor and the HTTP
+routes share one ledger, so an answer is judged the same way whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from events.types import Department, Outcome, Program
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    DECLINED = "declined"
+    TRANSFERRED = "transferred"
+    WITHDRAWN = "withdrawn"
+
+
+FINAL = frozenset({Status.DELIVERED, Status.DECLINED, Status.TRANSFERRED, Status.WITHDRAWN})
+STATUS_OF_OUTCOME = {
+    Outcome.ACCEPTED: Status.ACCEPTED,
+    Outcome.DELIVERED: Status.DELIVERED,
+    Outcome.DECLINED: Status.DECLINED,
+    Outcome.TRANSFERRED: Status.TRANSFERRED,
+}
+
+
+@dataclass
+class Referral:
+    referral_id: str
+    household_id: str
+    program: Program
+    department: Department
+    due_at: datetime
+    issued_at: datetime
+    issued_event_id: str
+    correlation_id: str
+    status: Status = Status.OPEN
+    overdue: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
+class Refusal(Exception):  # noqa: N818 - a verdict, with the HTTP status it maps to
+    """Feedback that cannot be taken: unknown (404), wrong department (403), final (409)."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+@dataclass
+class Ledger:
+    referrals: dict[str, Referral] = field(default_factory=dict)
+    by_household: dict[str, list[str]] = field(default_factory=dict)
+    settled_at_count: dict[str, int] = field(default_factory=dict)
+
+    def issued(self, referral: Referral) -> None:
+        if referral.referral_id not in self.referrals:
+            self.referrals[referral.referral_id] = referral
+            self.by_household.setdefault(referral.household_id, []).append(referral.referral_id)
+
+    def set_status(self, referral_id: str, status: Status) -> None:
+        referral = self.referrals.get(referral_id)
+        if referral is not None and not referral.final:
+            referral.status = status
+
+    def judge(self, referral_id: str, department: Department, outcome: Outcome) -> Referral:
+        """The referral this answer is for, or a Refusal saying why it cannot be taken."""
+        referral = self.referrals.get(referral_id)
+        if referral is None:
+            raise Refusal(404, f"unknown referral {referral_id!r}")
+        if referral.department != department:
+            raise Refusal(403, f"referral {referral_id!r} belongs to {referral.department.value}, "
+                               f"not to {department.value}")
+        if referral.final:
+            raise Refusal(409, f"referral {referral_id!r} already has a final answer "
+                               f"({referral.status.value})")
+        if outcome is Outcome.ACCEPTED and referral.status is Status.ACCEPTED:
+            raise Refusal(409, f"referral {referral_id!r} is already accepted")
+        return referral
+
+    def due_for_overdue(self, now: datetime) -> list[Referral]:
+        """Referrals past their due date without a final answer, not yet marked overdue."""
+        return [r for r in self.referrals.values()
+                if not r.final and not r.overdue and r.due_at < now]
+
+    def settlement(self, household_id: str) -> list[Referral] | None:
+        """All of the household's referrals, if every one is final and this was not yet said."""
+        ids = self.by_household.get(household_id, [])
+        if not ids or self.settled_at_count.get(household_id) == len(ids):
+            return None
+        referrals = [self.referrals[i] for i in ids]
+        return referrals if all(r.final for r in referrals) else None
+
+    def overdue_by_department(self) -> dict[str, int]:
+        counts = {d.value: 0 for d in Department}
+        for referral in self.referrals.values():
+            if referral.overdue and not referral.final:
+                counts[referral.department.value] += 1
+        return counts
+
+    def listing(self, department: Department | None, status: Status | None) -> list[Referral]:
+        return [r for r in self.referrals.values()
+                if (department is None or r.department == department)
+                and (status is None or r.status == status)]

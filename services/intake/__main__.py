@@ -1,0 +1,7 @@
+"""`python -m services.intake`: one-stop intake of applications, visits, records, signals (port 8001)."""
+
+from services.intake.bootstrap import build
+from services.runtime.service import serve
+
+if __name__ == "__main__":
+    serve("intake", 8001, build)

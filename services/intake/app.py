@@ -1,0 +1,180 @@
+"""Intake's HTTP routes: one-stop intake of applications, visits, records and signals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from pydantic import BaseModel, ValidationError
+from fastapi.exceptions import RequestValidationError
+
+from contracts.topics import TopicNames
+from events.envelope import new_event
+from events.household import ApplicationReceived, VisitCompleted
+from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
+from services.runtime.publisher import KafkaPublisher
+from services.intake.requests import ApplicationRequest, RecordRequest, SignalRequest, VisitRequest
+from services.intake.visits import VisitIndex
+from services.policy.standards import PolicyBook
+from services.runtime.auth import Principal, TokenStore, require
+from services.runtime.errors import install_error_handlers
+from services.runtime.logging import get_logger
+
+SERVICE = "intake"
+log = get_logger()
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class Accepted(BaseModel):
+    event_id: str
+    correlation_id: str
+    household_id: str | None = None
+
+
+@dataclass
+class IntakeDeps:
+    tokens: TokenStore
+    publisher: KafkaPublisher
+    topics: TopicNames
+    policy: PolicyBook
+    visits: Callable[[], VisitIndex | None]
+    keys: IdempotencyKeys
+
+
+async def _parse(request: Request, model: type[Model], policy: PolicyBook) -> tuple[Model, bytes]:
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": f"not JSON: {error}", "type": "json_invalid"}]
+        ) from None
+    try:
+        parsed = model.model_validate(data, context={"policy": policy, "now": datetime.now(UTC)})
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None
+    return parsed, body
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": model.model_json_schema()}}}}
+
+
+def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
+    clerk = Depends(require(deps.tokens, "intake"))
+    provider = Depends(require(deps.tokens, "intake", "department"))
+
+    @app.post("/v1/applications", status_code=202, response_model=Accepted,
+              openapi_extra=_schema(ApplicationRequest), tags=["intake"],
+              summary="Register a household's application (202 once durably in Kafka)")
+    async def submit_application(
+        request: Request,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+        principal: Principal = clerk,
+    ) -> Accepted:
+        application, body = await _parse(request, ApplicationRequest, deps.policy)
+        try:
+            event_id = deps.keys.event_id("applications", idempotency_key, body)
+        except KeyReused as error:
+            raise HTTPException(409, str(error)) from None
+        household_id = application.household_id or household_id_for(event_id)
+        payload = ApplicationReceived.model_validate(
+            application.model_dump(exclude={"household_id", "occurred_at"})
+        )
+        event = new_event(payload, household_id=household_id, producer=SERVICE,
+                          occurred_at=application.occurred_at or datetime.now(UTC),
+                          event_id=event_id)
+        await deps.publisher.publish(deps.topics.events, event)
+        log.info("application accepted", household_id=household_id, event_type=event.event_type,
+                 correlation_id=str(event.correlation_id), channel=payload.channel.value,
+                 members=len(payload.members))
+        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id),
+                        household_id=household_id)
+
+    @app.post("/v1/visits/{visit_id}", status_code=202, response_model=Accepted,
+              openapi_extra=_schema(VisitRequest), tags=["intake"],
+              summary="Record a home-visit result (the household as found)")
+    async def submit_visit(
+        visit_id: str,
+        request: Request,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+        principal: Principal = clerk,
+    ) -> Accepted:
+        visit, body = await _parse(request, VisitRequest, deps.policy)
+        index = deps.visits()
+        household_id = index.households.get(visit_id) if index else None
+        if household_id is None:
+            raise HTTPException(404, f"no visit {visit_id!r} was requested")
+        if visit.household_id is not None and visit.household_id != household_id:
+            raise HTTPException(
+                422, f"household_id: visit {visit_id!r} is for household {household_id!r}"
+            )
+        try:
+            event_id = deps.keys.event_id(f"visits/{visit_id}", idempotency_key or visit_id, body)
+        except KeyReused:
+            raise HTTPException(409, f"visit {visit_id!r} already has a different result") from None
+        payload = VisitCompleted.model_validate(
+            {**visit.model_dump(exclude={"household_id", "occurred_at"}), "visit_id": visit_id}
+        )
+        event = new_event(payload, household_id=household_id, producer=SERVICE,
+                          occurred_at=visit.occurred_at or datetime.now(UTC), event_id=event_id)
+        await deps.publisher.publish(deps.topics.events, event)
+        log.info("visit result accepted", household_id=household_id, visit_id=visit_id,
+                 event_type=event.event_type, correlation_id=str(event.correlation_id))
+        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id),
+                        household_id=household_id)
+
+    @app.post("/v1/signals", status_code=202, response_model=Accepted,
+              openapi_extra=_schema(SignalRequest), tags=["monitoring"],
+              summary="A data provider's monitoring signal about one person")
+    async def submit_signal(
+        request: Request,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+        principal: Principal = provider,
+    ) -> Accepted:
+        signal, body = await _parse(request, SignalRequest, deps.policy)
+        try:
+            event_id = deps.keys.event_id("signals", idempotency_key, body)
+        except KeyReused as error:
+            raise HTTPException(409, str(error)) from None
+        event = new_event(signal.payload(), household_id=None, producer=SERVICE,
+                          occurred_at=signal.occurred_at, event_id=event_id)
+        await deps.publisher.publish(deps.topics.monitoring, event, key=signal.person_id.encode())
+        log.info("signal accepted", kind=signal.kind.value, event_type=event.event_type,
+                 correlation_id=str(event.correlation_id), person_id=signal.person_id)
+        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
+
+    @app.post("/v1/records", status_code=202, response_model=Accepted,
+              openapi_extra=_schema(RecordRequest), tags=["monitoring"],
+              summary="Verified facts about one person from a data provider")
+    async def submit_record(
+        request: Request,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+        principal: Principal = provider,
+    ) -> Accepted:
+        record, body = await _parse(request, RecordRequest, deps.policy)
+        try:
+            event_id = deps.keys.event_id("records", idempotency_key, body)
+        except KeyReused as error:
+            raise HTTPException(409, str(error)) from None
+        event = new_event(record.payload(), household_id=None, producer=SERVICE,
+                          occurred_at=record.recorded_at, event_id=event_id)
+        await deps.publisher.publish(deps.topics.monitoring, event, key=record.person_id.encode())
+        log.info("record accepted", event_type=event.event_type, person_id=record.person_id,
+                 source=record.source_department.value, correlation_id=str(event.correlation_id))
+        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
+
+
+def create_app(deps: IntakeDeps) -> FastAPI:
+    app = FastAPI(title="assist intake", version="1",
+                  description="One-stop intake: applications, home visits, records, signals.")
+    install_error_handlers(app)
+    install_routes(app, deps)
+    return app

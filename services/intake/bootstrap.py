@@ -1,0 +1,41 @@
+"""Composition root of intake: HTTP routes, the Kafka publisher, the visit index."""
+
+from __future__ import annotations
+
+from contracts.topics import TopicNames
+from services.intake.app import IntakeDeps, create_app
+from services.intake.idempotency import IdempotencyKeys
+from services.runtime.publisher import KafkaPublisher
+from services.intake.visits import VisitIndex
+from services.policy.standards import PolicyBook
+from services.runtime.auth import TokenStore
+from services.runtime.http import install_common_routes
+from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.service import ServiceParts
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+
+def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
+    visits = Processor(
+        ProcessorConfig(name=f"{topics.namespace}intake.visits", inputs=(topics.chain,),
+                        deadletter_topic=topics.deadletter),
+        VisitIndex,
+        kafka,
+    )
+    publisher = KafkaPublisher(kafka, "intake")
+
+    def visit_index() -> VisitIndex | None:
+        handler = visits.handler
+        return handler if isinstance(handler, VisitIndex) else None
+
+    deps = IntakeDeps(
+        tokens=TokenStore.load(settings.tokens_file),
+        publisher=publisher,
+        topics=topics,
+        policy=PolicyBook.load_default(),
+        visits=visit_index,
+        keys=IdempotencyKeys(),
+    )
+    app = create_app(deps)
+    install_common_routes(app, "intake", lambda: [visits])
+    return ServiceParts(app, [visits], on_start=publisher.start, on_stop=publisher.stop)

@@ -1,0 +1,1 @@
+"""Referral: push according to needs, one referral per program a household lacks."""

@@ -1,0 +1,170 @@
+"""Referral: push according to needs, and deliver each referral to its department's topic.
+
+From the chain it learns each household's facts and classification, and issues one referral
+per program the household lacks, withdraws those whose ground is gone, links charity when a
+department declines as not_covered, and re-issues to another department on TRANSFERRED.
+Every chained ReferralIssued / ReferralWithdrawn / ReferralOverdue is then copied, byte for
+byte, to `assist.referrals.<department>` in the same transaction as the consumed offset, so a
+department receives each exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts.topics import TopicNames
+from events.codec import DecodeError, decode_event
+from events.envelope import Envelope, derived_event_id, new_event
+from events.household import HouseholdClassified, HouseholdIdentified
+from events.referral import (
+    ReferralIssued,
+    ReferralOutcomeReported,
+    ReferralOverdue,
+    ReferralWithdrawn,
+)
+from events.types import DeclineReason, Department, Outcome, Program
+from services.classification.domain.classify import Classification
+from services.classification.domain.facts import HouseholdFacts
+from services.classification.translation import classification_from_event, facts_from_identified
+from services.policy.standards import PolicyBook
+from services.referral.domain.disclosure import referral_payload
+from services.referral.domain.programs import (
+    Need,
+    charity_linkage_need,
+    needed_programs,
+    referral_due_at,
+)
+from services.runtime.logging import get_logger
+from services.runtime.messages import Inbound, Outbound, Rejected
+
+SERVICE = "referral"
+log = get_logger()
+FORWARDED = (ReferralIssued, ReferralWithdrawn, ReferralOverdue)
+
+
+@dataclass
+class Household:
+    facts: HouseholdFacts | None = None
+    classification: Classification | None = None
+    open_by_program: dict[Program, ReferralIssued] = field(default_factory=dict)
+
+
+class ReferralHandler:
+    def __init__(self, topics: TopicNames, policy: PolicyBook) -> None:
+        self.topics = topics
+        self.policy = policy
+        self.households: dict[str, Household] = {}
+
+    def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        try:
+            event = decode_event(message.value)
+        except DecodeError as error:
+            raise Rejected(str(error)) from None
+        household = self.households.setdefault(str(event.household_id), Household())
+        payload = event.payload
+        if isinstance(payload, HouseholdIdentified):
+            household.facts = facts_from_identified(str(event.household_id), payload)
+            return []
+        if isinstance(payload, HouseholdClassified):
+            household.classification = classification_from_event(payload)
+            return self._emit(self._reconcile(event, household))
+        if isinstance(payload, ReferralOutcomeReported):
+            return self._emit(self._after_outcome(event, payload, household))
+        if isinstance(payload, FORWARDED):
+            # The chained event itself goes to the department: same bytes, hash and sequence.
+            topic = self.topics.referrals(payload.department)
+            return [Outbound(topic, event.key, message.value or b"", event.event_type.value)]
+        return []
+
+    def tick(self, now: datetime) -> Sequence[Outbound]:
+        return []
+
+    def _emit(self, events: list[Envelope]) -> list[Outbound]:
+        return [Outbound.event(self.topics.events, e) for e in events]
+
+    def _reconcile(self, cause: Envelope, household: Household) -> list[Envelope]:
+        facts, classification = household.facts, household.classification
+        if facts is None or classification is None:
+            raise Rejected("household classified before it was identified")
+        on = cause.occurred_at.date()
+        try:
+            needs = needed_programs(facts, classification, on)
+        except ValueError as error:
+            raise Rejected(f"needs of household {cause.household_id}: {error}") from None
+        issued = [
+            self._issue(cause, household, need)
+            for program, need in sorted(needs.items())
+            if program not in household.open_by_program
+        ]
+        withdrawn = [
+            self._withdraw(cause, household, referral, classification)
+            for program, referral in sorted(household.open_by_program.items())
+            if program not in needs and program is not Program.CHARITY_LINKAGE
+        ]
+        return issued + withdrawn
+
+    def _after_outcome(
+        self, cause: Envelope, outcome: ReferralOutcomeReported, household: Household
+    ) -> list[Envelope]:
+        referral = household.open_by_program.get(outcome.program)
+        if referral is None or referral.referral_id != outcome.referral_id:
+            return []  # withdrawn or superseded meanwhile: nothing follows from it
+        if outcome.outcome is Outcome.ACCEPTED:
+            return []
+        del household.open_by_program[outcome.program]
+        if household.facts is None or household.classification is None:
+            return []
+        if outcome.outcome is Outcome.DECLINED and outcome.reason is DeclineReason.NOT_COVERED:
+            if Program.CHARITY_LINKAGE in household.open_by_program:
+                return []
+            need = charity_linkage_need(outcome.program, outcome.department,
+                                        tuple(m.person_id for m in referral.members),
+                                        household.classification)
+            return [self._issue(cause, household, need)]
+        if outcome.outcome is Outcome.TRANSFERRED and outcome.transfer_to is not None:
+            need = Need(outcome.program, Department(outcome.transfer_to),
+                        tuple(m.person_id for m in referral.members), dict(referral.grounds))
+            return [self._issue(cause, household, need, transferred_from=referral.referral_id)]
+        return []
+
+    def _issue(
+        self, cause: Envelope, household: Household, need: Need, transferred_from: str | None = None
+    ) -> Envelope:
+        assert household.facts is not None and household.classification is not None
+        referral_id = f"R-{derived_event_id(cause.event_id, need.program, need.department).hex[:20]}"
+        due_at = referral_due_at(cause.occurred_at, need.department, self.policy)
+        document = referral_payload(need, household.classification, household.facts,
+                                    referral_id=referral_id, due_at=due_at)
+        if transferred_from:
+            document["transferred_from"] = transferred_from
+        payload = ReferralIssued.model_validate(document)
+        household.open_by_program[need.program] = payload
+        log.info("referral issued", household_id=cause.household_id, referral_id=referral_id,
+                 program=need.program.value, department=need.department.value,
+                 event_type="ReferralIssued", correlation_id=str(cause.correlation_id))
+        return self._event(payload, cause, referral_id)
+
+    def _withdraw(
+        self, cause: Envelope, household: Household, referral: ReferralIssued,
+        classification: Classification,
+    ) -> Envelope:
+        del household.open_by_program[referral.program]
+        payload = ReferralWithdrawn(
+            referral_id=referral.referral_id, program=referral.program,
+            department=referral.department,
+            reason=f"re-screening on {cause.occurred_at.date()}: tier "
+            f"{classification.tier.value} no longer grounds {referral.program.value}",
+        )
+        log.info("referral withdrawn", household_id=cause.household_id,
+                 referral_id=referral.referral_id, program=referral.program.value,
+                 event_type="ReferralWithdrawn", correlation_id=str(cause.correlation_id))
+        return self._event(payload, cause, f"withdraw:{referral.referral_id}")
+
+    def _event(self, payload: object, cause: Envelope, purpose: str) -> Envelope:
+        return new_event(
+            payload,  # type: ignore[arg-type]
+            household_id=cause.household_id, producer=SERVICE, occurred_at=cause.occurred_at,
+            event_id=derived_event_id(cause.event_id, purpose), cause=cause,
+        )

@@ -1,0 +1,69 @@
+"""structlog, configured once per process: JSON lines in production, readable in a terminal."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from events.identity import is_valid_resident_id, mask_resident_id
+
+_ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def mask_identity_numbers(text: str) -> str:
+    """Replace every valid resident identity number in `text` by its masked form."""
+    return _ID_CANDIDATE.sub(
+        lambda m: mask_resident_id(m.group(0)) if is_valid_resident_id(m.group(0)) else m.group(0),
+        text,
+    )
+
+
+def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Resident identity numbers never leave a process in clear, whatever field carries them.
+    for key, value in event_dict.items():
+        if isinstance(value, str) and len(value) >= 18:
+            event_dict[key] = mask_identity_numbers(value)
+    return event_dict
+
+
+def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:
+    """Set up structlog and the stdlib root logger (aiokafka, uvicorn) to share one output."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+def get_logger(**bound: Any) -> Any:
+    return structlog.get_logger().bind(**bound)

@@ -1,0 +1,115 @@
+"""Running a service: logging, topics, its processors and its HTTP server, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.runtime.logging import configure_logging, get_logger
+from services.runtime.http import install_common_routes
+from services.runtime.processor import Processor, ProcessorConfig, StreamHandler
+from contracts.topics import TopicNames
+from services.runtime.settings import (
+    KafkaSettings,
+    ServiceSettings,
+    TopicSettings,
+    service_settings,
+)
+
+
+@dataclass
+class ServiceParts:
+    """What a service's composition root builds: its app, processors and lifecycle hooks."""
+
+    app: FastAPI
+    processors: list[Processor]
+    on_start: Callable[[], Awaitable[None]] | None = None
+    on_stop: Callable[[], Awaitable[None]] | None = None
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Builder = Callable[[KafkaSettings, TopicNames, ServiceSettings], ServiceParts]
+
+
+def processor_service(
+    name: str,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    inputs: tuple[str, ...],
+    handler_factory: Callable[[], StreamHandler],
+    *,
+    replay_inputs: bool = True,
+    tick_seconds: float | None = None,
+) -> ServiceParts:
+    """A service that is one stream processor plus /healthz and /metrics."""
+    processor = Processor(
+        ProcessorConfig(name=f"{topics.namespace}{name}", inputs=inputs,
+                        deadletter_topic=topics.deadletter, replay_inputs=replay_inputs,
+                        tick_seconds=tick_seconds),
+        handler_factory,
+        kafka,
+    )
+    app = FastAPI(title=f"assist {name}", version="1")
+    install_common_routes(app, name, lambda: [processor])
+    return ServiceParts(app, [processor])
+
+
+def serve(name: str, default_port: int, build: Builder) -> None:
+    """The whole of a service's `__main__`: settings from the environment, build, run."""
+    kafka, settings = KafkaSettings(), service_settings(name, default_port)
+    parts = build(kafka, TopicNames(TopicSettings().namespace), settings)
+    asyncio.run(
+        run_service(name, settings, kafka, parts.app, parts.processors, parts.background,
+                    parts.on_start, parts.on_stop)
+    )
+from services.runtime.topic_admin import ensure_topics
+
+
+async def run_service(
+    name: str,
+    settings: ServiceSettings,
+    kafka: KafkaSettings,
+    app: FastAPI,
+    processors: Sequence[Processor],
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_start: Callable[[], Awaitable[None]] | None = None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Start everything, then wait for SIGTERM/SIGINT and stop in order."""
+    configure_logging(name, settings.log_format, settings.log_level)
+    log = get_logger()
+    await ensure_topics(kafka, TopicSettings())
+    if on_start:
+        await on_start()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                       log_config=None, access_log=False, lifespan="off")
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(p.run(), name=p.config.name) for p in processors]
+    tasks += [asyncio.create_task(job()) for job in background]
+    serving = asyncio.create_task(server.serve(), name="http")
+    log.info("service started", http=f"http://{settings.http_host}:{settings.http_port}",
+             processors=[p.config.name for p in processors])
+    await stop.wait()
+    log.info("service stopping")
+    for processor in processors:
+        processor.stop()
+    server.should_exit = True
+    for task in tasks:
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+    with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(serving, timeout=5)
+    if on_stop:
+        await on_stop()
+    log.info("service stopped")

@@ -1,0 +1,55 @@
+"""Configuration by environment (pydantic-settings): Kafka, topics, and each service's own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """KAFKA_BOOTSTRAP_SERVERS and the producer's durability."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # acks=all: a 202 or a committed offset means every in-sync replica has the event.
+    acks: Literal["all", "1", "0"] = "all"
+    linger_ms: int = Field(default=5, ge=0)
+    request_timeout_ms: int = Field(default=30_000, ge=1000)
+    transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+
+
+class TopicSettings(BaseSettings):
+    """How topics are created: 1/1 on one broker, 3/2 on a real cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSIST_TOPIC_", extra="ignore")
+    replication: int = Field(default=1, ge=1)
+    min_isr: int = Field(default=1, ge=1)
+    partitions: int | None = Field(default=None, ge=1, description="override every topic's count")
+    # Prefix of every topic name: lets several systems (or test runs) share one cluster.
+    namespace: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares; each service subclasses it with its own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSIST_", extra="ignore")
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: str = "INFO"
+    data_dir: Path = Path("var")
+    # File of bearer tokens (local set-up); production passes ASSIST_TOKENS_FILE from a secret.
+    tokens_file: Path | None = None
+    instance: str = "0"
+    # How often feedback looks for referrals past their due date.
+    overdue_check_seconds: float = Field(default=5.0, gt=0)
+
+
+def service_settings(name: str, default_port: int) -> ServiceSettings:
+    """The shared ASSIST_* settings, with this service's port from ASSIST_<NAME>_PORT."""
+    port = os.environ.get(f"ASSIST_{name.upper()}_PORT", str(default_port))
+    return ServiceSettings().model_copy(update={"http_port": int(port)})

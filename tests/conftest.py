@@ -1,0 +1,76 @@
+"""Session-wide fixtures: one real Kafka broker for the whole run, isolated topics per test.
+
+The broker is chosen in order: an existing cluster named by KAFKA_BOOTSTRAP_SERVERS; a
+testcontainers Kafka container when a Docker engine answers; otherwise the project's own
+KRaft broker from deploy/kafka. If none can be had the run fails and says why: a missing
+broker never skips a test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.topics import TopicNames
+from deploy.kafka.kafkactl import start_broker, stop_broker
+from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.topic_admin import ensure_topics
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker  # testcontainers' client
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: no engine here
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if explicit:
+        print(f"\nKafka: existing cluster at {explicit}")
+        yield explicit
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.4.0").with_kraft() as container:
+            bootstrap = container.get_bootstrap_server()
+            print(f"\nKafka: testcontainers broker at {bootstrap}")
+            yield bootstrap
+        return
+    data_dir = tmp_path_factory.mktemp("kafka-broker")
+    try:
+        broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
+    except Exception as error:  # noqa: BLE001 - say why, then fail the whole run
+        pytest.fail(f"no Kafka broker could be started for the tests: {error}", pytrace=False)
+    print(f"\nKafka: local KRaft broker at {broker.bootstrap} (log: {broker.log_file})")
+    try:
+        yield broker.bootstrap
+    finally:
+        stop_broker(data_dir)
+
+
+@pytest.fixture
+def kafka(kafka_bootstrap: str) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=kafka_bootstrap, linger_ms=1)
+
+
+@pytest.fixture
+async def topics(kafka: KafkaSettings) -> TopicNames:
+    """A fresh namespace of every catalog topic, so tests never see each other's events."""
+    namespace = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka, TopicSettings(namespace=namespace, partitions=3))
+    return TopicNames(namespace)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

@@ -1,0 +1,75 @@
+"""Small helpers for tests that talk to the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.runtime.kafka import partitions_of
+from services.runtime.settings import KafkaSettings
+
+
+async def produce(
+    kafka: KafkaSettings, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+) -> int:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    count = 0
+    try:
+        batch = [await producer.send(topic, value, key=key) for key, value in messages]
+        for future in batch:
+            await future
+            count += 1
+    finally:
+        await producer.stop()
+    return count
+
+
+async def read_all(kafka: KafkaSettings, topic: str, timeout: float = 5.0) -> list[Any]:
+    """Every committed record of `topic` from the beginning to its current end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        tps = await partitions_of(consumer, topic)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"reading {topic} did not reach its end")
+            batches = await consumer.getmany(timeout_ms=200)
+            for part in batches.values():
+                records.extend(part)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def read_documents(kafka: KafkaSettings, topic: str) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in await read_all(kafka, topic)]
+
+
+async def wait_for_documents(
+    kafka: KafkaSettings, topic: str, count: int, timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Poll until `topic` holds at least `count` records; fail with what was there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        documents = await read_documents(kafka, topic)
+        if len(documents) >= count:
+            return documents
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{topic}: {len(documents)} records after {timeout}s, want {count}")
+        await asyncio.sleep(0.5)

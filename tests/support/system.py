@@ -1,0 +1,126 @@
+"""The whole system as separate processes on the real broker, for end-to-end tests.
+
+Tests talk to it only as its users do: over HTTP with bearer tokens, and by reading topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from support.kafka_io import read_documents
+from support.processes import ServiceProcess
+
+from contracts.topics import TopicNames
+from deploy.local.tokens import ensure_tokens
+from events.identity import make_resident_id
+from services.runtime.settings import KafkaSettings
+
+# Started in the order a cold start needs: the chain writer first, intake last.
+SERVICES = ("chainwriter", "identification", "classification", "referral", "feedback", "intake")
+_serial = itertools.count(1)
+
+
+def new_person(birth: date, region: str = "330100") -> str:
+    """A valid resident id no other test uses (random birth day within the year)."""
+    n = next(_serial)
+    shifted = birth.replace(day=1 + (n + random.randrange(27)) % 28)  # noqa: S311
+    return make_resident_id(region, shifted, n % 1000)
+
+
+class System:
+    def __init__(self, kafka: KafkaSettings, topics: TopicNames, workdir: Path) -> None:
+        self.kafka = kafka
+        self.topics = topics
+        self.tokens = json.loads(ensure_tokens(workdir / "tokens.json").read_text())
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+            "ASSIST_TOKENS_FILE": str(workdir / "tokens.json"),
+            "ASSIST_OVERDUE_CHECK_SECONDS": "0.5",
+        }
+        self.services = {name: ServiceProcess(name, env, workdir) for name in SERVICES}
+
+    def start(self) -> System:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_healthy(timeout=90)
+        return self
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    # -- users' requests ---------------------------------------------------------------------
+    def apply(self, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+        headers = self.headers("intake") | ({"Idempotency-Key": key} if key else {})
+        return httpx.post(f"{self.url('intake')}/v1/applications", json=body, headers=headers,
+                          timeout=30)
+
+    def signal(self, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{self.url('intake')}/v1/signals", json=body,
+                          headers=self.headers("department:medical_security"), timeout=30)
+
+    def visit(self, visit_id: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{self.url('intake')}/v1/visits/{visit_id}", json=body,
+                          headers=self.headers("intake"), timeout=30)
+
+    def feedback(self, referral_id: str, department: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{self.url('feedback')}/v1/referrals/{referral_id}/feedback",
+                          json=body, headers=self.headers(f"department:{department}"), timeout=30)
+
+    def referrals(self, role: str, **params: str) -> httpx.Response:
+        return httpx.get(f"{self.url('feedback')}/v1/referrals", params=params,
+                         headers=self.headers(role), timeout=30)
+
+    # -- what the topics say -----------------------------------------------------------------
+    async def chain_of(self, household_id: str) -> list[dict[str, Any]]:
+        documents = await read_documents(self.kafka, self.topics.chain)
+        return sorted((d for d in documents if d["household_id"] == household_id),
+                      key=lambda d: d["sequence"])
+
+    async def department_topic(self, department: str) -> list[dict[str, Any]]:
+        return await read_documents(self.kafka, self.topics.referrals(department))
+
+    async def wait_until(
+        self, probe: Callable[[], Any], what: str, timeout: float = 60.0
+    ) -> Any:
+        """Poll an async probe until it returns something truthy."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            result = await probe()
+            if result:
+                return result
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            await asyncio.sleep(0.5)
+
+    async def wait_chain(
+        self, household_id: str, predicate: Callable[[list[dict[str, Any]]], bool], what: str,
+        timeout: float = 60.0,
+    ) -> list[dict[str, Any]]:
+        async def probe() -> list[dict[str, Any]] | None:
+            chain = await self.chain_of(household_id)
+            return chain if predicate(chain) else None
+
+        result: list[dict[str, Any]] = await self.wait_until(probe, f"{household_id}: {what}",
+                                                             timeout)
+        return result
+
+
+def of_type(chain: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
+    return [d for d in chain if d["event_type"] == event_type]
