@@ -15,7 +15,7 @@ STACK := $(PY) -m deploy.local.stack
 
 .DEFAULT_GOAL := help
 .PHONY: help install kafka-jars broker-up broker-down broker-status run down status logs demo \
-        test test-unit test-integration lint fmt contracts bench screenshot lock clean
+        test test-unit test-integration lint fmt contracts bench screenshot browser lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,8 +56,23 @@ status: install ## Every service's process, port and health
 logs: ## Follow every service's log
 	@tail -F $(DATA)/log/*.log
 
-test: install ## Run the whole test suite against a real broker of its own
+test: install browser ## Run the whole test suite against a real broker of its own
 	@$(PY) -m pytest
+
+# The console test drives a real headless Chromium: Debian's, never a downloaded build.
+browser: ## Install Debian's chromium and chromium-driver if missing (idempotent)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "==> installing chromium and chromium-driver with apt-get"; \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+screenshot: install browser ## Write docs/console.png: the operator console of a system the test starts
+	@mkdir -p docs
+	@ASSIST_CONSOLE_SCREENSHOT=$(CURDIR)/docs/console.png $(PY) -m pytest -q -p no:cacheprovider \
+		tests/e2e/test_console.py -k shows_every_processor
+	@echo "wrote docs/console.png"
 
 test-unit: install ## Only the tests that need no broker
 	@$(PY) -m pytest tests/unit tests/contract

@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, create_model
 
 from contracts.topics import CATALOG
+from events.audit import ChainAccessed, Checkpoint
 from events.envelope import Envelope, Payload
-from events.feedback import DeadLetter, FeedbackSubmitted
+from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackSubmitted
 from events.legacy import LEGACY_PAYLOADS
 from events.registry import PAYLOAD_TYPES
 
@@ -52,6 +53,9 @@ def schema_files() -> dict[str, dict[str, Any]]:
         files[name] = _schema(event_model(payload), payload.event_type.value)
     files["FeedbackSubmitted.v1.json"] = _schema(FeedbackSubmitted, "FeedbackSubmitted")
     files["DeadLetter.v1.json"] = _schema(DeadLetter, "DeadLetter")
+    files["DeadLetterRedriven.v1.json"] = _schema(DeadLetterRedriven, "DeadLetterRedriven")
+    files["ChainAccessed.v1.json"] = _schema(ChainAccessed, "ChainAccessed")
+    files["Checkpoint.v1.json"] = _schema(Checkpoint, "Checkpoint")
     return files
 
 
@@ -59,7 +63,9 @@ def asyncapi() -> dict[str, Any]:
     """An AsyncAPI 3 document: every topic, who publishes and subscribes, and its messages."""
     current = {p.event_type.value: p.schema_version for p in PAYLOAD_TYPES.values()}
     messages: dict[str, Any] = {}
-    for name, version in {**current, "FeedbackSubmitted": 1, "DeadLetter": 1}.items():
+    others = {"FeedbackSubmitted": 1, "DeadLetter": 1, "DeadLetterRedriven": 1,
+              "ChainAccessed": 1, "Checkpoint": 1}
+    for name, version in {**current, **others}.items():
         messages[name] = {
             "name": name,
             "contentType": "application/json",

@@ -82,6 +82,17 @@ DEADLETTER = TopicSpec(
     subscribers=("operators",),
     messages=("DeadLetter",),
 )
+DEADLETTER_REDRIVEN = TopicSpec(
+    name="assist.deadletter.redriven",
+    partitions=1,
+    key="dead_letter_id",
+    description="Dead letters re-published to their source topic by an operator, one record per "
+    "re-drive, written in the same transaction as the re-published message: a dead letter is "
+    "not re-driven twice by mistake.",
+    publishers=("operators",),
+    subscribers=("operators",),
+    messages=("DeadLetterRedriven",),
+)
 CHECKPOINTS = TopicSpec(
     name="assist.checkpoints",
     partitions=1,
@@ -90,6 +101,16 @@ CHECKPOINTS = TopicSpec(
     publishers=("audit",),
     subscribers=("auditors",),
     messages=("Checkpoint",),
+)
+AUDIT_ACCESS = TopicSpec(
+    name="assist.audit.access",
+    partitions=1,
+    key="household_id",
+    description="Who read which household's chain, and when. Append-only: no service offers a "
+    "way to change or delete it.",
+    publishers=("audit",),
+    subscribers=("auditors",),
+    messages=("ChainAccessed",),
 )
 
 
@@ -119,7 +140,9 @@ CATALOG: tuple[TopicSpec, ...] = (
     FEEDBACK,
     *REFERRALS,
     DEADLETTER,
+    DEADLETTER_REDRIVEN,
     CHECKPOINTS,
+    AUDIT_ACCESS,
 )
 
 
@@ -155,8 +178,16 @@ class TopicNames:
         return self.namespace + DEADLETTER.name
 
     @property
+    def deadletter_redriven(self) -> str:
+        return self.namespace + DEADLETTER_REDRIVEN.name
+
+    @property
     def checkpoints(self) -> str:
         return self.namespace + CHECKPOINTS.name
+
+    @property
+    def audit_access(self) -> str:
+        return self.namespace + AUDIT_ACCESS.name
 
     def referrals(self, department: Department | str) -> str:
         return self.namespace + referral_topic(department)

@@ -68,3 +68,18 @@ class DeadLetter(BaseModel):
 
     def as_document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class DeadLetterRedriven(BaseModel):
+    """One re-drive, on `assist.deadletter.redriven` (keyed by dead_letter_id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dead_letter_id: uuid.UUID
+    redriven_at: AwareDatetime
+    topic: str
+    partition: int
+    offset: int
+    value_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    fixed: bool  # a corrected value, not the original bytes
+    forced: bool  # a repeated re-drive the operator insisted on
+    operator: str

@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from contracts.topics import TopicNames
-from deploy.kafka.kafkactl import start_broker, stop_broker
+from deploy.kafka.kafkactl import KAFKA_VERSION, start_broker, stop_broker
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
+
+
+_BROKER: dict[str, object] = {"described": "", "tests": 0}
 
 
 def _docker_engine_answers() -> bool:
@@ -35,7 +38,7 @@ def _docker_engine_answers() -> bool:
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
-        print(f"\nKafka: existing cluster at {explicit}")
+        _BROKER["described"] = f"the existing cluster at {explicit} (KAFKA_BOOTSTRAP_SERVERS)"
         yield explicit
         return
     if _docker_engine_answers():
@@ -43,7 +46,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
         with KafkaContainer("apache/kafka:4.4.0").with_kraft() as container:
             bootstrap = container.get_bootstrap_server()
-            print(f"\nKafka: testcontainers broker at {bootstrap}")
+            _BROKER["described"] = f"a testcontainers Kafka container at {bootstrap}"
             yield bootstrap
         return
     data_dir = tmp_path_factory.mktemp("kafka-broker")
@@ -51,11 +54,25 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
     except Exception as error:  # noqa: BLE001 - say why, then fail the whole run
         pytest.fail(f"no Kafka broker could be started for the tests: {error}", pytrace=False)
-    print(f"\nKafka: local KRaft broker at {broker.bootstrap} (log: {broker.log_file})")
+    _BROKER["described"] = (f"the project's KRaft broker (Kafka {KAFKA_VERSION}) at "
+                            f"{broker.bootstrap}, log {broker.log_file}")
     try:
         yield broker.bootstrap
     finally:
         stop_broker(data_dir)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+        _BROKER["tests"] = int(str(_BROKER["tests"])) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _BROKER["described"]:
+        terminalreporter.write_line(
+            f"{_BROKER['tests']} tests produced to and consumed from a real Kafka broker: "
+            f"{_BROKER['described']}"
+        )
 
 
 @pytest.fixture

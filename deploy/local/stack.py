@@ -24,8 +24,13 @@ from deploy.local.tokens import ensure_tokens
 @dataclass(frozen=True)
 class ServiceDef:
     name: str
-    port: int
+    default_port: int
     role: str
+
+    @property
+    def port(self) -> int:
+        """The default port, unless ASSIST_<NAME>_PORT moves it."""
+        return int(os.environ.get(f"ASSIST_{self.name.upper()}_PORT", self.default_port))
 
 
 SERVICES: tuple[ServiceDef, ...] = (
@@ -34,7 +39,9 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("classification", 8003, "tiers and tags under the policy in force"),
     ServiceDef("referral", 8006, "push according to needs, one topic per department"),
     ServiceDef("feedback", 8004, "departments' answers, overdue referrals, settlement"),
+    ServiceDef("audit", 8005, "auditors: chains, verification, state as of, signed checkpoints"),
     ServiceDef("intake", 8001, "one-stop intake: applications, visits, records, signals"),
+    ServiceDef("operations", 8008, "operator console: processors, lag, dead letters, overdue"),
 )
 
 
@@ -51,7 +58,8 @@ def _alive(pid: int) -> bool:
         return True
     try:  # a zombie or a recycled pid of another program does not count
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return b"services." in cmdline
+        # Right after a fork the command line can still be empty: trust the pid then.
+        return not cmdline or b"services." in cmdline
     except OSError:
         return True
 
@@ -82,6 +90,9 @@ def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, st
         "ASSIST_TOKENS_FILE": str((data / "tokens.json").resolve()),
         "ASSIST_LOG_FORMAT": "json",
         f"ASSIST_{service.name.upper()}_PORT": str(service.port),
+        # The operator console watches every service of this stack, wherever its port is.
+        "ASSIST_CONSOLE_SERVICES": json.dumps(
+            {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES if s.name != "operations"}),
     }
 
 
@@ -115,6 +126,10 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
     status(data)
     print(f"\nbearer tokens (roles intake, auditor, operator, department:<id>): {tokens}")
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
+    console = next((s for s in SERVICES if s.name == "operations"), None)
+    if console is not None:
+        print(f"operator console: http://127.0.0.1:{console.port}/  "
+              f"(log in with the 'operator' token of {tokens})")
     if waiting:
         print(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}")
         return 1

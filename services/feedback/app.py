@@ -92,7 +92,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         department = principal.department
         assert department is not None
         try:
-            ledger().judge(referral_id, department, body.outcome)
+            referral = ledger().judge(referral_id, department, body.outcome)
         except Refusal as refusal:
             raise HTTPException(refusal.status_code, refusal.reason) from None
         if referral_id in pending_final:
@@ -108,7 +108,9 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         if body.outcome in FINAL_OUTCOMES:
             pending_final.add(referral_id)
         log.info("feedback queued", referral_id=referral_id, department=department.value,
-                 outcome=body.outcome.value, feedback_id=str(feedback_id))
+                 outcome=body.outcome.value, feedback_id=str(feedback_id),
+                 household_id=referral.household_id, correlation_id=referral.correlation_id,
+                 event_type="FeedbackSubmitted")
         return FeedbackAccepted(feedback_id=str(feedback_id), referral_id=referral_id,
                                 outcome=body.outcome.value)
 

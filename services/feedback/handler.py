@@ -71,7 +71,8 @@ class FeedbackHandler:
             self.ledger.issued(Referral(
                 referral_id=payload.referral_id, household_id=household, program=payload.program,
                 department=payload.department, due_at=payload.due_at, issued_at=event.occurred_at,
-                issued_event_id=str(event.event_id), correlation_id=str(event.correlation_id)))
+                issued_event_id=str(event.event_id), correlation_id=str(event.correlation_id),
+                transferred_from=payload.transferred_from))
             return []
         if isinstance(payload, ReferralWithdrawn):
             self.ledger.set_status(payload.referral_id, Status.WITHDRAWN)

@@ -43,6 +43,7 @@ class Referral:
     correlation_id: str
     status: Status = Status.OPEN
     overdue: bool = False
+    transferred_from: str | None = None
 
     @property
     def final(self) -> bool:
@@ -100,7 +101,14 @@ class Ledger:
         if not ids or self.settled_at_count.get(household_id) == len(ids):
             return None
         referrals = [self.referrals[i] for i in ids]
-        return referrals if all(r.final for r in referrals) else None
+        # A transferred referral is answered by the one its new department received
+        # (domain.md: settled means DELIVERED, DECLINED or withdrawn).
+        successors = {r.transferred_from for r in referrals}
+        settled = all(
+            r.final and (r.status is not Status.TRANSFERRED or r.referral_id in successors)
+            for r in referrals
+        )
+        return referrals if settled else None
 
     def overdue_by_department(self) -> dict[str, int]:
         counts = {d.value: 0 for d in Department}

@@ -125,7 +125,8 @@ class Identification:
             return [forwarded]
         updated = apply_signal(facts, signal, on)
         if updated is None:
-            log.info("last member left the household", household_id=household)
+            log.info("last member left the household", household_id=household,
+                     correlation_id=str(event.correlation_id), event_type=event.event_type.value)
             del self.facts[household]
             return [forwarded]
         self.facts[household] = updated

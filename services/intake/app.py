@@ -112,6 +112,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         household_id = index.households.get(visit_id) if index else None
         if household_id is None:
             raise HTTPException(404, f"no visit {visit_id!r} was requested")
+        if index is not None and visit_id in index.completed:
+            raise HTTPException(409, f"visit {visit_id!r} already has a result")
         if visit.household_id is not None and visit.household_id != household_id:
             raise HTTPException(
                 422, f"household_id: visit {visit_id!r} is for household {household_id!r}"

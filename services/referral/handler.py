@@ -49,6 +49,13 @@ class Household:
     facts: HouseholdFacts | None = None
     classification: Classification | None = None
     open_by_program: dict[Program, ReferralIssued] = field(default_factory=dict)
+    # Facts not yet classified, by HouseholdIdentified event id: identification may append a
+    # newer identification before classification answers the older one, and a classification
+    # must be read with the facts it was computed from.
+    unclassified: dict[str, HouseholdFacts] = field(default_factory=dict)
+    # Programs whose referral got a final answer while their ground still holds: re-screening
+    # with the same result issues nothing new; a ground lost and found again is a new need.
+    answered: set[Program] = field(default_factory=set)
 
 
 class ReferralHandler:
@@ -65,9 +72,11 @@ class ReferralHandler:
         household = self.households.setdefault(str(event.household_id), Household())
         payload = event.payload
         if isinstance(payload, HouseholdIdentified):
-            household.facts = facts_from_identified(str(event.household_id), payload)
+            facts = facts_from_identified(str(event.household_id), payload)
+            household.unclassified[str(event.event_id)] = facts
             return []
         if isinstance(payload, HouseholdClassified):
+            household.facts = household.unclassified.pop(str(event.causation_id), household.facts)
             household.classification = classification_from_event(payload)
             return self._emit(self._reconcile(event, household))
         if isinstance(payload, ReferralOutcomeReported):
@@ -93,10 +102,11 @@ class ReferralHandler:
             needs = needed_programs(facts, classification, on)
         except ValueError as error:
             raise Rejected(f"needs of household {cause.household_id}: {error}") from None
+        household.answered &= set(needs)
         issued = [
             self._issue(cause, household, need)
             for program, need in sorted(needs.items())
-            if program not in household.open_by_program
+            if program not in household.open_by_program and program not in household.answered
         ]
         withdrawn = [
             self._withdraw(cause, household, referral, classification)
@@ -114,6 +124,8 @@ class ReferralHandler:
         if outcome.outcome is Outcome.ACCEPTED:
             return []
         del household.open_by_program[outcome.program]
+        if outcome.outcome is not Outcome.TRANSFERRED:
+            household.answered.add(outcome.program)
         if household.facts is None or household.classification is None:
             return []
         if outcome.outcome is Outcome.DECLINED and outcome.reason is DeclineReason.NOT_COVERED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,13 +23,26 @@ def field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return path or "body"
 
 
+# A check across several fields says which one is wrong as "field.path: why".
+_NAMED = re.compile(r"^([A-Za-z_][\w\[\].]*): (.+)$", re.DOTALL)
+
+
+def describe(error: dict[str, Any]) -> dict[str, str]:
+    """{'field': 'members[0].person_id', 'message': '...'} for one pydantic error."""
+    field = field_path(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    named = _NAMED.match(message)
+    if named:
+        inner = named.group(1)
+        field = inner if field == "body" else f"{field}.{inner}"
+        message = named.group(2)
+    return {"field": field, "message": message}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": field_path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
-            for e in error.errors()
-        ]
+        problems = [describe(e) for e in error.errors()]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse(
             status_code=422,

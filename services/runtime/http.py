@@ -13,30 +13,39 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.runtime import metrics
 from services.runtime.processor import Processor
 
-STALL_SECONDS = 30.0
+STALL_SECONDS = 30.0  # default; ServiceSettings.stall_seconds (ASSIST_STALL_SECONDS) moves it
 
 
-def health_report(service: str, processors: Sequence[Processor]) -> tuple[bool, dict[str, Any]]:
-    """Ready when every processor runs, has replayed its state, and is not stalled."""
-    report: dict[str, Any] = {"service": service, "processors": []}
+def health_report(
+    service: str, processors: Sequence[Processor], stall_seconds: float = STALL_SECONDS
+) -> tuple[bool, dict[str, Any]]:
+    """Ready when every processor runs, reaches the broker, has replayed its state, and is not
+    stalled (input waiting with no progress for `stall_seconds`)."""
+    report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds,
+                              "processors": []}
     healthy = True
     for processor in processors:
         status = processor.status
-        stalled = status.stalled(STALL_SECONDS)
-        ok = status.running and status.caught_up and not stalled
+        stalled = status.running and status.stalled(stall_seconds)
+        ok = status.running and status.connected and status.caught_up and not stalled
         healthy = healthy and ok
         report["processors"].append(
             {
                 "name": status.name,
                 "inputs": list(status.inputs),
-                "state": "stalled" if stalled else "running" if ok else
-                "catching up" if status.running else "down",
+                "state": _state(status.running, status.connected, stalled, ok),
+                "running": status.running,
+                "connected": status.connected,
+                "caught_up": status.caught_up,
+                "stalled": stalled,
                 "lag": status.total_lag,
                 "lag_by_partition": dict(status.lag),
                 "consumed": status.consumed,
                 "produced": status.produced,
                 "restarts": status.restarts,
                 "last_progress_at": status.last_progress_at,
+                "waiting_since": status.waiting_since,
+                "lag_checked_at": status.lag_checked_at,
                 "last_error": status.last_error,
             }
         )
@@ -44,14 +53,33 @@ def health_report(service: str, processors: Sequence[Processor]) -> tuple[bool, 
     return healthy, report
 
 
+def _state(running: bool, connected: bool, stalled: bool, ok: bool) -> str:
+    if not running:
+        return "down"
+    if not connected:
+        return "disconnected"
+    if stalled:
+        return "stalled"
+    return "running" if ok else "catching up"
+
+
 def install_common_routes(
-    app: FastAPI, service: str, processors: Callable[[], Sequence[Processor]]
+    app: FastAPI,
+    service: str,
+    processors: Callable[[], Sequence[Processor]],
+    stall_seconds: float | None = None,
 ) -> None:
-    """Add /healthz, /metrics and request metrics to a service's app."""
+    """Add /healthz, /metrics and request metrics to a service's app.
+
+    Without `stall_seconds`, the threshold is `app.state.stall_seconds`, which run_service sets
+    from ServiceSettings, so composition roots need not pass settings along.
+    """
 
     @app.get("/healthz", tags=["operations"], summary="Readiness of the service and its processors")
-    async def healthz() -> JSONResponse:
-        healthy, report = health_report(service, processors())
+    async def healthz(request: Request) -> JSONResponse:
+        threshold = stall_seconds if stall_seconds is not None else float(
+            getattr(request.app.state, "stall_seconds", STALL_SECONDS))
+        healthy, report = health_report(service, processors(), threshold)
         return JSONResponse(report, status_code=200 if healthy else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")

@@ -23,11 +23,23 @@ def mask_identity_numbers(text: str) -> str:
     )
 
 
-def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    # Resident identity numbers never leave a process in clear, whatever field carries them.
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_identity_numbers(value) if len(value) >= 18 else value
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _mask_processor(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # Resident identity numbers never leave a process in clear, whatever field carries them,
+    # nested ones and formatted tracebacks included (so it runs after format_exc_info).
     for key, value in event_dict.items():
-        if isinstance(value, str) and len(value) >= 18:
-            event_dict[key] = mask_identity_numbers(value)
+        event_dict[key] = _masked(value)
     return event_dict
 
 
@@ -43,10 +55,10 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _mask_processor,
     ]
+    masked: list[Any] = [structlog.processors.format_exc_info, _mask_processor]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, *masked, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
@@ -56,7 +68,8 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *masked,
+                        renderer],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
@@ -66,4 +79,5 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
 
 
 def get_logger(**bound: Any) -> Any:
-    return structlog.get_logger().bind(**bound)
+    """A lazy logger: safe at import time, it takes the configuration in force when first used."""
+    return structlog.get_logger(**bound)

@@ -10,22 +10,24 @@ were computed from. Handlers must therefore be deterministic: no wall clock outs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import ProducerFenced
 
-from events.types import EventType
 from services.runtime import metrics
 from services.runtime.deadletter import dead_letter
 from services.runtime.kafka import make_consumer, make_producer, partitions_of
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.peek import event_type_of, trace_fields
 from services.runtime.settings import KafkaSettings
+from services.runtime.status import ProcessorStatus
 
 log = get_logger()
 
@@ -45,33 +47,6 @@ class Bootstrapping(Protocol):
         """Rebuild state from somewhere other than the inputs (e.g. the chain itself)."""
 
 
-@dataclass
-class ProcessorStatus:
-    """What /healthz and the operator console show about one processor."""
-
-    name: str
-    inputs: tuple[str, ...]
-    running: bool = False
-    replaying: bool = True
-    caught_up: bool = False  # has reached the end of its inputs at least once since start
-    lag: dict[str, int] = field(default_factory=dict)
-    last_progress_at: float | None = None
-    started_at: float | None = None
-    restarts: int = 0
-    last_error: str | None = None
-    consumed: int = 0
-    produced: int = 0
-
-    @property
-    def total_lag(self) -> int:
-        return sum(self.lag.values())
-
-    def stalled(self, after_seconds: float) -> bool:
-        """Input is waiting but nothing has been consumed for `after_seconds`."""
-        since = self.last_progress_at or self.started_at
-        return self.total_lag > 0 and since is not None and time.time() - since > after_seconds
-
-
 @dataclass(frozen=True)
 class ProcessorConfig:
     name: str  # also the consumer group and the transactional id prefix
@@ -81,6 +56,13 @@ class ProcessorConfig:
     tick_seconds: float | None = None
     max_batch: int = 500
     instance: str = "0"
+    # How often the broker is asked for the inputs' end offsets: the lag, and whether the
+    # broker answers at all, are known even while the processor itself is stuck.
+    lag_check_seconds: float = 2.0
+    # Offsets of batches that caused nothing are committed with the next batch that causes
+    # something, when the input goes quiet, or after this long: a transaction per such batch
+    # costs the broker and the loop more than the message itself (see _step).
+    idle_commit_seconds: float = 1.0
 
 
 class Processor:
@@ -99,6 +81,14 @@ class Processor:
         self.handler: StreamHandler | None = None
         self._stopping = asyncio.Event()
         self._last_tick = 0.0
+        # Committed progress (positions after the last completed batch) and the highest end
+        # offsets seen, per input partition: lag is their difference.
+        self._progress: dict[TopicPartition, int] = {}
+        self._ends: dict[TopicPartition, int] = {}
+        # Consumed but not yet committed positions, and when offsets were last committed.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committed_at = 0.0
+        self._metrics = _Metrics(config.name)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -109,7 +99,8 @@ class Processor:
             try:
                 await self._run_once()
             except ProducerFenced:
-                log.error("processor fenced by a newer instance; stopping", processor=self.config.name)
+                log.error("processor fenced by a newer instance; stopping",
+                          processor=self.config.name)
                 self.status.last_error = "fenced by a newer instance"
                 return
             except Exception as error:  # noqa: BLE001 - any failure: rebuild state and go on
@@ -139,10 +130,19 @@ class Processor:
                 self.handler = handler
                 self.status.running, self.status.started_at = True, time.time()
                 self.status.caught_up, self.status.lag = False, {}
+                self.status.connected, self.status.waiting_since = True, None
+                self._progress, self._ends, self._uncommitted = {}, {}, {}
                 self.status.replaying = any(committed.values())
                 log.info("processor started", processor=name, inputs=list(self.config.inputs))
-                while not self._stopping.is_set():
-                    await self._step(consumer, producer, handler, committed)
+                watcher = asyncio.create_task(self._watch(consumer, list(committed)))
+                try:
+                    while not self._stopping.is_set():
+                        await self._step(consumer, producer, handler, committed)
+                    await self._commit_uncommitted(producer)
+                finally:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
             finally:
                 await consumer.stop()
         finally:
@@ -188,12 +188,30 @@ class Processor:
         self.status.replaying = any(positions[tp] < committed[tp] for tp in committed)
         if not self.status.replaying and self._tick_due():
             outputs.extend(handler.tick(datetime.now(UTC)))
-        if outputs or offsets:
-            await self._commit(producer, outputs, offsets)
+        self._uncommitted.update(offsets)
+        # Offsets alone can wait: a message that caused nothing, handled again after a restart,
+        # causes nothing again (handlers are deterministic), so committing them later loses and
+        # duplicates nothing, and saves a transaction on most batches of most processors.
+        quiet = not batches or time.monotonic() - self._committed_at >= (
+            self.config.idle_commit_seconds)
+        if outputs or (self._uncommitted and quiet):
+            await self._commit(producer, outputs, self._uncommitted)
+            self._uncommitted, self._committed_at = {}, time.monotonic()
         if batches:
             self.status.last_progress_at = time.time()
             metrics.LAST_PROGRESS.labels(self.config.name).set(self.status.last_progress_at)
         self._update_lag(consumer, positions)
+
+    async def _commit_uncommitted(self, producer: object) -> None:
+        """On a clean stop: what was consumed is committed, so a restart starts after it."""
+        if not self._uncommitted:
+            return
+        try:
+            await self._commit(producer, [], self._uncommitted)
+            self._uncommitted = {}
+        except Exception as error:  # noqa: BLE001 - stopping anyway; a restart re-reads them
+            log.warning("offsets not committed at stop", processor=self.config.name,
+                        error=f"{type(error).__name__}: {error}")
 
     def _handle(self, handler: StreamHandler, message: Inbound, replaying: bool) -> list[Outbound]:
         name = self.config.name
@@ -207,38 +225,48 @@ class Processor:
             reason = f"{type(error).__name__}: {error}"
             if not replaying:
                 log.exception("handler failed on a message", processor=name, topic=message.topic,
-                              partition=message.partition, offset=message.offset)
+                              partition=message.partition, offset=message.offset,
+                              **trace_fields(message.value))
         if reason is not None:
             produced = [dead_letter(message, name, reason, self.config.deadletter_topic)]
         if not replaying:
-            metrics.PROCESSING_SECONDS.labels(name).observe(time.perf_counter() - started)
+            self._metrics.processing.observe(time.perf_counter() - started)
             self.status.consumed += 1
-            metrics.EVENTS_IN.labels(name, message.topic, _event_type_of(message.value)).inc()
+            self._metrics.events_in(message.topic, event_type_of(message.value)).inc()
             if reason is not None:
                 metrics.DEAD_LETTERS.labels(name, message.topic).inc()
                 log.warning("dead letter", processor=name, topic=message.topic,
-                            partition=message.partition, offset=message.offset, reason=reason)
+                            partition=message.partition, offset=message.offset, reason=reason,
+                            **trace_fields(message.value))
         return produced
 
     async def _commit(
         self, producer: object, outputs: list[Outbound], offsets: dict[TopicPartition, int]
     ) -> None:
         started = time.perf_counter()
+        # The broker aborts a transaction older than its timeout, and aiokafka can wait forever
+        # on a commit after the broker came back: past that timeout, fail the batch, so that
+        # the restart (a new producer fences this one) does it again.
+        limit = self._kafka.transaction_timeout_ms / 1000
         await producer.begin_transaction()  # type: ignore[attr-defined]
         try:
-            for out in outputs:
-                await producer.send(out.topic, out.value, key=out.key)  # type: ignore[attr-defined]
-            if offsets:
-                await producer.send_offsets_to_transaction(  # type: ignore[attr-defined]
-                    offsets, self.config.name
-                )
-            await producer.commit_transaction()  # type: ignore[attr-defined]
-        except BaseException:
-            await producer.abort_transaction()  # type: ignore[attr-defined]
+            async with asyncio.timeout(limit):
+                for out in outputs:
+                    await producer.send(out.topic, out.value, key=out.key)  # type: ignore[attr-defined]
+                if offsets:
+                    await producer.send_offsets_to_transaction(  # type: ignore[attr-defined]
+                        offsets, self.config.name
+                    )
+                await producer.commit_transaction()  # type: ignore[attr-defined]
+        except BaseException as error:
+            with contextlib.suppress(Exception):  # the restart's fencing aborts it anyway
+                await asyncio.wait_for(producer.abort_transaction(), timeout=10)  # type: ignore[attr-defined]
+            if isinstance(error, TimeoutError):
+                raise TimeoutError(f"transaction not committed within {limit:g} s") from error
             raise
-        metrics.TRANSACTION_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+        self._metrics.transaction.observe(time.perf_counter() - started)
         for out in outputs:
-            metrics.EVENTS_OUT.labels(self.config.name, out.topic, out.label).inc()
+            self._metrics.events_out(out.topic, out.label).inc()
         self.status.produced += len(outputs)
 
     def _tick_due(self) -> bool:
@@ -251,28 +279,74 @@ class Processor:
         return True
 
     def _update_lag(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
-        for tp, position in positions.items():
+        self._progress = dict(positions)
+        for tp in positions:
             end = consumer.last_stable_offset(tp)
-            if end is None:  # nothing fetched from this partition yet
-                continue
-            lag = max(0, end - position)
-            self.status.lag[f"{tp.topic}/{tp.partition}"] = lag
-            metrics.CONSUMER_LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(lag)
+            if end is not None:  # None: nothing fetched from this partition yet
+                self._ends[tp] = max(end, self._ends.get(tp, 0))
+        self._refresh_lag()
         if len(self.status.lag) == len(positions) and not self.status.replaying:
             self.status.caught_up = self.status.caught_up or self.status.total_lag == 0
 
+    def _refresh_lag(self) -> None:
+        for tp, position in self._progress.items():
+            if tp not in self._ends:
+                continue
+            lag = max(0, self._ends[tp] - position)
+            self.status.lag[f"{tp.topic}/{tp.partition}"] = lag
+            metrics.CONSUMER_LAG.labels(self.config.name, tp.topic, str(tp.partition)).set(lag)
+        if self.status.total_lag == 0:
+            self.status.waiting_since = None
+        elif self.status.waiting_since is None:
+            self.status.waiting_since = time.time()
 
-def _event_type_of(value: bytes | None) -> str:
-    # Metrics want the type without a full decode; the canonical form makes this a cheap find.
-    if not value:
-        return ""
-    start = value.find(b'"event_type":"')
-    if start < 0:
-        return ""
-    start += len(b'"event_type":"')
-    end = value.find(b'"', start)
-    name = value[start:end].decode("utf-8", "replace") if end > 0 else ""
-    return name if name in _EVENT_TYPES else "unknown"
+    async def _watch(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
+        """Ask the broker for the inputs' end offsets, independently of the consuming loop.
+
+        The loop's own view of the end comes from its fetches, so it goes stale exactly when
+        it matters: when the loop is stuck (a hung commit) or fetches stop (the broker is
+        gone). This look is what lets /healthz report a stall or a lost broker.
+        """
+        interval = self.config.lag_check_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                ends = await asyncio.wait_for(consumer.end_offsets(partitions),
+                                              timeout=max(5.0, 2 * interval))
+            except Exception as error:  # noqa: BLE001 - whatever the cause, the broker is not answering
+                if self.status.connected:
+                    log.warning("broker not answering", processor=self.config.name,
+                                error=f"{type(error).__name__}: {error}")
+                self.status.connected = False
+                continue
+            if not self.status.connected:
+                log.info("broker answering again", processor=self.config.name)
+            self.status.connected, self.status.lag_checked_at = True, time.time()
+            for tp, end in ends.items():
+                self._ends[tp] = max(end, self._ends.get(tp, 0))
+            self._refresh_lag()
 
 
-_EVENT_TYPES = frozenset(t.value for t in EventType)
+class _Metrics:
+    """One processor's metric children, looked up once: `labels()` for every message costs a
+    lock and a tuple, a measurable share of a small handler's time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.processing = metrics.PROCESSING_SECONDS.labels(name)
+        self.transaction = metrics.TRANSACTION_SECONDS.labels(name)
+        self._in: dict[tuple[str, str], Any] = {}
+        self._out: dict[tuple[str, str], Any] = {}
+
+    def events_in(self, topic: str, event_type: str) -> Any:
+        child = self._in.get((topic, event_type))
+        if child is None:
+            child = self._in[(topic, event_type)] = metrics.EVENTS_IN.labels(
+                self.name, topic, event_type)
+        return child
+
+    def events_out(self, topic: str, label: str) -> Any:
+        child = self._out.get((topic, label))
+        if child is None:
+            child = self._out[(topic, label)] = metrics.EVENTS_OUT.labels(self.name, topic, label)
+        return child

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -64,10 +66,31 @@ def serve(name: str, default_port: int, build: Builder) -> None:
     """The whole of a service's `__main__`: settings from the environment, build, run."""
     kafka, settings = KafkaSettings(), service_settings(name, default_port)
     parts = build(kafka, TopicNames(TopicSettings().namespace), settings)
-    asyncio.run(
-        run_service(name, settings, kafka, parts.app, parts.processors, parts.background,
-                    parts.on_start, parts.on_stop)
-    )
+    with _profiled(os.environ.get("ASSIST_PROFILE")):
+        asyncio.run(
+            run_service(name, settings, kafka, parts.app, parts.processors, parts.background,
+                        parts.on_start, parts.on_stop)
+        )
+
+
+@contextlib.contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    """ASSIST_PROFILE=<file>: sample the process with pyinstrument (a dev dependency) and write
+    the profile when the service stops: HTML for a .html file, text otherwise (`make bench`)."""
+    if not path:
+        yield
+        return
+    from pyinstrument import Profiler  # imported only when asked for
+
+    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        out = Path(path)
+        out.write_text(profiler.output_html() if out.suffix == ".html"
+                       else profiler.output_text(unicode=True, show_all=False))
 from services.runtime.topic_admin import ensure_topics
 
 
@@ -84,6 +107,7 @@ async def run_service(
     """Start everything, then wait for SIGTERM/SIGINT and stop in order."""
     configure_logging(name, settings.log_format, settings.log_level)
     log = get_logger()
+    app.state.stall_seconds = settings.stall_seconds  # read by /healthz (runtime/http.py)
     await ensure_topics(kafka, TopicSettings())
     if on_start:
         await on_start()
@@ -95,8 +119,10 @@ async def run_service(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(p.run(), name=p.config.name) for p in processors]
-    tasks += [asyncio.create_task(job()) for job in background]
+    tasks: list[asyncio.Future[None]] = [
+        asyncio.create_task(p.run(), name=p.config.name) for p in processors
+    ]
+    tasks += [asyncio.ensure_future(job()) for job in background]
     serving = asyncio.create_task(server.serve(), name="http")
     log.info("service started", http=f"http://{settings.http_host}:{settings.http_port}",
              processors=[p.config.name for p in processors])
@@ -104,6 +130,8 @@ async def run_service(
     log.info("service stopping")
     for processor in processors:
         processor.stop()
+    for task in tasks[len(processors):]:  # background jobs have no stop of their own
+        task.cancel()
     server.should_exit = True
     for task in tasks:
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):

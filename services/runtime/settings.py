@@ -47,6 +47,8 @@ class ServiceSettings(BaseSettings):
     instance: str = "0"
     # How often feedback looks for referrals past their due date.
     overdue_check_seconds: float = Field(default=5.0, gt=0)
+    # /healthz reports a processor stalled when its input has waited this long with no progress.
+    stall_seconds: float = Field(default=30.0, gt=0)
 
 
 def service_settings(name: str, default_port: int) -> ServiceSettings:

@@ -65,3 +65,12 @@ def test_asyncapi_lists_every_catalog_topic_with_publishers_and_subscribers() ->
     actions = {(op["action"], op["channel"]["$ref"]) for op in document["operations"].values()}
     assert ("send", "#/channels/assist_chain") in actions
     assert ("receive", "#/channels/assist_referrals_education") in actions
+
+
+def test_every_asyncapi_message_has_its_schema_file() -> None:
+    document = json.loads((HERE / "asyncapi.json").read_text())
+    for name, message in document["components"]["messages"].items():
+        assert (HERE / message["payload"]["$ref"]).is_file(), name
+    for channel in document["channels"].values():
+        for ref in channel["messages"].values():
+            assert ref["$ref"].split("/")[-1] in document["components"]["messages"]

@@ -24,7 +24,9 @@ from events.identity import make_resident_id
 from services.runtime.settings import KafkaSettings
 
 # Started in the order a cold start needs: the chain writer first, intake last.
-SERVICES = ("chainwriter", "identification", "classification", "referral", "feedback", "intake")
+SERVICES = (
+    "chainwriter", "identification", "classification", "referral", "feedback", "audit", "intake",
+)
 _serial = itertools.count(1)
 
 
@@ -45,6 +47,7 @@ class System:
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,
             "ASSIST_TOKENS_FILE": str(workdir / "tokens.json"),
             "ASSIST_OVERDUE_CHECK_SECONDS": "0.5",
+            "ASSIST_DATA_DIR": str(workdir / "data"),
         }
         self.services = {name: ServiceProcess(name, env, workdir) for name in SERVICES}
 

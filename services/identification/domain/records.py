@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,7 +17,14 @@ class PersonRecord:
     deposits: Decimal | None = None
     vehicles: int | None = None
     residential_properties: int | None = None
-    as_of: datetime | None = None
+    # When each fact was stated: sources report different facts at different times, so one
+    # timestamp for the whole record would let an older value beat a newer one.
+    stated_at: dict[str, datetime] = field(default_factory=dict, hash=False)
+
+    @property
+    def as_of(self) -> datetime | None:
+        """When the newest fact was reported."""
+        return max(self.stated_at.values(), default=None)
 
 
 FACTS = ("monthly_income", "deposits", "vehicles", "residential_properties")
@@ -26,8 +33,10 @@ FACTS = ("monthly_income", "deposits", "vehicles", "residential_properties")
 def merge_record(current: PersonRecord | None, record: RecordReported) -> PersonRecord:
     """Fold one record in: a fact it states replaces an older value, never a newer one."""
     current = current or PersonRecord()
-    if current.as_of is not None and record.reported_at < current.as_of:
-        older = {f: getattr(record, f) for f in FACTS if getattr(current, f) is None}
-        return replace(current, **{f: v for f, v in older.items() if v is not None})
-    stated = {f: getattr(record, f) for f in FACTS if getattr(record, f) is not None}
-    return replace(current, **stated, as_of=record.reported_at)
+    newer = {
+        f: getattr(record, f) for f in FACTS
+        if getattr(record, f) is not None
+        and (f not in current.stated_at or record.reported_at >= current.stated_at[f])
+    }
+    stated_at = current.stated_at | {f: record.reported_at for f in newer}
+    return replace(current, **newer, stated_at=stated_at)

@@ -36,6 +36,9 @@ COMMON: Final = frozenset(
         "grounds.tier",
         "grounds.policy_version",
         "grounds.rule",
+        # A transferred referral names the one it replaces, so the receiving department can
+        # trace the case back to the department that passed it on.
+        "transferred_from",
     }
 )
 

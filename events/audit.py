@@ -1,0 +1,100 @@
+"""Messages of the audit service: who read a chain, and signed checkpoints over every chain head.
+
+Neither is a chain event (no envelope, no sequence): they describe the chains from outside.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from events.types import HouseholdId
+
+_HEX64 = r"^[0-9a-f]{64}$"
+
+
+class AccessKind(StrEnum):
+    """What an auditor read about a household."""
+
+    CHAIN = "chain"
+    VERIFY = "verify"
+    STATE = "state"
+
+
+class ChainAccessed(BaseModel):
+    """One read of a household's chain, verification or state, on `assist.audit.access`.
+
+    The token itself never leaves the service: `token_fingerprint` is the first 16 hex
+    characters of its SHA-256, enough to tell tokens apart and useless to present as one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: Literal[1] = 1
+    access_id: uuid.UUID
+    household_id: HouseholdId
+    resource: AccessKind
+    role: str
+    token_fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
+    accessed_at: AwareDatetime
+    as_of: AwareDatetime | None = None
+    found: bool  # whether the household had a chain to read
+    service: str = "audit"
+
+
+class CheckpointHead(BaseModel):
+    """One household's chain head at the checkpoint: its length and the hash of its last event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    household_id: HouseholdId
+    length: int = Field(ge=1)
+    head_hash: str = Field(pattern=_HEX64)
+
+
+# The fields the signature covers; `heads` are covered through `merkle_root`, and `part`/`parts`
+# only say how the heads were split into messages.
+SIGNED_FIELDS = (
+    "schema_version",
+    "checkpoint_id",
+    "created_at",
+    "chain_topic",
+    "positions",
+    "households",
+    "events",
+    "merkle_root",
+    "algorithm",
+    "key_id",
+)
+
+
+class Checkpoint(BaseModel):
+    """A signed statement of every chain's head at a log position, on `assist.checkpoints`.
+
+    A large checkpoint is published as `parts` messages that share the signed fields and each
+    carry a slice of `heads`; an exported checkpoint is one part holding every head.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: Literal[1] = 1
+    checkpoint_id: uuid.UUID
+    created_at: AwareDatetime
+    chain_topic: str
+    # Chain partition -> the next offset: every record before it is covered.
+    positions: dict[str, int]
+    households: int = Field(ge=0)
+    events: int = Field(ge=0)
+    # RFC 6962-style Merkle tree over the heads sorted by household id (services/audit/domain).
+    merkle_root: str = Field(pattern=_HEX64)
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    signature: str  # base64 of the Ed25519 signature over the canonical JSON of SIGNED_FIELDS
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    heads: list[CheckpointHead] = Field(default_factory=list)
+
+    def signed_document(self) -> dict[str, Any]:
+        """The part of the checkpoint the signature is computed over (JSON-ready)."""
+        document = self.model_dump(mode="json", include=set(SIGNED_FIELDS))
+        return {name: document[name] for name in SIGNED_FIELDS}

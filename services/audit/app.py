@@ -1,0 +1,274 @@
+"""The audit service's HTTP routes: chains, verification, state as of an instant, checkpoints.
+
+Every read of a household is recorded on `assist.audit.access` before it is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel
+
+from events.audit import AccessKind, ChainAccessed, Checkpoint
+from services.audit.access import AccessRecorder, token_fingerprint
+from services.audit.chainlog import ChainGone
+from services.audit.domain.state import fold_records
+from services.audit.domain.verification import verify_records
+from services.audit.indexer import ChainIndexer
+from services.audit.keys import SigningKey
+from services.audit.rebuild import RebuildReport
+from services.audit.store import ChainStore
+from services.audit.views import (
+    ChainView,
+    StateView,
+    VerificationView,
+    chain_view,
+    state_view,
+    verification_view,
+)
+from services.runtime.auth import TokenStore, require
+from services.runtime.errors import install_error_handlers
+from services.runtime.logging import get_logger
+
+log = get_logger()
+T = TypeVar("T")
+
+HouseholdPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+        description="the household's id (its chain's key)",
+    ),
+]
+
+AsOfQuery = Annotated[
+    AwareDatetime | None,
+    Query(
+        description="ISO 8601 with zone, compared with each event's recorded_at: the state is "
+        "that after the longest chain prefix recorded at or before it (default: the whole chain)"
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Reader:
+    role: str
+    token_fingerprint: str
+
+
+class PublicKeyView(BaseModel):
+    algorithm: str
+    key_id: str
+    public_key_pem: str
+
+
+class IndexView(BaseModel):
+    households: int
+    events: int
+    unfiled_records: int
+    positions: dict[str, int]
+    cached_households: int
+    cached_bytes: int
+    latest_checkpoint_id: str | None
+
+
+class RebuildView(BaseModel):
+    events: int
+    households: int
+    records_read: int
+    seconds: float
+    events_per_second: float
+
+
+@dataclass
+class AuditDeps:
+    tokens: TokenStore
+    indexer: Callable[[], ChainIndexer | None]  # None until the chain has been read once
+    store: ChainStore
+    access: AccessRecorder
+    key: SigningKey
+    rebuild: Callable[[], Awaitable[RebuildReport]]
+    latest_checkpoint: Callable[[], Checkpoint | None]
+
+
+def create_app(deps: AuditDeps) -> FastAPI:
+    app = FastAPI(
+        title="assist audit",
+        version="1",
+        description="Auditors read, verify and replay any household's chain.",
+    )
+    install_error_handlers(app)
+    check = require(deps.tokens, "auditor", "operator")
+
+    def reader_of(request: Request) -> Reader:
+        principal = check(request)
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        return Reader(principal.role, token_fingerprint(token))
+
+    reader = Depends(reader_of)
+
+    def indexer() -> ChainIndexer:
+        current = deps.indexer()
+        if current is None:
+            raise HTTPException(503, "audit is still reading the chain; try again shortly")
+        return current
+
+    async def answer(
+        household_id: str,
+        who: Reader,
+        kind: AccessKind,
+        compute: Callable[[list[bytes | None]], T],
+        as_of: datetime | None = None,
+    ) -> T:
+        """Read the chain and compute the answer while its access record is being made durable;
+        the answer leaves only once the record is acknowledged."""
+        found = household_id in indexer().index.entries
+        recording = asyncio.ensure_future(
+            deps.access.record(
+                ChainAccessed(
+                    access_id=uuid.uuid4(),
+                    household_id=household_id,
+                    resource=kind,
+                    role=who.role,
+                    token_fingerprint=who.token_fingerprint,
+                    accessed_at=datetime.now(UTC),
+                    as_of=as_of,
+                    found=found,
+                )
+            )
+        )
+        try:
+            values = await deps.store.records(household_id)
+            result = compute(values) if values is not None else None
+        except ChainGone as gone:
+            raise HTTPException(
+                409,
+                f"the log no longer holds a record the index points at ({gone}); rebuild the index",
+            ) from None
+        finally:
+            try:
+                await recording
+            except Exception as error:  # noqa: BLE001 - whatever it was, the read is not answered
+                log.error(
+                    "access not recorded; read refused",
+                    household_id=household_id,
+                    error=f"{type(error).__name__}: {error}",
+                )
+                raise HTTPException(503, "the access could not be recorded; not answered") from None
+        if values is None or result is None:
+            raise HTTPException(404, f"no chain for household {household_id!r}")
+        return result
+
+    @app.get(
+        "/v1/households/{household_id}/chain",
+        response_model=ChainView,
+        tags=["audit"],
+        summary="The household's events in chain order, as stored",
+    )
+    async def chain(household_id: HouseholdPath, who: Reader = reader) -> ChainView:
+        return await answer(
+            household_id, who, AccessKind.CHAIN, lambda values: chain_view(household_id, values)
+        )
+
+    @app.get(
+        "/v1/households/{household_id}/chain/verify",
+        response_model=VerificationView,
+        tags=["audit"],
+        summary="Order, links and hashes of the household's chain",
+    )
+    async def verify(household_id: HouseholdPath, who: Reader = reader) -> VerificationView:
+        return await answer(
+            household_id,
+            who,
+            AccessKind.VERIFY,
+            lambda values: verification_view(household_id, verify_records(household_id, values)),
+        )
+
+    @app.get(
+        "/v1/households/{household_id}/state",
+        response_model=StateView,
+        tags=["audit"],
+        summary="Tier, tags, referrals and delivered list as of an instant",
+    )
+    async def state(
+        household_id: HouseholdPath,
+        as_of: AsOfQuery = None,
+        who: Reader = reader,
+    ) -> StateView:
+        return await answer(
+            household_id,
+            who,
+            AccessKind.STATE,
+            lambda values: state_view(fold_records(household_id, values, as_of)),
+            as_of,
+        )
+
+    @app.get(
+        "/v1/checkpoints/latest",
+        response_model=Checkpoint,
+        tags=["checkpoints"],
+        summary="The latest signed checkpoint, with every head",
+    )
+    async def latest_checkpoint(_: Reader = reader) -> Checkpoint:
+        latest = deps.latest_checkpoint()
+        if latest is None:
+            raise HTTPException(404, "no checkpoint yet: the chain is empty or still being read")
+        return latest
+
+    @app.get(
+        "/v1/checkpoints/public-key",
+        response_model=PublicKeyView,
+        tags=["checkpoints"],
+        summary="The Ed25519 public key that verifies checkpoints",
+    )
+    async def public_key(_: Reader = reader) -> PublicKeyView:
+        return PublicKeyView(
+            algorithm="Ed25519", key_id=deps.key.key_id, public_key_pem=deps.key.public_pem
+        )
+
+    @app.get(
+        "/v1/index",
+        response_model=IndexView,
+        tags=["operations"],
+        summary="Size and position of the audit index",
+    )
+    async def index_status(_: Reader = reader) -> IndexView:
+        index = indexer().index
+        latest = deps.latest_checkpoint()
+        return IndexView(
+            households=len(index.entries),
+            events=index.events,
+            unfiled_records=index.unfiled,
+            positions={str(p): o for p, o in sorted(index.positions.items())},
+            cached_households=len(index.cache),
+            cached_bytes=index.cache.size,
+            latest_checkpoint_id=str(latest.checkpoint_id) if latest else None,
+        )
+
+    @app.post(
+        "/v1/index/rebuild",
+        response_model=RebuildView,
+        tags=["operations"],
+        summary="Rebuild the index from an empty start by reading the whole chain log",
+    )
+    async def rebuild(_: Reader = reader) -> RebuildView:
+        indexer()
+        try:
+            report = await deps.rebuild()
+        except (TimeoutError, RuntimeError) as error:
+            raise HTTPException(503, f"rebuild abandoned, the live index stays: {error}") from None
+        return RebuildView(
+            events=report.events,
+            households=report.households,
+            records_read=report.records_read,
+            seconds=report.seconds,
+            events_per_second=report.events_per_second,
+        )
+
+    return app

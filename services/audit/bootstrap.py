@@ -1,0 +1,87 @@
+"""Composition root of audit: the chain index processor, the readers, the HTTP routes."""
+
+from __future__ import annotations
+
+from contracts.topics import TopicNames
+from services.audit.access import AccessRecorder
+from services.audit.app import AuditDeps, create_app
+from services.audit.chainlog import PositionReader
+from services.audit.checkpointer import Checkpointer
+from services.audit.config import AuditSettings, CheckpointSettings
+from services.audit.index import ChainIndex
+from services.audit.indexer import ChainIndexer
+from services.audit.keys import load_or_create
+from services.audit.rebuild import Rebuilder
+from services.audit.store import ChainStore
+from services.runtime.auth import TokenStore
+from services.runtime.http import install_common_routes
+from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.service import ServiceParts
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+
+def build(
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    settings: ServiceSettings,
+    audit: AuditSettings | None = None,
+    checkpoints: CheckpointSettings | None = None,
+) -> ServiceParts:
+    audit = audit or AuditSettings()
+    checkpoints = checkpoints or CheckpointSettings()
+    key = load_or_create(settings.data_dir / "audit")
+    checkpointer = Checkpointer(
+        kafka, topics.checkpoints, topics.chain, key, checkpoints.heads_per_part
+    )
+    processor = Processor(
+        # Replays the whole chain at every start: the index lives in memory, rebuilt from the log.
+        ProcessorConfig(
+            name=f"{topics.namespace}audit",
+            inputs=(topics.chain,),
+            deadletter_topic=topics.deadletter,
+            tick_seconds=min(1.0, checkpoints.seconds),
+            instance=settings.instance,
+        ),
+        lambda: ChainIndexer(checkpoints, audit.cache_bytes, checkpointer.submit),
+        kafka,
+    )
+
+    def indexer() -> ChainIndexer | None:
+        handler = processor.handler
+        if isinstance(handler, ChainIndexer) and processor.status.caught_up:
+            return handler
+        return None
+
+    def index() -> ChainIndex | None:
+        current = indexer()
+        return current.index if current is not None else None
+
+    reader = PositionReader(kafka, topics.chain, concurrency=audit.log_readers)
+    access = AccessRecorder(kafka, topics.audit_access)
+    rebuilder = Rebuilder(
+        kafka, topics.chain, audit.cache_bytes, indexer, audit.rebuild_timeout_seconds
+    )
+    app = create_app(
+        AuditDeps(
+            TokenStore.load(settings.tokens_file),
+            indexer,
+            ChainStore(index, reader),
+            access,
+            key,
+            rebuilder.rebuild,
+            lambda: checkpointer.latest,
+        )
+    )
+    install_common_routes(app, "audit", lambda: [processor])
+
+    async def start() -> None:
+        await reader.start()
+        await access.start()
+        await checkpointer.start()
+
+    async def stop() -> None:
+        await checkpointer.stop()
+        await access.stop()
+        await reader.stop()
+
+    return ServiceParts(app, [processor], on_start=start, on_stop=stop)

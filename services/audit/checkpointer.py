@@ -1,0 +1,124 @@
+"""Signing and publishing checkpoints off the event loop.
+
+Hashing and signing every head costs about a second per 100,000 households; done on the event
+loop it would stall every HTTP read meanwhile. So the indexer only takes a snapshot of the heads
+(a dict copy, milliseconds) and hands it here; the Merkle tree, the signature and the messages
+are built in a worker thread (leaves of unchanged chains are reused from the last time), and
+the parts are published to `assist.checkpoints`, acknowledged by every in-sync replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+
+from events.audit import Checkpoint, CheckpointHead
+from events.canonical import canonical_json
+from services.audit.domain.checkpoint import make_checkpoint, split
+from services.audit.domain.merkle import LeafCache
+from services.audit.keys import SigningKey
+from services.runtime.kafka import make_producer
+from services.runtime.logging import get_logger
+from services.runtime.settings import KafkaSettings
+
+log = get_logger()
+CHECKPOINT_KEY = b"checkpoint"
+
+
+@dataclass(frozen=True)
+class HeadsSnapshot:
+    """Every chain's (length, head hash) and the log positions they were folded up to."""
+
+    heads: dict[str, tuple[int, str]]
+    positions: dict[int, int]
+    taken_at: datetime
+
+
+class Checkpointer:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        chain_topic: str,
+        key: SigningKey,
+        heads_per_part: int,
+    ) -> None:
+        self._kafka = kafka
+        self._topic = topic
+        self._chain_topic = chain_topic
+        self._key = key
+        self._heads_per_part = heads_per_part
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._leaves: LeafCache = {}
+        self.latest: Checkpoint | None = None
+
+    async def start(self) -> None:
+        self._producer = make_producer(self._kafka)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            await asyncio.wait([self._task], timeout=30)
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def submit(self, snapshot: HeadsSnapshot) -> bool:
+        """Start signing and publishing `snapshot`; False while the previous one is under way."""
+        if self._producer is None or (self._task is not None and not self._task.done()):
+            return False
+        self._task = asyncio.get_running_loop().create_task(self._publish(snapshot))
+        return True
+
+    async def _publish(self, snapshot: HeadsSnapshot) -> None:
+        try:
+            checkpoint, messages = await asyncio.to_thread(self._sign, snapshot)
+            producer = self._producer
+            if producer is None:
+                return
+            sent = [
+                await producer.send(self._topic, message, key=CHECKPOINT_KEY)
+                for message in messages
+            ]
+            for delivery in sent:
+                await delivery
+        except Exception as error:  # noqa: BLE001 - the next checkpoint will be tried anyway
+            log.error("checkpoint not published", error=f"{type(error).__name__}: {error}")
+            return
+        self.latest = checkpoint
+        log.info(
+            "checkpoint published",
+            checkpoint_id=str(checkpoint.checkpoint_id),
+            households=checkpoint.households,
+            events=checkpoint.events,
+            merkle_root=checkpoint.merkle_root,
+            key_id=checkpoint.key_id,
+            parts=len(messages),
+        )
+
+    def _sign(self, snapshot: HeadsSnapshot) -> tuple[Checkpoint, list[bytes]]:
+        # Runs in a worker thread, on the snapshot only; the leaf cache is this thread's alone,
+        # since one checkpoint at most is under way.
+        heads = [
+            CheckpointHead.model_construct(
+                household_id=household_id, length=length, head_hash=head_hash
+            )
+            for household_id, (length, head_hash) in snapshot.heads.items()
+        ]
+        checkpoint = make_checkpoint(
+            heads,
+            key=self._key.private,
+            created_at=snapshot.taken_at,
+            chain_topic=self._chain_topic,
+            positions=snapshot.positions,
+            leaf_cache=self._leaves,
+        )
+        messages = [
+            canonical_json(part.model_dump(mode="json"))
+            for part in split(checkpoint, self._heads_per_part)
+        ]
+        return checkpoint, messages

@@ -1,0 +1,100 @@
+"""The audit service over HTTP, for the `assist` command line: token, requests, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8005"
+DEFAULT_TOKENS_FILE = Path("var") / "tokens.json"
+ROLES = ("auditor", "operator")
+
+
+class AuditError(Exception):
+    """Anything that keeps a command from getting its answer (exit code 2)."""
+
+
+class NotFound(AuditError):
+    pass
+
+
+def resolve_token(token: str | None, tokens_file: Path | None) -> str:
+    """The bearer token: given, or ASSIST_TOKEN, or the auditor's (else operator's) in the file."""
+    token = token or os.environ.get("ASSIST_TOKEN")
+    if token:
+        return token
+    path = tokens_file or Path(os.environ.get("ASSIST_TOKENS_FILE") or DEFAULT_TOKENS_FILE)
+    try:
+        tokens = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise AuditError(
+            f"no token: pass --token, set ASSIST_TOKEN, or point "
+            f"ASSIST_TOKENS_FILE at the tokens file ({path} does not exist)"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise AuditError(f"cannot read the tokens file {path}: {error}") from None
+    for role in ROLES:
+        if isinstance(tokens, dict) and isinstance(tokens.get(role), str):
+            return str(tokens[role])
+    raise AuditError(f"the tokens file {path} has no auditor or operator token")
+
+
+class AuditClient:
+    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def chain(self, household_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/households/{household_id}/chain")
+
+    def verify(self, household_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/households/{household_id}/chain/verify")
+
+    def state(self, household_id: str, as_of: str | None = None) -> dict[str, Any]:
+        params = {"as_of": as_of} if as_of else None
+        return self._get(f"/v1/households/{household_id}/state", params)
+
+    def latest_checkpoint(self) -> dict[str, Any]:
+        return self._get("/v1/checkpoints/latest")
+
+    def public_key(self) -> dict[str, Any]:
+        return self._get("/v1/checkpoints/public-key")
+
+    def rebuild(self) -> dict[str, Any]:
+        return self._send("POST", "/v1/index/rebuild")
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return self._send("GET", path, params)
+
+    def _send(self, method: str, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        try:
+            reply = self._client.request(method, path, params=params)
+        except httpx.HTTPError as error:
+            raise AuditError(f"cannot reach the audit service at {self.url}: {error}") from None
+        if reply.status_code == 404:
+            raise NotFound(_detail(reply))
+        if reply.status_code in (401, 403):
+            raise AuditError(
+                f"the audit service refused the token ({reply.status_code}): {_detail(reply)}"
+            )
+        if reply.status_code >= 400:
+            raise AuditError(f"the audit service answered {reply.status_code}: {_detail(reply)}")
+        body: dict[str, Any] = reply.json()
+        return body
+
+
+def _detail(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+    except ValueError:
+        return reply.text[:200]
+    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)

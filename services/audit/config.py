@@ -1,0 +1,36 @@
+"""The audit service's own settings (the shared ASSIST_* ones are in services/runtime/settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuditSettings(BaseSettings):
+    """ASSIST_AUDIT_*: how much of the chain log the audit keeps in memory."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSIST_AUDIT_", extra="ignore")
+    # Stored bytes of whole chains kept in memory (least recently used evicted first); a chain
+    # not in memory is read from the log at its indexed positions instead.
+    cache_mb: float = Field(default=256.0, ge=0)
+    # Consumers that fetch a chain not in memory from the log, in parallel.
+    log_readers: int = Field(default=4, ge=1, le=32)
+    # Longest a rebuild of the index may take before it gives up (the live index stays).
+    rebuild_timeout_seconds: float = Field(default=600.0, gt=0)
+
+    @property
+    def cache_bytes(self) -> int:
+        return int(self.cache_mb * 1024 * 1024)
+
+
+class CheckpointSettings(BaseSettings):
+    """ASSIST_CHECKPOINT_*: how often a signed checkpoint is published."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSIST_CHECKPOINT_", extra="ignore")
+    # After this many new chain events, or this long after the last checkpoint if anything new
+    # was chained. A checkpoint costs about 1 s of CPU per 100,000 households (off the loop).
+    every_events: int = Field(default=10_000, ge=1)
+    seconds: float = Field(default=60.0, gt=0)
+    # Heads per message on assist.checkpoints (about 100 bytes each): keeps every message far
+    # below Kafka's 1 MB default limit however many households there are.
+    heads_per_part: int = Field(default=2000, ge=1)

@@ -1,0 +1,175 @@
+"""The audit's projection of `assist.chain`: where each household's events are, and its head.
+
+For every household the index keeps the partition and the offsets of its records (8 bytes an
+event), so reading one chain never scans the log: it is at most one targeted fetch per event.
+The stored bytes of recently written or read chains are also kept, within a byte budget, so a
+hot chain is read from memory. Folding is idempotent by position, so two readers of the log can
+feed the same index and a rebuilt index can take over from a live one without a gap.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from events.audit import CheckpointHead
+from services.audit.domain.records import parse_record, stored_hash
+
+_HOUSEHOLD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class HouseholdEntry:
+    """Where one household's chain is in the log."""
+
+    __slots__ = ("partition", "offsets", "partitions")
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.offsets: array[int] = array("q")
+        # Only when a record of this household was written to another partition than its
+        # first (a producer choosing partitions by hand): then each record's partition is kept.
+        self.partitions: array[int] | None = None
+
+    @property
+    def length(self) -> int:
+        return len(self.offsets)
+
+    def add(self, partition: int, offset: int) -> None:
+        if self.partitions is None and partition != self.partition:
+            self.partitions = array("h", [self.partition] * len(self.offsets))
+        if self.partitions is not None:
+            self.partitions.append(partition)
+        self.offsets.append(offset)
+
+    def positions(self) -> list[tuple[int, int]]:
+        """(partition, offset) of every record of the chain, in log order."""
+        if self.partitions is None:
+            return [(self.partition, offset) for offset in self.offsets]
+        return list(zip(self.partitions, self.offsets, strict=True))
+
+
+class RawCache:
+    """Whole chains' stored bytes, least recently used evicted first, within `budget` bytes.
+
+    An entry is always a household's complete chain, so a hit needs no read from the log.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = max(0, budget)
+        self.size = 0
+        self._chains: OrderedDict[str, list[bytes | None]] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._chains)
+
+    def get(self, household_id: str) -> list[bytes | None] | None:
+        chain = self._chains.get(household_id)
+        if chain is not None:
+            self._chains.move_to_end(household_id)
+        return chain
+
+    def put(self, household_id: str, values: list[bytes | None]) -> None:
+        self.discard(household_id)
+        size = sum(len(v or b"") for v in values)
+        if size > self.budget:
+            return
+        self._chains[household_id] = list(values)
+        self._sizes[household_id] = size
+        self.size += size
+        self._evict()
+
+    def append(self, household_id: str, value: bytes | None) -> None:
+        """Extend a cached chain by its next record (an uncached chain stays uncached)."""
+        chain = self._chains.get(household_id)
+        if chain is None:
+            return
+        chain.append(value)
+        self._sizes[household_id] += len(value or b"")
+        self.size += len(value or b"")
+        self._chains.move_to_end(household_id)
+        self._evict()
+
+    def discard(self, household_id: str) -> None:
+        if self._chains.pop(household_id, None) is not None:
+            self.size -= self._sizes.pop(household_id)
+
+    def _evict(self) -> None:
+        while self.size > self.budget and self._chains:
+            household_id, _ = self._chains.popitem(last=False)
+            self.size -= self._sizes.pop(household_id)
+
+
+class ChainIndex:
+    """household -> (partition, offsets, head hash) for one chain topic, plus the bytes cache."""
+
+    def __init__(self, cache_bytes: int = 0) -> None:
+        self.entries: dict[str, HouseholdEntry] = {}
+        # household -> (length, head hash), replaced whole at every fold, so that a copy of this
+        # dict is a consistent snapshot of every head (for a checkpoint signed off the loop).
+        self.heads_map: dict[str, tuple[int, str]] = {}
+        self.positions: dict[int, int] = {}  # partition -> next offset not yet folded
+        self.events = 0
+        self.unfiled = 0  # records with no usable household key: counted, never indexed
+        self.cache = RawCache(cache_bytes)
+
+    def fold(self, partition: int, offset: int, key: bytes | None, value: bytes | None) -> bool:
+        """Take one record of the chain topic; False if it was folded before (same position)."""
+        if offset < self.positions.get(partition, 0):
+            return False
+        document, _ = parse_record(value)
+        self.fold_parsed(partition, offset, household_of(key, document), value, document)
+        return True
+
+    def fold_parsed(
+        self,
+        partition: int,
+        offset: int,
+        household_id: str | None,
+        value: bytes | None,
+        document: dict[str, Any] | None,
+    ) -> None:
+        """`fold` for a caller that has parsed the record and filed it already."""
+        self.positions[partition] = max(self.positions.get(partition, 0), offset + 1)
+        if household_id is None:
+            self.unfiled += 1
+            return
+        entry = self.entries.get(household_id)
+        if entry is None:
+            entry = self.entries[household_id] = HouseholdEntry(partition)
+            if self.cache.budget:
+                self.cache.put(household_id, [])  # a new chain starts cached, as it is complete
+        entry.add(partition, offset)
+        self.heads_map[household_id] = (entry.length, stored_hash(value, document))
+        self.events += 1
+        self.cache.append(household_id, value)
+
+    def covers(self, positions: Mapping[int, int]) -> bool:
+        """Has this index folded everything up to `positions`?"""
+        return all(self.positions.get(p, 0) >= offset for p, offset in positions.items())
+
+    def heads(self) -> list[CheckpointHead]:
+        """Every household's head, sorted by household id."""
+        return [
+            CheckpointHead(household_id=household_id, length=length, head_hash=head_hash)
+            for household_id, (length, head_hash) in sorted(self.heads_map.items())
+        ]
+
+
+def household_of(key: bytes | None, document: dict[str, Any] | None) -> str | None:
+    """The household a record is filed under: its key, else the household_id it names."""
+    # The record key is what the log files the record under (and partitions by); a forged
+    # document naming another household is still filed under its key, where verification sees it.
+    if key:
+        try:
+            household_id: object = key.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    else:
+        household_id = document.get("household_id") if document else None
+    if isinstance(household_id, str) and _HOUSEHOLD_ID.match(household_id):
+        return household_id
+    return None

@@ -1,0 +1,55 @@
+"""The audit's stream handler: folds every chain record into the index; says when to checkpoint.
+
+It runs in a Processor over `assist.chain` that replays the chain from its beginning at every
+start, so the index is rebuilt from the log whenever it is lost. Once caught up, every
+`every_events` new events or `seconds` after the last checkpoint (if anything was folded
+since), `tick` hands a snapshot of the heads to the checkpointer; the first tick after a start
+does so at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from services.audit.checkpointer import HeadsSnapshot
+from services.audit.config import CheckpointSettings
+from services.audit.index import ChainIndex
+from services.runtime.messages import Inbound, Outbound
+
+
+class ChainIndexer:
+    service = "audit"
+
+    def __init__(
+        self,
+        checkpoints: CheckpointSettings,
+        cache_bytes: int,
+        submit: Callable[[HeadsSnapshot], bool],
+    ) -> None:
+        self.index = ChainIndex(cache_bytes)
+        self._settings = checkpoints
+        self._submit = submit
+        self._since_checkpoint = 0
+        self._last_checkpoint_at: datetime | None = None
+
+    def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        if self.index.fold(message.partition, message.offset, message.key, message.value):
+            self._since_checkpoint += 1
+        return []
+
+    def tick(self, now: datetime) -> Sequence[Outbound]:
+        if self._checkpoint_due(now):
+            snapshot = HeadsSnapshot(dict(self.index.heads_map), dict(self.index.positions), now)
+            if self._submit(snapshot):
+                self._since_checkpoint, self._last_checkpoint_at = 0, now
+        return []
+
+    def _checkpoint_due(self, now: datetime) -> bool:
+        if self._since_checkpoint == 0:
+            return False
+        if self._last_checkpoint_at is None:
+            return True
+        if self._since_checkpoint >= self._settings.every_events:
+            return True
+        return (now - self._last_checkpoint_at).total_seconds() >= self._settings.seconds

@@ -1,0 +1,124 @@
+"""Replaying the whole chain log outside the service: `assist verify --all` and `assist replay`.
+
+One pass over `assist.chain` rebuilds the audit index from nothing (the projection the service
+holds), verifies every chain (memory: one head per household), and, given a kept checkpoint,
+compares every household it names with what the log holds today.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from events.audit import Checkpoint
+from events.chain import Verification
+from services.audit.chainlog import Record, read_log
+from services.audit.domain.checkpoint import HeadFinding, ObservedHead, compare_heads
+from services.audit.domain.merkle import merkle_root
+from services.audit.domain.records import parse_record, stored_hash
+from services.audit.domain.verification import ChainsVerifier
+from services.audit.index import ChainIndex, household_of
+from services.runtime.settings import KafkaSettings
+
+
+@dataclass
+class SweepReport:
+    records: int
+    events: int
+    households: int
+    unfiled: int
+    seconds: float
+    merkle_root: str  # over today's heads: what a checkpoint signed now would hold
+    broken: list[tuple[str, Verification]] = field(default_factory=list)
+    findings: list[HeadFinding] = field(default_factory=list)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def valid(self) -> bool:
+        return not self.broken and not self.findings
+
+
+class _Sweep:
+    def __init__(self, checkpoint: Checkpoint | None) -> None:
+        self.index = ChainIndex(cache_bytes=0)
+        self.verifier = ChainsVerifier()
+        self.probe = {h.household_id: h.length for h in checkpoint.heads} if checkpoint else {}
+        self.hash_at_checkpoint: dict[str, str] = {}
+
+    def take(self, record: Record) -> None:
+        document, problem = parse_record(record.value)
+        household_id = household_of(record.key, document)
+        self.index.fold_parsed(
+            record.partition, record.offset, household_id, record.value, document
+        )
+        if household_id is None:
+            return
+        self.verifier.add_parsed(household_id, document, problem)
+        wanted = self.probe.get(household_id)
+        if wanted is not None and self.index.entries[household_id].length == wanted:
+            self.hash_at_checkpoint[household_id] = stored_hash(record.value, document)
+
+
+async def sweep(
+    kafka: KafkaSettings,
+    topic: str,
+    checkpoint: Checkpoint | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SweepReport:
+    """Read `topic` once from its beginning; verify every chain, and against `checkpoint`."""
+    started = time.perf_counter()
+    state = _Sweep(checkpoint)
+    records = await read_log(kafka, topic, state.take, on_progress)
+    index = state.index
+    broken = []
+    for household_id in state.verifier.households():
+        verification = state.verifier.result(household_id)
+        if verification is not None and not verification.valid:
+            broken.append((household_id, verification))
+    findings: list[HeadFinding] = []
+    if checkpoint is not None:
+        observed = {
+            household_id: ObservedHead(entry.length, state.hash_at_checkpoint.get(household_id))
+            for household_id, entry in index.entries.items()
+        }
+        findings = compare_heads(checkpoint.heads, observed)
+    root = merkle_root((h, length, head) for h, (length, head) in index.heads_map.items())
+    return SweepReport(
+        records=records,
+        events=index.events,
+        households=len(index.entries),
+        unfiled=index.unfiled,
+        seconds=time.perf_counter() - started,
+        merkle_root=root,
+        broken=broken,
+        findings=findings,
+    )
+
+
+async def sweep_with_progress(
+    kafka: KafkaSettings, topic: str, checkpoint: Checkpoint | None, quiet: bool
+) -> SweepReport:
+    """`sweep`, with a progress bar on a terminal's stderr (never on a pipe or with --json)."""
+    errors = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns, console=errors, transient=True, disable=quiet or not errors.is_terminal
+    ) as progress:
+        task = progress.add_task(f"reading {topic}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return await sweep(kafka, topic, checkpoint, advance)

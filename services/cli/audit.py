@@ -1,0 +1,314 @@
+"""`assist` commands for auditors: a chain as a timeline, verification, checkpoints, replay.
+
+Per-household commands ask the audit service over HTTP (so every read is recorded); `verify
+--all` and `replay` read `assist.chain` from Kafka directly. Exit codes: 0 valid, 1 broken,
+2 usage or connection error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+
+from contracts.topics import TopicNames
+from events.audit import Checkpoint
+from services.audit import render
+from services.audit.checkpoint_file import (
+    CheckpointFileError,
+    read_checkpoint_file,
+    write_checkpoint_file,
+)
+from services.audit.client import DEFAULT_URL, AuditClient, AuditError, NotFound, resolve_token
+from services.audit.domain.checkpoint import verify_checkpoint
+from services.audit.domain.state import fold_state
+from services.audit.domain.timeline import timeline
+from services.audit.household_check import check_household
+from services.audit.keys import load_public_pem
+from services.audit.sweep import SweepReport, sweep_with_progress
+from services.audit.views import state_view
+from services.runtime.settings import KafkaSettings
+
+VALID, BROKEN, ERROR = 0, 1, 2
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text.")]
+Url = Annotated[str, typer.Option("--url", envvar="ASSIST_AUDIT_URL", help="The audit service.")]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="ASSIST_TOKEN",
+        show_default=False,
+        help="Auditor or operator bearer token.",
+    ),
+]
+TokensFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--tokens-file",
+        envvar="ASSIST_TOKENS_FILE",
+        show_default=False,
+        help="Tokens file of the local set-up (default var/tokens.json); used without --token.",
+    ),
+]
+Bootstrap = Annotated[
+    str,
+    typer.Option(
+        "--bootstrap",
+        envvar="KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka, for commands that read the log.",
+    ),
+]
+Namespace = Annotated[
+    str, typer.Option("--namespace", envvar="ASSIST_TOPIC_NAMESPACE", help="Topic name prefix.")
+]
+KeptCheckpoint = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint",
+        show_default=False,
+        help="A checkpoint file kept outside the system: "
+        "also check that no chain it names was cut short or rewritten.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `assist` app."""
+    app.command("chain")(chain)
+    app.command("verify")(verify)
+    app.command("replay")(replay)
+    checkpoint = typer.Typer(help="Signed checkpoints over every chain head.", no_args_is_help=True)
+    checkpoint.command("export")(export)
+    app.add_typer(checkpoint, name="checkpoint")
+
+
+def chain(
+    household_id: Annotated[
+        str, typer.Argument(help="The household whose chain to show.", metavar="HOUSEHOLD")
+    ],
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    as_json: Json = False,
+) -> None:
+    """The household's chain as a timeline: when, which service, which event, and why."""
+    with _errors(), _client(url, token, tokens_file) as client:
+        body = _found(lambda: client.chain(household_id), household_id)
+        verification = client.verify(household_id)
+    documents: list[dict[str, Any]] = body["events"]
+    rows = timeline(documents)
+    state = state_view(fold_state(household_id, documents))
+    if as_json:
+        _print_json(
+            {
+                "household_id": household_id,
+                "verification": verification,
+                "timeline": [asdict(r) for r in rows],
+                "state": state.model_dump(mode="json"),
+                "events": documents,
+            }
+        )
+    else:
+        render.chain(Console(), household_id, rows, state, verification)
+    raise typer.Exit(VALID if verification["valid"] else BROKEN)
+
+
+def verify(
+    household_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="The household to verify (or --all).", show_default=False, metavar="HOUSEHOLD"
+        ),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Verify every chain in the log.")] = False,
+    kept: KeptCheckpoint = None,
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    namespace: Namespace = "",
+    as_json: Json = False,
+) -> None:
+    """Verify one household's chain, or --all chains; optionally against a kept checkpoint."""
+    if every == (household_id is not None):
+        raise typer.BadParameter("give either a HOUSEHOLD or --all")
+    with _errors():
+        checkpoint = _kept(kept, as_json) if kept else None
+        if household_id is not None:
+            with _client(url, token, tokens_file) as client:
+                code = _verify_one(client, household_id, checkpoint, as_json)
+        else:
+            report = _sweep(bootstrap, namespace, checkpoint, as_json)
+            code = VALID if report.valid else BROKEN
+            if as_json:
+                _print_json(render.sweep_json(report))
+            else:
+                render.sweep(Console(), report, checkpoint)
+    raise typer.Exit(code)
+
+
+def replay(
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Rebuild every projection (the audit index and chain heads) from the log.",
+        ),
+    ] = False,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="Ask the running audit service to "
+            "rebuild its own index, instead of rebuilding here.",
+        ),
+    ] = False,
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    namespace: Namespace = "",
+    as_json: Json = False,
+) -> None:
+    """Replay the whole chain log from an empty start, and report events/s."""
+    if not rebuild:
+        raise typer.BadParameter("replay needs --rebuild (rebuild every projection from the log)")
+    with _errors():
+        if service:
+            with _client(url, token, tokens_file) as client:
+                body = client.rebuild()
+            if as_json:
+                _print_json(body)
+            else:
+                render.service_rebuild(Console(), body)
+            raise typer.Exit(VALID)
+        report = _sweep(bootstrap, namespace, None, as_json)
+    if as_json:
+        _print_json(render.sweep_json(report))
+    else:
+        render.replay(Console(), report)
+    raise typer.Exit(VALID if report.valid else BROKEN)
+
+
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the checkpoint (JSON).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    as_json: Json = False,
+) -> None:
+    """Export the latest signed checkpoint, with its public key, to a file kept outside."""
+    if file.exists() and not force:
+        raise typer.BadParameter(f"{file} exists; pass --force to replace it")
+    with _errors(), _client(url, token, tokens_file) as client:
+        try:
+            checkpoint = Checkpoint.model_validate(client.latest_checkpoint())
+        except NotFound as missing:
+            _fail(f"no checkpoint to export: {missing}")
+        pem = str(client.public_key()["public_key_pem"])
+        problems = verify_checkpoint(checkpoint, load_public_pem(pem))
+        if problems:
+            _fail(
+                "the service's checkpoint does not verify, not exported: " + "; ".join(problems),
+                BROKEN,
+            )
+        write_checkpoint_file(file, checkpoint, pem, client.url)
+    summary = render.checkpoint_json(checkpoint) | {"file": str(file)}
+    if as_json:
+        _print_json(summary)
+    else:
+        Console().print(
+            f"[green]exported[/] checkpoint {checkpoint.checkpoint_id} to {file}: "
+            f"{checkpoint.households} households, {checkpoint.events} events, "
+            f"root {checkpoint.merkle_root[:16]}..., key {checkpoint.key_id}"
+        )
+    raise typer.Exit(VALID)
+
+
+def _verify_one(
+    client: AuditClient, household_id: str, checkpoint: Checkpoint | None, as_json: bool
+) -> int:
+    try:
+        check = check_household(client, household_id, checkpoint)
+    except NotFound:
+        _fail(f"no chain for household {household_id!r}")
+    if as_json:
+        findings = [asdict(f) for f in check.findings]
+        _print_json(
+            {
+                **check.verification,
+                "valid": check.valid,
+                "chain_valid": check.verification["valid"],
+                "checkpoint_findings": findings,
+            }
+        )
+    else:
+        render.verification(
+            Console(), check.verification, check.findings, checkpoint, check.in_checkpoint
+        )
+    return VALID if check.valid else BROKEN
+
+
+def _kept(path: Path, as_json: bool) -> Checkpoint:
+    checkpoint, key = read_checkpoint_file(path)
+    problems = verify_checkpoint(checkpoint, key)
+    if problems:
+        if as_json:
+            _print_json({"valid": False, "checkpoint_problems": problems})
+        _fail(f"the kept checkpoint {path} does not verify: " + "; ".join(problems), BROKEN)
+    return checkpoint
+
+
+def _sweep(
+    bootstrap: str, namespace: str, checkpoint: Checkpoint | None, quiet: bool
+) -> SweepReport:
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    return asyncio.run(sweep_with_progress(kafka, TopicNames(namespace).chain, checkpoint, quiet))
+
+
+@contextmanager
+def _client(url: str, token: str | None, tokens_file: Path | None) -> Iterator[AuditClient]:
+    client = AuditClient(url, resolve_token(token, tokens_file))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn what keeps a command from its answer into a clear message and exit code 2."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except (AuditError, CheckpointFileError) as error:
+        _fail(str(error))
+    except (KafkaError, OSError, RuntimeError, TimeoutError) as error:
+        _fail(f"cannot read the chain log from Kafka: {type(error).__name__}: {error}")
+
+
+def _found(call: Callable[[], dict[str, Any]], household_id: str) -> dict[str, Any]:
+    try:
+        return call()
+    except NotFound:
+        _fail(f"no chain for household {household_id!r}")
+
+
+def _fail(message: str, code: int = ERROR) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _print_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))

@@ -1,0 +1,167 @@
+"""`assist deadletter list | show ID | replay ID`: inspect dead letters, re-drive them after a fix.
+
+Kafka and the topic namespace come from the environment, as for the services
+(KAFKA_BOOTSTRAP_SERVERS, ASSIST_TOPIC_NAMESPACE). Output masks resident identity numbers;
+`show --raw` is the one way to get a dead letter's original bytes, to edit them into a fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from contracts.topics import TopicNames
+from services.operations.deadletters import DeadLetterEntry, DeadLetterLog, describe, json_refusal
+from services.operations.redrive import RedriveRefused, load_dead_letters, redrive
+from services.runtime.logging import mask_identity_numbers
+from services.runtime.settings import KafkaSettings, TopicSettings
+
+T = TypeVar("T")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+IdArgument = Annotated[str, typer.Argument(help="A dead letter's id, or a unique prefix of it.")]
+
+
+def _settings() -> tuple[KafkaSettings, TopicNames]:
+    return KafkaSettings(), TopicNames(TopicSettings().namespace)
+
+
+def _run(job: Coroutine[Any, Any, T]) -> T:
+    """Run against Kafka; a broker that cannot be reached is a one-line error, exit code 1."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its retries: we say it once
+    try:
+        return asyncio.run(job)
+    except RedriveRefused as refused:
+        err.print(f"[red]refused:[/red] {mask_identity_numbers(str(refused))}")
+        raise typer.Exit(1) from None
+    except LookupError as missing:
+        err.print(f"[red]{mask_identity_numbers(str(missing))}[/red]")
+        raise typer.Exit(1) from None
+    except Exception as error:  # noqa: BLE001 - Kafka client errors: say what and where
+        err.print(f"[red]Kafka at {KafkaSettings().bootstrap_servers}: "
+                  f"{type(error).__name__}: {error}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _print_json(document: Any) -> None:
+    out.out(mask_identity_numbers(json.dumps(document, indent=2, ensure_ascii=False)),
+            highlight=False)
+
+
+def _load() -> DeadLetterLog:
+    kafka, topics = _settings()
+    return _run(load_dead_letters(kafka, topics))
+
+
+def list_dead_letters(
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many, newest first.")] = 50,
+    service: Annotated[str | None, typer.Option(help="Only those of this service.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List dead letters, newest first: id, when, which service, where from, why."""
+    log = _load()
+    entries = log.recent(limit, service)
+    if as_json:
+        _print_json([_summary(e) for e in entries])
+        return
+    table = Table(title=f"{log.total} dead letters" + (f" of {service}" if service else ""))
+    table.add_column("id", no_wrap=True)
+    for column in ("failed at", "service", "source", "reason", "re-driven"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        row = _summary(entry)
+        table.add_row(row["dead_letter_id"], entry.letter.failed_at.isoformat(timespec="seconds"),
+                      row["service"], entry.source, mask_identity_numbers(row["reason"]),
+                      str(row["redriven"] or ""))
+    out.print(table)
+
+
+def _summary(entry: DeadLetterEntry) -> dict[str, Any]:
+    document = describe(entry)
+    del document["value_text"], document["key"]
+    document["redriven"] = len(document.pop("redrives"))
+    return document
+
+
+def show(
+    dead_letter_id: IdArgument,
+    as_json: JsonOption = False,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="Write the original bytes, unmasked, to stdout (to edit them into a fix)."
+    )] = False,
+) -> None:
+    """Show one dead letter: its reason, source, key, original message and re-drives."""
+    entry = _run(_find(dead_letter_id))
+    if raw:
+        sys.stdout.buffer.write(entry.value)
+        sys.stdout.buffer.flush()
+        return
+    document = describe(entry)
+    if as_json:
+        _print_json(document)
+        return
+    source = document["source"]
+    for label, value in (
+        ("id", document["dead_letter_id"]), ("service", document["service"]),
+        ("failed at", document["failed_at"]), ("reason", document["reason"]),
+        ("source", f"{source['topic']} partition {source['partition']} offset {source['offset']}"),
+        ("key", document["key"]), ("size", f"{document['value_bytes']} bytes"),
+        ("re-driven", ", ".join(f"{r['redriven_at']} to {r['topic']}/{r['partition']}@"
+                                f"{r['offset']}" for r in document["redrives"]) or "never"),
+    ):
+        out.print(f"[bold]{label:>10}[/bold]  {mask_identity_numbers(str(value))}")
+    out.print("[bold]  original[/bold]")
+    out.out(mask_identity_numbers(document["value_text"] or "(not UTF-8 text)"), highlight=False)
+
+
+async def _find(dead_letter_id: str) -> DeadLetterEntry:
+    kafka, topics = _settings()
+    return (await load_dead_letters(kafka, topics)).find(dead_letter_id)
+
+
+def replay(
+    dead_letter_id: IdArgument,
+    value_file: Annotated[Path | None, typer.Option(
+        "--value-file", exists=True, dir_okay=False, readable=True,
+        help="Publish this file's bytes (the fixed message) instead of the original ones.",
+    )] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Re-drive even though this dead letter was re-driven before.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-publish a dead letter to its source topic, with its original key, exactly once."""
+    value = value_file.read_bytes() if value_file is not None else None
+    if value is not None and (refusal := json_refusal(value)) is not None:
+        err.print(f"[red]refused:[/red] {refusal}")
+        raise typer.Exit(1)
+    kafka, topics = _settings()
+    record = _run(redrive(kafka, topics, dead_letter_id, value, force))
+    document = record.model_dump(mode="json")
+    if as_json:
+        _print_json(document)
+        return
+    what = "fixed value" if record.fixed else "original value"
+    out.print(f"re-drove {record.dead_letter_id} ({what}) to {record.topic} partition "
+              f"{record.partition} offset {record.offset}; "
+              f"recorded on {topics.deadletter_redriven}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `assist` app."""
+    group = typer.Typer(name="deadletter", no_args_is_help=True,
+                        help="Dead letters: list, inspect, and re-drive them after a fix.")
+    group.command("list")(list_dead_letters)
+    group.command("show")(show)
+    group.command("replay")(replay)
+    app.add_typer(group, name="deadletter")

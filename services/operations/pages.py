@@ -1,0 +1,181 @@
+"""The console's HTML: server-rendered, one inline style sheet, no script and nothing external.
+
+Every value is escaped here; resident identity numbers are masked on the way out (app.py), so
+these functions may be given any text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from services.operations.overview import Overview, ProcessorView
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1c2430}
+header{background:#1c2430;color:#fff;padding:12px 20px;display:flex;align-items:center;gap:24px}
+header h1{font-size:18px;margin:0}header .summary{margin:0;flex:1}
+header button{background:none;border:1px solid #8a94a6;color:#fff;border-radius:4px;
+padding:3px 10px}
+main{padding:8px 20px 24px}section{margin-top:18px}h2{font-size:16px;margin:0 0 6px}
+table{border-collapse:collapse;background:#fff;width:100%;box-shadow:0 1px 2px #0002}
+th,td{padding:5px 8px;border-bottom:1px solid #e3e6eb;text-align:left;vertical-align:top}
+th{background:#eef0f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.state{border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap}
+.ok{background:#d9f2e1;color:#17603a}.warn{background:#fff1c9;color:#7a5200}
+.bad{background:#fbdada;color:#8c1d1d}.parts{margin:0;padding:0;list-style:none;font-size:12px}
+.parts li{display:inline-block;margin-right:8px}.parts .lag{color:#8c1d1d;font-weight:600}
+.late{color:#8c1d1d;font-weight:700}.muted{color:#6b7687}.err{color:#8c1d1d;font-size:12px}
+pre{background:#fff;padding:10px;overflow:auto;box-shadow:0 1px 2px #0002}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}
+table.narrow{width:auto;min-width:420px}
+form.login{background:#fff;padding:20px;max-width:360px;box-shadow:0 1px 2px #0002}
+form.login input{width:100%;box-sizing:border-box;padding:6px;margin:8px 0}
+"""
+_STATE_CLASS = {"running": "ok", "catching up": "warn"}
+
+
+def _document(title: str, body: str, refresh_seconds: int | None = None) -> str:
+    refresh = (f'<meta http-equiv="refresh" content="{refresh_seconds}">'
+               if refresh_seconds else "")
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title>{refresh}<style>{_STYLE}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def _header(summary: str) -> str:
+    return ("<header><h1>assist · operations</h1>"
+            f"<p class=\"summary\">{summary}</p>"
+            "<form method=\"post\" action=\"/logout\"><button>log out</button></form></header>")
+
+
+def _n(value: int | float | None, suffix: str = "") -> str:
+    if value is None:
+        return '<span class="muted">–</span>'
+    text = f"{value:.1f}" if isinstance(value, float) else str(value)
+    return escape(text + suffix)
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return '<span class="muted">never</span>'
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    return f"{seconds / 60:.0f} min ago" if seconds < 7200 else f"{seconds / 3600:.1f} h ago"
+
+
+def _processor_row(p: ProcessorView) -> str:
+    parts = "".join(
+        f'<li class="{"lag" if lag else ""}">{escape(tp)}: {lag}</li>'
+        for tp, lag in sorted(p.lag_by_partition.items()))
+    error = f'<div class="err">{escape(p.last_error)}</div>' if p.last_error else ""
+    return (
+        f'<tr class="processor" data-service="{escape(p.service)}" '
+        f'data-processor="{escape(p.name)}" data-state="{escape(p.state)}">'
+        f"<td>{escape(p.service)}</td><td>{escape(p.name)}{error}</td>"
+        f'<td><span class="state {_STATE_CLASS.get(p.state, "bad")}">{escape(p.state)}</span></td>'
+        f'<td class="n">{_n(p.lag)}</td><td><ul class="parts">{parts}</ul></td>'
+        f'<td class="n">{_n(p.consumed)}</td><td class="n">{_n(p.produced)}</td>'
+        f'<td class="n">{_n(p.consumed_per_second, "/s")}</td>'
+        f'<td class="n">{_n(p.produced_per_second, "/s")}</td>'
+        f'<td class="n">{_n(p.restarts)}</td><td>{_ago(p.seconds_since_progress)}</td></tr>')
+
+
+def console_page(overview: Overview, refresh_seconds: int) -> str:
+    processors = overview.processors
+    ready = sum(p.ready for p in processors)
+    late = sum(d.overdue for d in overview.departments)
+    summary = (f"{ready} of {len(processors)} processors ready · "
+               f"{overview.dead_letters_total} dead letters · {late} overdue referrals")
+    rows = "".join(_processor_row(p) for p in processors)
+    body = (
+        _header(escape(summary)) + "<main>"
+        '<section id="processors"><h2>Stream processors</h2><table><thead><tr>'
+        "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
+        "<th>consumed</th><th>produced</th><th>in</th><th>out</th><th>restarts</th>"
+        f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        + _referrals(overview) + _dead_letters(overview) +
+        f'<p class="muted">Generated {escape(overview.generated_at.isoformat(timespec="seconds"))}'
+        f"; this page reloads every {refresh_seconds} s.</p></main>")
+    return _document("assist operations", body, refresh_seconds)
+
+
+def _referrals(overview: Overview) -> str:
+    if not overview.referrals_ready:
+        return ('<section id="referrals"><h2>Referrals by department</h2>'
+                '<p class="muted">Still reading the chain…</p></section>')
+    rows = "".join(
+        f'<tr class="department" data-department="{escape(d.department)}" '
+        f'data-open="{d.open}" data-overdue="{d.overdue}"><td>{escape(d.department)}</td>'
+        f'<td class="n">{d.open}</td><td class="n{" late" if d.overdue else ""}">{d.overdue}</td>'
+        "</tr>" for d in overview.departments)
+    return ('<section id="referrals"><h2>Referrals by department</h2><table class="narrow">'
+            "<thead><tr>"
+            "<th>department</th><th>open</th><th>overdue</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><p class=\"muted\">Open: no final answer yet. "
+            "Overdue: open and past its due date.</p></section>")
+
+
+def _dead_letters(overview: Overview) -> str:
+    head = '<section id="dead-letters"><h2>Dead letters</h2>'
+    if not overview.dead_letters_ready:
+        return head + '<p class="muted">Still reading the dead-letter topic…</p></section>'
+    counts = ", ".join(f"{escape(s)}: {n}" for s, n in sorted(
+        overview.dead_letters_by_service.items())) or "none"
+    rows = "".join(
+        f'<tr class="dead-letter" data-id="{escape(d.dead_letter_id)}">'
+        f'<td><a href="/deadletters/{escape(d.dead_letter_id)}">{escape(d.dead_letter_id[:8])}</a>'
+        f"</td><td>{escape(d.failed_at)}</td><td>{escape(d.service)}</td>"
+        f'<td>{escape(d.source)}</td><td class="reason">{escape(_short(d.reason))}</td>'
+        f"<td>{'re-driven' if d.redriven else ''}</td></tr>" for d in overview.dead_letters)
+    return (head + f"<p>{overview.dead_letters_total} in all (by service: {counts}). "
+            "Newest first; open one to inspect it. Re-drive after a fix with "
+            "<code>assist deadletter replay ID [--value-file FIXED.json]</code>.</p>"
+            "<table><thead><tr><th>id</th><th>failed at</th><th>service</th><th>source</th>"
+            f"<th>reason</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>")
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def dead_letter_page(document: dict[str, Any]) -> str:
+    source = document["source"]
+    facts = {
+        "id": document["dead_letter_id"], "service": document["service"],
+        "failed at": document["failed_at"], "reason": document["reason"],
+        "source": f"{source['topic']} partition {source['partition']} offset {source['offset']}",
+        "key": document["key"] if document["key"] is not None else "(none)",
+        "size": f"{document['value_bytes']} bytes",
+    }
+    listing = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items())
+    value = document["value_text"]
+    shown = escape(value) if value is not None else "(not UTF-8 text)"
+    redrives = "".join(
+        f"<li>{escape(r['redriven_at'])} by {escape(r['operator'])} to {escape(r['topic'])}/"
+        f"{r['partition']}@{r['offset']}{' (fixed value)' if r['fixed'] else ''}</li>"
+        for r in document["redrives"]) or "<li>never</li>"
+    body = (_header('<a href="/" style="color:#fff">← back to the console</a>') +
+            f"<main><h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
+            f"<h2>Original message</h2><pre id=\"value\">{shown}</pre>"
+            f"<h2>Re-drives</h2><ul>{redrives}</ul><p>Re-drive after a fix: <code>assist "
+            f"deadletter replay {escape(document['dead_letter_id'])} --value-file FIXED.json"
+            "</code></p></main>")
+    return _document(f"dead letter {document['dead_letter_id']}", body)
+
+
+def login_page(message: str = "") -> str:
+    note = f'<p class="err">{escape(message)}</p>' if message else ""
+    body = ("<main><h2>assist · operations</h2>"
+            '<form class="login" method="post" action="/login">'
+            f'{note}<label for="token">Operator token</label>'
+            '<input id="token" name="token" type="password" autocomplete="off" autofocus>'
+            "<button type=\"submit\">open the console</button></form></main>")
+    return _document("assist operations: log in", body)
+
+
+def refusal_page(status: int, reason: str) -> str:
+    title = "log in first" if status == 401 else "not allowed"
+    body = (f"<main><h2>{status}: {escape(title)}</h2><p>{escape(reason)}</p>"
+            '<p><a href="/login">log in with an operator token</a></p></main>')
+    return _document(title, body)

@@ -1,0 +1,89 @@
+"""A restart (kill -9) of any one service in the middle of the loop loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+from households import DIBAO_FAMILY_REFERRALS, dibao_family
+from support.kafka_io import read_documents
+from support.system import SERVICES, System, of_type
+
+from events.chain import verify_chain
+
+HOUSEHOLDS = 8
+
+
+def apply_with_retries(system: System, body: dict[str, Any], key: str) -> str:
+    """A client that retries with the same Idempotency-Key until intake answers."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            reply = system.apply(body, key=key)
+            if reply.status_code == 202:
+                return str(reply.json()["household_id"])
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "intake did not come back"
+        time.sleep(0.5)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("service", SERVICES)
+async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
+    system: System, service: str
+) -> None:
+    process = system.services[service]
+    households = []
+    for n in range(HOUSEHOLDS):
+        if n == HOUSEHOLDS // 2:
+            process.kill9()
+            if service != "intake":  # intake must come back before clients can go on
+                await asyncio.sleep(1)
+            process.start()
+        households.append(apply_with_retries(system, dibao_family(), f"{service}-{n}"))
+    process.wait_healthy(timeout=90)
+
+    async def complete() -> list[dict[str, Any]] | None:
+        documents = await read_documents(system.kafka, system.topics.chain)
+        mine = [d for d in documents if d["household_id"] in households]
+        counts = Counter(d["household_id"] for d in mine if d["event_type"] == "ReferralIssued")
+        return mine if all(counts[h] >= 4 for h in households) else None
+
+    chained = await system.wait_until(complete, f"every household's referrals after {service} "
+                                      "restarted", timeout=120)
+    await asyncio.sleep(2)  # a duplicate, if any, would land by now
+    chained = [d for d in await read_documents(system.kafka, system.topics.chain)
+               if d["household_id"] in households]
+    assert len({d["event_id"] for d in chained}) == len(chained), "an event was chained twice"
+    for household_id in households:
+        chain = sorted((d for d in chained if d["household_id"] == household_id),
+                       key=lambda d: d["sequence"])
+        assert verify_chain(chain).valid
+        assert len(of_type(chain, "ApplicationReceived")) == 1
+        referrals = {(d["payload"]["program"], d["payload"]["department"])
+                     for d in of_type(chain, "ReferralIssued")}
+        assert referrals == DIBAO_FAMILY_REFERRALS and len(of_type(chain, "ReferralIssued")) == 4
+
+    async def delivered_to_departments() -> Counter[str]:
+        delivered: Counter[str] = Counter()
+        for department in {d for _, d in DIBAO_FAMILY_REFERRALS}:
+            for event in await read_documents(system.kafka, system.topics.referrals(department)):
+                if event["household_id"] in households:
+                    delivered[event["event_id"]] += 1
+        return delivered
+
+    await system.wait_until(
+        lambda: _at_least(delivered_to_departments(), 4 * HOUSEHOLDS), "departments' topics")
+    await asyncio.sleep(1)
+    delivered = await delivered_to_departments()
+    assert len(delivered) == 4 * HOUSEHOLDS
+    assert set(delivered.values()) == {1}, "a department received a referral twice"
+
+
+async def _at_least(counting: Any, total: int) -> bool:
+    return len(await counting) >= total

@@ -1,0 +1,294 @@
+"""The feedback handler: answers become outcomes, late referrals overdue, full chains settled."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from support.loop import ON, TOPICS, Loop, application, event, of_type, signal
+
+from events.canonical import canonical_json
+from events.codec import decode_event
+from events.envelope import Envelope
+from events.referral import (
+    ChainSettled,
+    ReferralIssued,
+    ReferralOutcomeReported,
+    ReferralOverdue,
+    ReferralWithdrawn,
+)
+from events.types import Department, Outcome, Program, SignalKind
+from services.feedback.handler import FeedbackHandler
+from services.feedback.ledger import Status
+from services.runtime.messages import Inbound
+
+PROGRAM_OF = {"education": "education_assistance", "housing": "housing_assistance",
+              "civil_affairs": "minimum_living_allowance", "charity": "charity_linkage"}
+DELIVERED: dict[str, Any] = {"delivered": {"cash_amount": "740", "service": "paid"}}
+
+
+@pytest.fixture
+def loop() -> Loop:
+    """The chain writer and the feedback handler only: referrals are issued by hand."""
+    loop = Loop()
+    loop.chain_consumers = [("feedback", loop.feedback)]
+    return loop
+
+
+def issue(loop: Loop, referral_id: str, department: str = "education", household: str = "HH-1",
+          days: int = 10, transferred_from: str | None = None) -> Envelope:
+    payload = ReferralIssued(
+        referral_id=referral_id, program=Program(PROGRAM_OF[department]),
+        department=Department(department), due_at=ON + timedelta(days=days),
+        region_code="330100", tier="DIBAO", transferred_from=transferred_from)
+    [chained] = loop.submit(event(payload, household, producer="referral"))
+    return chained
+
+
+def withdraw(loop: Loop, referral_id: str, department: str = "education",
+             household: str = "HH-1") -> list[Envelope]:
+    payload = ReferralWithdrawn(referral_id=referral_id, program=Program(PROGRAM_OF[department]),
+                                department=Department(department), reason="re-screening")
+    return loop.submit(event(payload, household, producer="referral"))
+
+
+def types(events: list[Envelope]) -> list[str]:
+    return [e.event_type.value for e in events]
+
+
+def reason(loop: Loop) -> str:
+    [dead] = loop.dead_letters
+    assert dead.service == "feedback" and dead.topic == TOPICS.feedback
+    return dead.reason
+
+
+def test_an_answer_becomes_a_referral_outcome_in_the_referrals_correlation(loop: Loop) -> None:
+    issued = issue(loop, "R-1")
+    outcome, _ = loop.answer("R-1", "education", "DELIVERED", note="done", **DELIVERED)
+    payload = outcome.payload
+    assert isinstance(payload, ReferralOutcomeReported)
+    assert (payload.referral_id, payload.program, payload.department, payload.outcome) == (
+        "R-1", Program.EDUCATION_ASSISTANCE, Department.EDUCATION, Outcome.DELIVERED)
+    assert payload.delivered is not None and str(payload.delivered.cash_amount) == "740"
+    assert payload.note == "done"
+    assert (outcome.household_id, outcome.causation_id, outcome.correlation_id) == (
+        "HH-1", issued.event_id, issued.correlation_id)
+    assert outcome.producer == "feedback"
+
+
+def test_feedback_for_an_unknown_referral_is_refused_404(loop: Loop) -> None:
+    assert loop.answer("R-nope", "education", "ACCEPTED") == []
+    assert reason(loop) == "404: unknown referral 'R-nope'"
+
+
+def test_feedback_from_another_department_is_refused_403(loop: Loop) -> None:
+    issue(loop, "R-1")
+    assert loop.answer("R-1", "housing", "DELIVERED", **DELIVERED) == []
+    assert reason(loop).startswith("403: referral 'R-1' belongs to education, not to housing")
+
+
+def test_a_second_final_answer_is_refused_409(loop: Loop) -> None:
+    issue(loop, "R-1")
+    assert types(loop.answer("R-1", "education", "DECLINED", reason="not_eligible")) == [
+        "ReferralOutcomeReported", "ChainSettled"]
+    assert loop.answer("R-1", "education", "DELIVERED", **DELIVERED) == []
+    assert reason(loop).startswith("409: referral 'R-1' already has a final answer (declined)")
+    assert len(of_type(loop.chain, "ReferralOutcomeReported")) == 1
+
+
+def test_accepted_then_delivered(loop: Loop) -> None:
+    issue(loop, "R-1")
+    accepted = loop.answer("R-1", "education", "ACCEPTED")
+    assert [e.payload.outcome for e in accepted] == [Outcome.ACCEPTED]
+    assert loop.feedback.ledger.referrals["R-1"].status is Status.ACCEPTED
+    delivered = loop.answer("R-1", "education", "DELIVERED", **DELIVERED)
+    assert types(delivered) == ["ReferralOutcomeReported", "ChainSettled"]
+    assert loop.dead_letters == []
+
+
+def test_the_same_feedback_id_is_taken_once(loop: Loop) -> None:
+    issue(loop, "R-1")
+    feedback_id = str(uuid.uuid4())
+    first = loop.answer("R-1", "education", "DELIVERED", feedback_id=feedback_id, **DELIVERED)
+    again = loop.answer("R-1", "education", "DELIVERED", feedback_id=feedback_id, **DELIVERED)
+    assert types(first) == ["ReferralOutcomeReported", "ChainSettled"] and again == []
+    assert loop.dead_letters == []  # a repeat is recognised, not refused as a second answer
+
+
+def test_the_same_message_redelivered_is_taken_once() -> None:
+    handler = FeedbackHandler(TOPICS)
+    loop = Loop()
+    loop.feedback = handler
+    loop.chain_consumers = [("feedback", handler)]
+    issue(loop, "R-1")
+    body = canonical_json({"referral_id": "R-1", "department": "education",
+                           "outcome": "ACCEPTED"})
+    message = Inbound(TOPICS.feedback, 2, 41, b"R-1", body)
+    assert len(handler.handle(message, replaying=False)) == 1
+    assert handler.handle(message, replaying=True) == []
+
+
+@pytest.mark.parametrize(("value", "field"), [
+    (b"{not json", "value: not JSON"),
+    (b"\xff\xfe", "value: not JSON"),
+    (b'{"department":"education","outcome":"ACCEPTED"}', "referral_id: Field required"),
+    (b'{"referral_id":"R-1","outcome":"ACCEPTED"}', "department: Field required"),
+    (b'{"referral_id":"R-1","department":"education","outcome":"MAYBE"}', "outcome: "),
+    (b'{"referral_id":"R-1","department":"mars","outcome":"ACCEPTED"}', "department: "),
+    (b'{"referral_id":"R-1","department":"education","outcome":"DECLINED"}', "reason: required"),
+    (b'{"referral_id":"R-1","department":"education","outcome":"ACCEPTED","x":1}', "x: "),
+])
+def test_malformed_feedback_is_rejected_naming_the_field(
+    loop: Loop, value: bytes, field: str
+) -> None:
+    issue(loop, "R-1")
+    assert loop.answer_raw(value, b"R-1") == []
+    assert field in reason(loop)
+
+
+def test_overdue_only_past_due_and_only_once(loop: Loop) -> None:
+    issue(loop, "R-1", days=10)
+    issue(loop, "R-2", "housing", days=30)
+    due = ON + timedelta(days=10)
+    assert loop.tick(due) == []
+    [late] = loop.tick(due + timedelta(seconds=1))
+    payload = late.payload
+    assert isinstance(payload, ReferralOverdue)
+    assert (payload.referral_id, payload.department, payload.due_at, payload.escalated_to) == (
+        "R-1", Department.EDUCATION, due, "civil_affairs")
+    assert loop.tick(due + timedelta(seconds=2)) == []
+    assert loop.tick(due + timedelta(days=5)) == []
+    assert loop.feedback.ledger.referrals["R-1"].overdue
+
+
+def test_an_answered_referral_never_becomes_overdue(loop: Loop) -> None:
+    issue(loop, "R-1")
+    issue(loop, "R-2", "housing")
+    loop.answer("R-1", "education", "DELIVERED", **DELIVERED)
+    loop.answer("R-2", "housing", "ACCEPTED")
+    overdue = loop.tick(ON + timedelta(days=60))
+    assert [e.payload.referral_id for e in overdue] == ["R-2"]  # accepted is late
+
+
+def test_a_restarted_handler_does_not_repeat_an_overdue(loop: Loop) -> None:
+    issue(loop, "R-1")
+    [late] = loop.tick(ON + timedelta(days=11))
+    fresh = FeedbackHandler(TOPICS)
+    for offset, value in enumerate(loop.log[TOPICS.chain]):
+        fresh.handle(Inbound(TOPICS.chain, 0, offset, b"HH-1", value), replaying=True)
+    assert fresh.tick(ON + timedelta(days=12)) == []
+    # Had the overdue not been chained, the new handler would make the very same event.
+    again = FeedbackHandler(TOPICS)
+    again.handle(Inbound(TOPICS.chain, 0, 0, b"HH-1", loop.log[TOPICS.chain][0]), replaying=True)
+    [repeat] = again.tick(ON + timedelta(days=12))
+    assert repeat.key == b"HH-1" and late.event_id == _event_id(repeat.value)
+
+
+def _event_id(value: bytes) -> uuid.UUID:
+    return decode_event(value).event_id
+
+
+def settled(events: list[Envelope]) -> list[ChainSettled]:
+    found = []
+    for e in of_type(events, "ChainSettled"):
+        assert isinstance(e.payload, ChainSettled)
+        found.append(e.payload)
+    return found
+
+
+def test_chain_settled_when_every_referral_is_final_withdrawn_included(loop: Loop) -> None:
+    issue(loop, "R-1")
+    issue(loop, "R-2", "housing")
+    issue(loop, "R-9", household="HH-other")
+    assert settled(loop.answer("R-1", "education", "DELIVERED", **DELIVERED)) == []
+    [done] = settled(withdraw(loop, "R-2", "housing"))
+    assert (done.referrals, done.delivered) == (2, ["R-1"])
+    assert [e.household_id for e in of_type(loop.chain, "ChainSettled")] == ["HH-1"]
+
+
+def test_declined_is_final_and_accepted_is_not(loop: Loop) -> None:
+    issue(loop, "R-1")
+    issue(loop, "R-2", "housing")
+    loop.answer("R-1", "education", "DECLINED", reason="duplicate")
+    assert settled(loop.answer("R-2", "housing", "ACCEPTED")) == []
+    [done] = settled(loop.answer("R-2", "housing", "DELIVERED", **DELIVERED))
+    assert (done.referrals, done.delivered) == (2, ["R-2"])
+
+
+def test_settled_not_again_for_the_same_set_but_again_after_a_new_referral(loop: Loop) -> None:
+    issue(loop, "R-1")
+    assert len(settled(loop.answer("R-1", "education", "DELIVERED", **DELIVERED))) == 1
+    assert settled(withdraw(loop, "R-1")) == []  # a late withdrawal changes nothing
+    issue(loop, "R-2", "housing")
+    [again] = settled(loop.answer("R-2", "housing", "DELIVERED", **DELIVERED))
+    assert (again.referrals, again.delivered) == (2, ["R-1", "R-2"])
+    assert len(settled(loop.chain)) == 2
+
+
+def test_a_transfer_settles_only_when_the_receiving_department_has_answered(loop: Loop) -> None:
+    # domain.md: settled when every referral is DELIVERED, DECLINED or withdrawn. A transferred
+    # referral lives on in the one the receiving department got.
+    issue(loop, "R-1")
+    after = loop.answer("R-1", "education", "TRANSFERRED", transfer_to="civil_affairs")
+    assert types(after) == ["ReferralOutcomeReported"]
+    issue(loop, "R-2", "civil_affairs", transferred_from="R-1")
+    [done] = settled(loop.answer("R-2", "civil_affairs", "DELIVERED", **DELIVERED))
+    assert (done.referrals, done.delivered) == (2, ["R-2"])
+
+
+
+def _inputs() -> list[Envelope]:
+    """A DIBAO family's application, a rise in income, later a disaster."""
+    applied = application("HH-L")
+    head, spouse = (m.person_id for m in applied.payload.members[:2])
+    return [applied,
+            signal(SignalKind.INCOME_CHANGE, spouse, monthly_income=Decimal(4500)),
+            signal(SignalKind.DISASTER, head, occurred_at=ON + timedelta(days=20))]
+
+
+def _whole_loop(inputs: list[Envelope]) -> Loop:
+    """Through the real handlers: applied, re-screened, answered, re-screened, answered."""
+    applied, income, disaster = inputs
+    loop = Loop()
+    loop.submit(applied)
+    loop.monitor(income)  # MARGINAL: allowance and medical withdrawn
+    for payload in _issued(loop.chain):
+        if payload.program.value in {"education_assistance", "employment_assistance"}:
+            loop.answer(payload.referral_id, payload.department, "DELIVERED", **DELIVERED)
+    loop.monitor(disaster)
+    for payload in _issued(loop.chain)[4:]:
+        loop.answer(payload.referral_id, payload.department, "DECLINED", reason="unreachable")
+    return loop
+
+
+def _issued(events: list[Envelope]) -> list[ReferralIssued]:
+    return [e.payload for e in of_type(events, "ReferralIssued")
+            if isinstance(e.payload, ReferralIssued)]
+
+
+def test_the_whole_loop_settles_counting_withdrawals_and_settles_again_later() -> None:
+    loop = _whole_loop(_inputs())
+    assert loop.dead_letters == []
+    first, second = settled(loop.chain)
+    assert (first.referrals, len(first.delivered)) == (4, 2)  # 2 delivered, 2 withdrawn
+    # The disaster re-screens with the same tier: only disaster_relief is new.
+    assert [p.program.value for p in _issued(loop.chain)[4:]] == ["disaster_relief"]
+    assert (second.referrals, second.delivered) == (5, first.delivered)
+
+
+def test_the_whole_loop_run_twice_makes_the_same_event_ids() -> None:
+    # What restart safety relies on: fresh handlers given the same inputs propose events with
+    # the same ids, so the chain writer recognises every repeat.
+    inputs = _inputs()
+    first, second = _whole_loop(inputs), _whole_loop(inputs)
+    assert [e.event_id for e in first.chain] == [e.event_id for e in second.chain]
+    assert len(first.chain) > 15
+    # The first run's chain writer takes every event the second run proposed as a repeat.
+    proposed = second.log[TOPICS.events]
+    assert len(proposed) == len(first.chain)
+    for offset, value in enumerate(proposed):
+        message = Inbound(TOPICS.events, 0, offset, None, value)
+        assert first.writer.handle(message, replaying=False) == []
