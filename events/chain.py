@@ -23,6 +23,20 @@ def link(event: Envelope, sequence: int, prev_hash: str) -> Envelope:
     return placed.model_copy(update={"hash": event_hash(placed.to_document())})
 
 
+def linked_bytes(event: Envelope, sequence: int, prev_hash: str) -> tuple[bytes, str]:
+    """`link(event, sequence, prev_hash).to_bytes()` and its hash, from one dump of the event.
+
+    The chain writer's hot path: the same bytes and hash as `link`, without the two model
+    copies, the second dump and the second walk for floats.
+    """
+    document = event.to_document()
+    document.pop("hash", None)
+    document["sequence"], document["prev_hash"] = sequence, prev_hash
+    digest = hashlib.sha256(canonical_json(document)).hexdigest()
+    document["hash"] = digest
+    return canonical_json(document, floats_refused=True), digest
+
+
 @dataclass(frozen=True, slots=True)
 class ChainHead:
     """Where a household's chain stands: the next event links to `hash`."""

@@ -17,7 +17,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer
 
 from contracts.topics import TopicNames
-from events.chain import ChainHead, link
+from events.chain import ChainHead, linked_bytes
 from events.codec import DecodeError, decode_event
 from services.runtime import metrics
 from services.runtime.kafka import partitions_of
@@ -58,13 +58,14 @@ class ChainWriter:
                      household_id=event.household_id, event_type=event.event_type.value)
             return []
         head = self.heads.get(event.household_id, ChainHead())
-        chained = link(event, head.sequence + 1, head.hash)
-        self.heads[event.household_id] = ChainHead(head.sequence + 1, str(chained.hash))
+        sequence = head.sequence + 1
+        value, digest = linked_bytes(event, sequence, head.hash)
+        self.heads[event.household_id] = ChainHead(sequence, digest)
         self.chained.add(event.event_id)
-        log.info("event chained", household_id=event.household_id, sequence=chained.sequence,
+        log.info("event chained", household_id=event.household_id, sequence=sequence,
                  event_type=event.event_type.value, correlation_id=str(event.correlation_id),
                  producer=event.producer)
-        return [Outbound.event(self.topics.chain, chained)]
+        return [Outbound(self.topics.chain, event.key, value, event.event_type.value)]
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []

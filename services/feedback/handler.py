@@ -20,12 +20,20 @@ from events.referral import (
     ReferralOverdue,
     ReferralWithdrawn,
 )
+from events.types import EventType
 from services.feedback.ledger import STATUS_OF_OUTCOME, Ledger, Referral, Refusal, Status
 from services.runtime import metrics
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.peek import event_type_of
 
 SERVICE = "feedback"
+# On the chain only referral events matter; other event types found by a look at the bytes
+# are skipped undecoded (garbage is still decoded, and refused).
+_SKIPPED = frozenset(EventType) - {
+    EventType.REFERRAL_ISSUED, EventType.REFERRAL_WITHDRAWN, EventType.REFERRAL_OUTCOME_REPORTED,
+    EventType.REFERRAL_OVERDUE, EventType.CHAIN_SETTLED,
+}
 ESCALATED_TO = "civil_affairs"  # unified identification follows up late referrals
 log = get_logger()
 
@@ -39,6 +47,8 @@ class FeedbackHandler:
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.topic == self.topics.feedback:
             return self._emit(self._answer(message))
+        if event_type_of(message.value) in _SKIPPED:
+            return []  # a chain event about no referral: skip the decode
         try:
             event = decode_event(message.value)
         except DecodeError as error:

@@ -22,7 +22,7 @@ from events.household import (
     VisitRequested,
 )
 from events.monitoring import RecordReported, RiskWarningRaised, SignalReceived
-from events.types import EMERGENCY_SIGNALS, FactSource
+from events.types import EMERGENCY_SIGNALS, EventType, FactSource
 from services.identification.domain.comparison import compare
 from services.identification.domain.records import PersonRecord, merge_record
 from services.identification.domain.signals import apply_signal
@@ -30,9 +30,13 @@ from services.identification.domain.warnings import risk_warning
 from services.policy.standards import PolicyBook
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.peek import event_type_of
 
 SERVICE = "identification"
 log = get_logger()
+# On the chain only declarations matter; other event types found by a look at the bytes are
+# skipped undecoded (garbage is still decoded, and refused).
+_SKIPPED = frozenset(EventType) - {EventType.APPLICATION_RECEIVED, EventType.VISIT_COMPLETED}
 
 
 class Identification:
@@ -46,6 +50,8 @@ class Identification:
         self.awaiting_visit: dict[str, str] = {}  # household_id -> visit_id
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        if message.topic != self.topics.monitoring and event_type_of(message.value) in _SKIPPED:
+            return []  # a chain event of another kind: skip the decode (most of the chain)
         try:
             event = decode_event(message.value)
         except DecodeError as error:

@@ -47,7 +47,10 @@ def build(
         kafka,
     )
     processors = [letters, referrals]
-    client = httpx.AsyncClient(timeout=console.poll_timeout_seconds)
+    tokens = TokenStore.load(settings.tokens_file)
+    # The services show their processors' details to operators only.
+    client = httpx.AsyncClient(timeout=console.poll_timeout_seconds,
+                               headers={"Authorization": f"Bearer {tokens.token_for('operator')}"})
     poller = HealthPoller({k: v for k, v in console.services.items() if k != SERVICE}, client,
                           console.poll_seconds, rate_window_seconds=console.refresh_seconds)
     app = FastAPI(title="assist operations", version="1",
@@ -76,7 +79,7 @@ def build(
         log = ready(letters)
         return log if isinstance(log, DeadLetterLog) else None
 
-    auth = ConsoleAuth(TokenStore.load(settings.tokens_file), int(console.session_hours * 3600))
+    auth = ConsoleAuth(tokens, int(console.session_hours * 3600))
     install_console(app, ConsoleDeps(auth, overview, dead_letters, console.refresh_seconds))
     install_common_routes(app, SERVICE, lambda: processors)
     return ServiceParts(app, processors, on_stop=client.aclose, background=[poller.run])

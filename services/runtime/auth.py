@@ -43,6 +43,13 @@ class TokenStore:
             raise RuntimeError("no tokens: set ASSIST_TOKENS_FILE or ASSIST_TOKENS")
         return cls(json.loads(path.read_text()))
 
+    @classmethod
+    def load_optional(cls, path: Path | None) -> TokenStore | None:
+        """The configured tokens, or None where a service runs without any (tests, a sandbox)."""
+        if not os.environ.get("ASSIST_TOKENS") and (path is None or not path.exists()):
+            return None
+        return cls.load(path)
+
     def principal(self, token: str) -> Principal | None:
         for role, expected in self._tokens.items():
             # Constant-time comparison: a token is a secret.
@@ -69,9 +76,7 @@ def require(store: TokenStore, *roles: str) -> Callable[[Request], Principal]:
     """
 
     def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        principal = store.principal(token.strip()) if scheme.lower() == "bearer" else None
+        principal = bearer_principal(store, request)
         if principal is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -90,3 +95,9 @@ def require(store: TokenStore, *roles: str) -> Callable[[Request], Principal]:
 
     return dependency
 
+
+
+def bearer_principal(store: TokenStore, request: Request) -> Principal | None:
+    """The principal of the request's bearer token, or None without a valid one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return store.principal(token.strip()) if scheme.lower() == "bearer" else None

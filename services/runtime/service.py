@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.runtime.logging import configure_logging, get_logger
+from services.runtime.auth import TokenStore
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig, StreamHandler
 from contracts.topics import TopicNames
@@ -108,6 +109,8 @@ async def run_service(
     configure_logging(name, settings.log_format, settings.log_level)
     log = get_logger()
     app.state.stall_seconds = settings.stall_seconds  # read by /healthz (runtime/http.py)
+    # Operators' details (/healthz report, /metrics) need an operator token where tokens exist.
+    app.state.tokens = TokenStore.load_optional(settings.tokens_file)
     await ensure_topics(kafka, TopicSettings())
     if on_start:
         await on_start()

@@ -106,3 +106,15 @@ async def test_a_retried_application_creates_nothing_new(system: System) -> None
     assert len(of_type(chain, "ReferralIssued")) == 4
     other = household([person(date(1990, 1, 1), "head", 0, "unemployed")])
     assert system.apply(other, key="retry-me-once").status_code == 409
+
+
+def test_operators_details_need_an_operator_token(system: System) -> None:
+    url = system.url("referral")
+    anonymous = httpx.get(f"{url}/healthz")
+    assert anonymous.status_code == 200 and set(anonymous.json()) == {"service", "status"}
+    detailed = httpx.get(f"{url}/healthz", headers=system.headers("operator"))
+    assert detailed.json()["processors"][0]["state"] == "running"
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    assert httpx.get(f"{url}/metrics", headers=system.headers("auditor")).status_code == 403
+    scraped = httpx.get(f"{url}/metrics", headers=system.headers("operator"))
+    assert scraped.status_code == 200 and "assist_events_in_total" in scraped.text

@@ -85,7 +85,8 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def processors_of(system: System) -> dict[str, set[str]]:
     """service -> its processors' names, as each service's own /healthz says."""
-    return {name: {p["name"] for p in httpx.get(f"{s.url}/healthz", timeout=10)
+    return {name: {p["name"] for p in httpx.get(f"{s.url}/healthz", timeout=10,
+                                                 headers=system.headers("operator"))
                    .json()["processors"]} for name, s in system.services.items()}
 
 
