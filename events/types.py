@@ -94,6 +94,33 @@ class Outcome(StrEnum):
 FINAL_OUTCOMES = frozenset({Outcome.DELIVERED, Outcome.DECLINED, Outcome.TRANSFERRED})
 
 
+class ReferralStatus(StrEnum):
+    """Where a referral stands, as departments, auditors and operators see it."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    DECLINED = "declined"
+    TRANSFERRED = "transferred"
+    WITHDRAWN = "withdrawn"
+
+
+FINAL_REFERRAL_STATUSES = frozenset(
+    {
+        ReferralStatus.DELIVERED,
+        ReferralStatus.DECLINED,
+        ReferralStatus.TRANSFERRED,
+        ReferralStatus.WITHDRAWN,
+    }
+)
+REFERRAL_STATUS_OF_OUTCOME = {
+    Outcome.ACCEPTED: ReferralStatus.ACCEPTED,
+    Outcome.DELIVERED: ReferralStatus.DELIVERED,
+    Outcome.DECLINED: ReferralStatus.DECLINED,
+    Outcome.TRANSFERRED: ReferralStatus.TRANSFERRED,
+}
+
+
 class DeclineReason(StrEnum):
     NOT_ELIGIBLE = "not_eligible"
     NOT_COVERED = "not_covered"

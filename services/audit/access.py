@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from aiokafka import AIOKafkaProducer
-
 from events.audit import ChainAccessed
 from events.canonical import canonical_json
-from services.runtime.kafka import make_producer
+from services.runtime.publisher import KafkaPublisher
 from services.runtime.settings import KafkaSettings
 
 
@@ -24,21 +22,17 @@ def token_fingerprint(token: str) -> str:
 class AccessRecorder:
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         # No linger: a record is one message a reader waits for, never worth batching.
-        self._kafka = kafka.model_copy(update={"linger_ms": 0})
+        self._publisher = KafkaPublisher(kafka.model_copy(update={"linger_ms": 0}), "audit")
         self._topic = topic
-        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        self._producer = make_producer(self._kafka)
-        await self._producer.start()
+        await self._publisher.start()
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._publisher.stop()
 
     async def record(self, access: ChainAccessed) -> None:
-        if self._producer is None:
-            raise RuntimeError("access recorder not started")
+        """Publish the record and wait until every in-sync replica has it."""
         value = canonical_json(access.model_dump(mode="json"))
-        await self._producer.send_and_wait(self._topic, value, key=access.household_id.encode())
+        await self._publisher.publish_raw(self._topic, value, access.household_id.encode(),
+                                          "ChainAccessed")

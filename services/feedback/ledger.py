@@ -8,27 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-from events.types import Department, Outcome, Program
+from events.types import (
+    FINAL_REFERRAL_STATUSES,
+    REFERRAL_STATUS_OF_OUTCOME,
+    Department,
+    Outcome,
+    Program,
+    ReferralStatus,
+)
 
+# The ledger speaks the statuses every reader of referrals shares.
+Status = ReferralStatus
+FINAL = FINAL_REFERRAL_STATUSES
+STATUS_OF_OUTCOME = REFERRAL_STATUS_OF_OUTCOME
 
-class Status(StrEnum):
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    DELIVERED = "delivered"
-    DECLINED = "declined"
-    TRANSFERRED = "transferred"
-    WITHDRAWN = "withdrawn"
-
-
-FINAL = frozenset({Status.DELIVERED, Status.DECLINED, Status.TRANSFERRED, Status.WITHDRAWN})
-STATUS_OF_OUTCOME = {
-    Outcome.ACCEPTED: Status.ACCEPTED,
-    Outcome.DELIVERED: Status.DELIVERED,
-    Outcome.DECLINED: Status.DECLINED,
-    Outcome.TRANSFERRED: Status.TRANSFERRED,
-}
 
 
 @dataclass

@@ -25,7 +25,9 @@ def make_producer(settings: KafkaSettings, transactional_id: str | None = None) 
         bootstrap_servers=settings.bootstrap_servers,
         acks="all" if settings.acks == "all" else int(settings.acks),
         enable_idempotence=True,
-        linger_ms=settings.linger_ms,
+        # A transaction's commit flushes its batches anyway: lingering would only hold the
+        # produce request back while the commit's other requests wait for it.
+        linger_ms=0 if transactional_id is not None else settings.linger_ms,
         request_timeout_ms=settings.request_timeout_ms,
         transactional_id=transactional_id,
         transaction_timeout_ms=settings.transaction_timeout_ms,

@@ -12,7 +12,10 @@ from services.runtime.settings import KafkaSettings
 
 class KafkaPublisher:
     def __init__(self, kafka: KafkaSettings, service: str) -> None:
-        self._kafka = kafka
+        # No linger: every request waits for its own message, so lingering adds to each answer
+        # (and to the household's whole wait); concurrent requests still share a batch while
+        # an earlier one is in flight.
+        self._kafka = kafka.model_copy(update={"linger_ms": 0})
         self._service = service
         self._producer: AIOKafkaProducer | None = None
 
@@ -23,6 +26,7 @@ class KafkaPublisher:
     async def stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
+            self._producer = None
 
     async def publish(self, topic: str, event: Envelope, key: bytes | None = None) -> None:
         """Send and wait for every in-sync replica to have it."""

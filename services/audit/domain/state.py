@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from events.codec import DecodeError, decode_document
@@ -29,33 +28,13 @@ from events.referral import (
     ReferralOverdue,
     ReferralWithdrawn,
 )
-from events.types import Outcome
-from services.audit.domain.records import parse_record
-
-
-class ReferralStatus(StrEnum):
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    DELIVERED = "delivered"
-    DECLINED = "declined"
-    TRANSFERRED = "transferred"
-    WITHDRAWN = "withdrawn"
-
-
-FINAL_STATUSES = frozenset(
-    {
-        ReferralStatus.DELIVERED,
-        ReferralStatus.DECLINED,
-        ReferralStatus.TRANSFERRED,
-        ReferralStatus.WITHDRAWN,
-    }
+from events.types import (
+    FINAL_REFERRAL_STATUSES,
+    REFERRAL_STATUS_OF_OUTCOME,
+    Outcome,
+    ReferralStatus,
 )
-_STATUS_OF_OUTCOME = {
-    Outcome.ACCEPTED: ReferralStatus.ACCEPTED,
-    Outcome.DELIVERED: ReferralStatus.DELIVERED,
-    Outcome.DECLINED: ReferralStatus.DECLINED,
-    Outcome.TRANSFERRED: ReferralStatus.TRANSFERRED,
-}
+from services.audit.domain.records import parse_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +66,7 @@ class ReferralState:
 
     @property
     def final(self) -> bool:
-        return self.status in FINAL_STATUSES
+        return self.status in FINAL_REFERRAL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +202,7 @@ def _outcome(
         else None
     )
     if not _answer(
-        state, payload.referral_id, _STATUS_OF_OUTCOME[payload.outcome], event, sequence, reason
+        state, payload.referral_id, REFERRAL_STATUS_OF_OUTCOME[payload.outcome], event, sequence, reason
     ):
         return
     if payload.outcome is Outcome.DELIVERED:
