@@ -31,8 +31,8 @@ def event_model(payload: type[Payload]) -> type[BaseModel]:
         name,
         __base__=Envelope,
         __doc__=(payload.__doc__ or "").strip(),
-        event_type=(Literal[payload.event_type.value], ...),  # type: ignore[valid-type]
-        schema_version=(Literal[payload.schema_version], ...),  # type: ignore[valid-type]
+        event_type=(Literal[payload.event_type.value], ...),  # type: ignore[arg-type]
+        schema_version=(Literal[payload.schema_version], ...),  # type: ignore[arg-type]
         payload=(payload, ...),
     )
     return model

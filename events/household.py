@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -36,7 +37,7 @@ class Member(_Part):
     name: Name
     birth_date: date
     relation: Relation
-    monthly_income: Money = Field(default=0)
+    monthly_income: Money = Field(default=Decimal(0))
     labour_capacity: LabourCapacity
     employment_status: EmploymentStatus
     disability_grade: int | None = Field(default=None, ge=1, le=4)
@@ -48,14 +49,14 @@ class Member(_Part):
 
 
 class Assets(_Part):
-    deposits: Money = Field(default=0)
+    deposits: Money = Field(default=Decimal(0))
     vehicles: int = Field(default=0, ge=0)
     residential_properties: int = Field(default=0, ge=0)
 
 
 class RigidExpenses(_Part):
-    medical: Money = Field(default=0)
-    education: Money = Field(default=0)
+    medical: Money = Field(default=Decimal(0))
+    education: Money = Field(default=Decimal(0))
 
 
 class Emergency(_Part):

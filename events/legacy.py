@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -20,8 +21,8 @@ class ApplicationReceivedV1(Payload):
     channel: Channel
     members: list[Member] = Field(min_length=1, max_length=50)
     assets: Assets = Field(default_factory=Assets)
-    medical_expenses_12m: Money = Field(default=0)
-    education_expenses_12m: Money = Field(default=0)
+    medical_expenses_12m: Money = Field(default=Decimal(0))
+    education_expenses_12m: Money = Field(default=Decimal(0))
     dwelling_unsafe: bool = False
     legal_supporter_able: bool = False
 

@@ -16,12 +16,8 @@ from typing import Any
 
 from contracts.topics import TopicNames
 from events.canonical import canonical_json
-from services.operations.deadletters import (
-    DeadLetterEntry,
-    DeadLetterLog,
-    DeadLetterRedriven,
-    redrive_refusal,
-)
+from events.feedback import DeadLetterRedriven
+from services.operations.deadletters import DeadLetterEntry, DeadLetterLog, redrive_refusal
 from services.runtime.kafka import make_consumer, make_producer, partitions_of
 from services.runtime.settings import KafkaSettings
 

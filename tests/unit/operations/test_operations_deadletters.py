@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.topics import TopicNames
+from events.feedback import DeadLetterRedriven
 from services.operations.deadletters import (
     DeadLetterLog,
-    DeadLetterRedriven,
     describe,
     json_refusal,
     redrive_refusal,
