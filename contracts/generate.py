@@ -63,8 +63,13 @@ def asyncapi() -> dict[str, Any]:
     """An AsyncAPI 3 document: every topic, who publishes and subscribes, and its messages."""
     current = {p.event_type.value: p.schema_version for p in PAYLOAD_TYPES.values()}
     messages: dict[str, Any] = {}
-    others = {"FeedbackSubmitted": 1, "DeadLetter": 1, "DeadLetterRedriven": 1,
-              "ChainAccessed": 1, "Checkpoint": 1}
+    others = {
+        "FeedbackSubmitted": 1,
+        "DeadLetter": 1,
+        "DeadLetterRedriven": 1,
+        "ChainAccessed": 1,
+        "Checkpoint": 1,
+    }
     for name, version in {**current, **others}.items():
         messages[name] = {
             "name": name,
@@ -82,8 +87,10 @@ def asyncapi() -> dict[str, Any]:
             "bindings": {
                 "kafka": {
                     "partitions": spec.partitions,
-                    "topicConfiguration": {"retention.ms": spec.retention_ms,
-                                           "cleanup.policy": ["delete"]},
+                    "topicConfiguration": {
+                        "retention.ms": spec.retention_ms,
+                        "cleanup.policy": ["delete"],
+                    },
                     "bindingVersion": "0.5.0",
                 }
             },

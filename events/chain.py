@@ -77,7 +77,9 @@ def verify_chain(documents: Iterable[dict[str, Any]]) -> Verification:
 
 def _count(position: int, documents: Iterable[dict[str, Any]]) -> int:
     # The length reported for a broken chain is everything stored, read or not yet read.
-    return position + sum(1 for _ in documents) if not isinstance(documents, list) else len(documents)
+    return (
+        position + sum(1 for _ in documents) if not isinstance(documents, list) else len(documents)
+    )
 
 
 def _problem(

@@ -48,4 +48,3 @@ class RiskWarningRaised(Payload):
     reason: str
     amount: Money | None = None
     threshold: Money | None = None
-

@@ -20,7 +20,6 @@ from deploy.kafka.kafkactl import KAFKA_VERSION, start_broker, stop_broker
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
-
 _BROKER: dict[str, object] = {"described": "", "tests": 0}
 
 
@@ -54,8 +53,10 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
     except Exception as error:  # noqa: BLE001 - say why, then fail the whole run
         pytest.fail(f"no Kafka broker could be started for the tests: {error}", pytrace=False)
-    _BROKER["described"] = (f"the project's KRaft broker (Kafka {KAFKA_VERSION}) at "
-                            f"{broker.bootstrap}, log {broker.log_file}")
+    _BROKER["described"] = (
+        f"the project's KRaft broker (Kafka {KAFKA_VERSION}) at "
+        f"{broker.bootstrap}, log {broker.log_file}"
+    )
     try:
         yield broker.bootstrap
     finally:

@@ -23,32 +23,62 @@ INTAKE = f"http://127.0.0.1:{os.environ.get('ASSIST_INTAKE_PORT', '8001')}"
 FEEDBACK = f"http://127.0.0.1:{os.environ.get('ASSIST_FEEDBACK_PORT', '8004')}"
 
 
-def _member(n: int, birth: date, relation: str, income: int, employment: str,
-            capacity: str = "full", **flags: Any) -> dict[str, Any]:
-    return {"person_id": make_resident_id("330106", birth, n), "name": f"Demo {relation} {n}",
-            "birth_date": birth.isoformat(), "relation": relation, "monthly_income": income,
-            "labour_capacity": capacity, "employment_status": employment, **flags}
+def _member(
+    n: int,
+    birth: date,
+    relation: str,
+    income: int,
+    employment: str,
+    capacity: str = "full",
+    **flags: Any,
+) -> dict[str, Any]:
+    return {
+        "person_id": make_resident_id("330106", birth, n),
+        "name": f"Demo {relation} {n}",
+        "birth_date": birth.isoformat(),
+        "relation": relation,
+        "monthly_income": income,
+        "labour_capacity": capacity,
+        "employment_status": employment,
+        **flags,
+    }
 
 
 def _household(channel: str, members: list[dict[str, Any]], **facts: Any) -> dict[str, Any]:
-    return {"region_code": "330100", "channel": channel, "members": members,
-            "assets": {"deposits": 2000, "vehicles": 0, "residential_properties": 1},
-            "rigid_expenses_12m": {"medical": 0, "education": 0}, **facts}
+    return {
+        "region_code": "330100",
+        "channel": channel,
+        "members": members,
+        "assets": {"deposits": 2000, "vehicles": 0, "residential_properties": 1},
+        "rigid_expenses_12m": {"medical": 0, "education": 0},
+        **facts,
+    }
 
 
 HOUSEHOLDS: dict[str, dict[str, Any]] = {
-    "DEMO-DIBAO-FAMILY": _household("window", [
-        _member(101, date(1985, 4, 2), "head", 0, "unemployed"),
-        _member(102, date(1987, 8, 9), "spouse", 1500, "employed"),
-        _member(103, date(2014, 9, 1), "child", 0, "student", "none", in_school=True),
-    ]),
-    "DEMO-ELDERLY-ALONE": _household("online", [
-        _member(201, date(1948, 1, 20), "head", 600, "retired", "none", chronic_illness=True),
-    ], rigid_expenses_12m={"medical": 3000, "education": 0}),
-    "DEMO-MARGINAL-CARE": _household("grid_worker", [
-        _member(301, date(1979, 11, 3), "head", 3000, "employed"),
-        _member(302, date(1981, 2, 14), "spouse", 0, "none", "none", disability_grade=2),
-    ], dwelling_unsafe=True),
+    "DEMO-DIBAO-FAMILY": _household(
+        "window",
+        [
+            _member(101, date(1985, 4, 2), "head", 0, "unemployed"),
+            _member(102, date(1987, 8, 9), "spouse", 1500, "employed"),
+            _member(103, date(2014, 9, 1), "child", 0, "student", "none", in_school=True),
+        ],
+    ),
+    "DEMO-ELDERLY-ALONE": _household(
+        "online",
+        [
+            _member(201, date(1948, 1, 20), "head", 600, "retired", "none", chronic_illness=True),
+        ],
+        rigid_expenses_12m={"medical": 3000, "education": 0},
+    ),
+    "DEMO-MARGINAL-CARE": _household(
+        "grid_worker",
+        [
+            _member(301, date(1979, 11, 3), "head", 3000, "employed"),
+            _member(302, date(1981, 2, 14), "spouse", 0, "none", "none", disability_grade=2),
+        ],
+        dwelling_unsafe=True,
+    ),
 }
 
 
@@ -83,9 +113,11 @@ class LogFollower:
         if entry.get("event") != "event chained":
             return
         self.seen += 1
-        print(f"  {entry['timestamp'][11:23]}  {entry['household_id']:<22} "
-              f"#{entry['sequence']:<3} {entry['event_type']:<24} by {entry['producer']:<15} "
-              f"correlation {entry['correlation_id'][:8]}")
+        print(
+            f"  {entry['timestamp'][11:23]}  {entry['household_id']:<22} "
+            f"#{entry['sequence']:<3} {entry['event_type']:<24} by {entry['producer']:<15} "
+            f"correlation {entry['correlation_id'][:8]}"
+        )
 
 
 def _requested_visit(log: Path, since: str) -> tuple[str, str] | None:
@@ -107,56 +139,102 @@ def run_demo(data: Path) -> int:
     print("\n== one-stop intake: three households apply")
     for name, body in HOUSEHOLDS.items():
         household_id = f"{name}-{run}"
-        reply = _post(f"{INTAKE}/v1/applications", tokens["intake"],
-                      {**body, "household_id": household_id}, key=f"demo-{household_id}")
+        reply = _post(
+            f"{INTAKE}/v1/applications",
+            tokens["intake"],
+            {**body, "household_id": household_id},
+            key=f"demo-{household_id}",
+        )
         print(f"  {household_id}: {reply.status_code} {reply.json()}")
     follower.show(8)
 
     print("\n== policies finding people: a large medical bill for someone of no known household")
     patient = make_resident_id("330106", date(1958, 6, 1), int(run) % 1000)
     since = datetime.now(UTC).isoformat()
-    reply = _post(f"{INTAKE}/v1/signals", tokens["department:medical_security"], {
-        "kind": "major_medical_expense", "person_id": patient, "region_code": "330100",
-        "occurred_at": datetime.now(UTC).isoformat(), "source_department": "medical_security",
-        "amount": 32000}, key=f"demo-signal-401-{run}")
+    reply = _post(
+        f"{INTAKE}/v1/signals",
+        tokens["department:medical_security"],
+        {
+            "kind": "major_medical_expense",
+            "person_id": patient,
+            "region_code": "330100",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_department": "medical_security",
+            "amount": 32000,
+        },
+        key=f"demo-signal-401-{run}",
+    )
     print(f"  signal about {mask_resident_id(patient)}: {reply.status_code}")
     follower.show(5)
     requested = _requested_visit(data / "log" / "identification.log", since)
     if requested:
         visit_id, household_id = requested
         print(f"\n== a grid worker visits {household_id} ({visit_id}) and reports what they found")
-        found = _household("home_visit", [
-            {**_member(401, date(1958, 6, 1), "head", 800, "retired", "none",
-                       chronic_illness=True), "person_id": patient},
-            _member(402, date(1960, 3, 3), "spouse", 0, "none", "none", disability_grade=1),
-        ], rigid_expenses_12m={"medical": 32000, "education": 0})
-        reply = _post(f"{INTAKE}/v1/visits/{visit_id}", tokens["intake"],
-                      {**found, "visitor": "grid-worker-07", "findings": "both unable to work"})
+        found = _household(
+            "home_visit",
+            [
+                {
+                    **_member(
+                        401, date(1958, 6, 1), "head", 800, "retired", "none", chronic_illness=True
+                    ),
+                    "person_id": patient,
+                },
+                _member(402, date(1960, 3, 3), "spouse", 0, "none", "none", disability_grade=1),
+            ],
+            rigid_expenses_12m={"medical": 32000, "education": 0},
+        )
+        reply = _post(
+            f"{INTAKE}/v1/visits/{visit_id}",
+            tokens["intake"],
+            {**found, "visitor": "grid-worker-07", "findings": "both unable to work"},
+        )
         print(f"  visit result: {reply.status_code}")
         follower.show(6)
 
     print("\n== dynamic monitoring: the DIBAO family's spouse finds better work")
     spouse = HOUSEHOLDS["DEMO-DIBAO-FAMILY"]["members"][1]["person_id"]
-    _post(f"{INTAKE}/v1/signals", tokens["department:human_resources"], {
-        "kind": "income_change", "person_id": spouse, "region_code": "330100",
-        "occurred_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
-        "source_department": "human_resources", "monthly_income": 4200}, key=f"demo-signal-102-{run}")
+    _post(
+        f"{INTAKE}/v1/signals",
+        tokens["department:human_resources"],
+        {
+            "kind": "income_change",
+            "person_id": spouse,
+            "region_code": "330100",
+            "occurred_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
+            "source_department": "human_resources",
+            "monthly_income": 4200,
+        },
+        key=f"demo-signal-102-{run}",
+    )
     follower.show(6)
 
     print("\n== result feedback: departments answer their referrals")
     answered = 0
-    for role, outcome in (("department:disabled_persons_federation", {
-            "outcome": "DELIVERED", "delivered": {"cash_amount": 150, "service": "nursing"}}),
-            ("department:housing", {"outcome": "DECLINED", "reason": "not_covered"})):
-        listing = httpx.get(f"{FEEDBACK}/v1/referrals", params={"status": "open"},
-                            headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=30)
+    for role, outcome in (
+        (
+            "department:disabled_persons_federation",
+            {"outcome": "DELIVERED", "delivered": {"cash_amount": 150, "service": "nursing"}},
+        ),
+        ("department:housing", {"outcome": "DECLINED", "reason": "not_covered"}),
+    ):
+        listing = httpx.get(
+            f"{FEEDBACK}/v1/referrals",
+            params={"status": "open"},
+            headers={"Authorization": f"Bearer {tokens[role]}"},
+            timeout=30,
+        )
         for referral in listing.json()[:1]:
-            reply = _post(f"{FEEDBACK}/v1/referrals/{referral['referral_id']}/feedback",
-                          tokens[role], outcome)
+            reply = _post(
+                f"{FEEDBACK}/v1/referrals/{referral['referral_id']}/feedback", tokens[role], outcome
+            )
             answered += 1
-            print(f"  {role.split(':')[1]} -> {referral['program']} of "
-                  f"{referral['household_id']}: {outcome['outcome']} ({reply.status_code})")
+            print(
+                f"  {role.split(':')[1]} -> {referral['program']} of "
+                f"{referral['household_id']}: {outcome['outcome']} ({reply.status_code})"
+            )
     follower.show(6)
-    print(f"\ndemo done: {follower.seen} events chained. Follow every service with `make logs`; "
-          "stop everything with `make down`.")
+    print(
+        f"\ndemo done: {follower.seen} events chained. Follow every service with `make logs`; "
+        "stop everything with `make down`."
+    )
     return 0 if follower.seen else 1

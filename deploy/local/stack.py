@@ -92,7 +92,8 @@ def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, st
         f"ASSIST_{service.name.upper()}_PORT": str(service.port),
         # The operator console watches every service of this stack, wherever its port is.
         "ASSIST_CONSOLE_SERVICES": json.dumps(
-            {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES if s.name != "operations"}),
+            {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES if s.name != "operations"}
+        ),
     }
 
 
@@ -128,8 +129,10 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
     console = next((s for s in SERVICES if s.name == "operations"), None)
     if console is not None:
-        print(f"operator console: http://127.0.0.1:{console.port}/  "
-              f"(log in with the 'operator' token of {tokens})")
+        print(
+            f"operator console: http://127.0.0.1:{console.port}/  "
+            f"(log in with the 'operator' token of {tokens})"
+        )
     if waiting:
         print(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}")
         return 1
@@ -138,7 +141,7 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
 
 def down(data: Path, timeout: float = 20.0) -> int:
     pids = {s.name: running_pid(data, s.name) for s in SERVICES}
-    for name, pid in pids.items():
+    for pid in pids.values():
         if pid:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

@@ -34,5 +34,6 @@ class AccessRecorder:
     async def record(self, access: ChainAccessed) -> None:
         """Publish the record and wait until every in-sync replica has it."""
         value = canonical_json(access.model_dump(mode="json"))
-        await self._publisher.publish_raw(self._topic, value, access.household_id.encode(),
-                                          "ChainAccessed")
+        await self._publisher.publish_raw(
+            self._topic, value, access.household_id.encode(), "ChainAccessed"
+        )

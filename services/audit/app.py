@@ -106,8 +106,8 @@ def create_app(deps: AuditDeps) -> FastAPI:
     install_error_handlers(app)
     check = require(deps.tokens, "auditor", "operator")
 
-    def reader_of(request: Request) -> Reader:
-        principal = check(request)
+    async def reader_of(request: Request) -> Reader:
+        principal = await check(request)
         token = request.headers.get("authorization", "").partition(" ")[2].strip()
         return Reader(principal.role, token_fingerprint(token))
 

@@ -10,5 +10,11 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     # Its state comes from assist.chain itself (bootstrap), so its input is never replayed.
-    return processor_service("chainwriter", kafka, topics, (topics.events,),
-                             lambda: ChainWriter(topics), replay_inputs=False)
+    return processor_service(
+        "chainwriter",
+        kafka,
+        topics,
+        (topics.events,),
+        lambda: ChainWriter(topics),
+        replay_inputs=False,
+    )

@@ -54,17 +54,26 @@ class ChainWriter:
             raise Rejected("sequence: only the chain writer sets sequence and hashes")
         if event.event_id in self.chained:
             metrics.DUPLICATES.labels(self.service).inc()
-            log.info("duplicate event dropped", event_id=str(event.event_id),
-                     household_id=event.household_id, event_type=event.event_type.value)
+            log.info(
+                "duplicate event dropped",
+                event_id=str(event.event_id),
+                household_id=event.household_id,
+                event_type=event.event_type.value,
+            )
             return []
         head = self.heads.get(event.household_id, ChainHead())
         sequence = head.sequence + 1
         value, digest = linked_bytes(event, sequence, head.hash)
         self.heads[event.household_id] = ChainHead(sequence, digest)
         self.chained.add(event.event_id)
-        log.info("event chained", household_id=event.household_id, sequence=sequence,
-                 event_type=event.event_type.value, correlation_id=str(event.correlation_id),
-                 producer=event.producer)
+        log.info(
+            "event chained",
+            household_id=event.household_id,
+            sequence=sequence,
+            event_type=event.event_type.value,
+            correlation_id=str(event.correlation_id),
+            producer=event.producer,
+        )
         return [Outbound(self.topics.chain, event.key, value, event.event_type.value)]
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
@@ -83,7 +92,7 @@ class ChainWriter:
             count = 0
             while remaining:
                 batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-                for tp, records in batches.items():
+                for records in batches.values():
                     for record in records:
                         self.observe_chained(json.loads(record.value))
                         count += 1

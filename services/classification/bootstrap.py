@@ -12,5 +12,11 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     policy = PolicyBook.load_default()
     # Stateless: nothing to rebuild, so it starts at the committed offsets.
-    return processor_service("classification", kafka, topics, (topics.chain,),
-                             lambda: ClassificationHandler(topics, policy), replay_inputs=False)
+    return processor_service(
+        "classification",
+        kafka,
+        topics,
+        (topics.chain,),
+        lambda: ClassificationHandler(topics, policy),
+        replay_inputs=False,
+    )

@@ -52,10 +52,15 @@ class ClassificationHandler:
             event_id=derived_event_id(event.event_id, "classified"),
             cause=event,
         )
-        log.info("household classified", household_id=event.household_id,
-                 tier=classification.tier.value, tags=[t.value for t in classification.tags],
-                 decided_by=classification.trace.decided_by, event_type="HouseholdClassified",
-                 correlation_id=str(event.correlation_id))
+        log.info(
+            "household classified",
+            household_id=event.household_id,
+            tier=classification.tier.value,
+            tags=[t.value for t in classification.tags],
+            decided_by=classification.trace.decided_by,
+            event_type="HouseholdClassified",
+            correlation_id=str(event.correlation_id),
+        )
         return [Outbound.event(self.topics.events, classified)]
 
     def tick(self, now: datetime) -> Sequence[Outbound]:

@@ -16,11 +16,19 @@ def facts_from_identified(household_id: str, identified: HouseholdIdentified) ->
         region_code=identified.region_code,
         members=tuple(
             Member(
-                person_id=m.person_id, name=m.name, birth_date=m.birth_date, relation=m.relation,
-                monthly_income=m.monthly_income, labour_capacity=m.labour_capacity,
-                employment_status=m.employment_status, disability_grade=m.disability_grade,
-                in_school=m.in_school, chronic_illness=m.chronic_illness, orphan=m.orphan,
-                parents_unable_to_support=m.parents_unable_to_support, left_behind=m.left_behind,
+                person_id=m.person_id,
+                name=m.name,
+                birth_date=m.birth_date,
+                relation=m.relation,
+                monthly_income=m.monthly_income,
+                labour_capacity=m.labour_capacity,
+                employment_status=m.employment_status,
+                disability_grade=m.disability_grade,
+                in_school=m.in_school,
+                chronic_illness=m.chronic_illness,
+                orphan=m.orphan,
+                parents_unable_to_support=m.parents_unable_to_support,
+                left_behind=m.left_behind,
             )
             for m in identified.members
         ),
@@ -35,7 +43,9 @@ def facts_from_identified(household_id: str, identified: HouseholdIdentified) ->
     )
 
 
-def classified_payload(classification: Classification, region_code: str, on: object) -> HouseholdClassified:
+def classified_payload(
+    classification: Classification, region_code: str, on: object
+) -> HouseholdClassified:
     return HouseholdClassified.model_validate(
         {
             "region_code": region_code,
@@ -55,7 +65,9 @@ def classification_from_event(event: HouseholdClassified) -> Classification:
         tier=Tier(event.tier),
         tags=tuple(sorted(Tag(t) for t in event.tags)),
         policy_version=event.policy_version,
-        trace=RuleTrace(decided_by=str(trace.get("decided_by", "")),
-                        numbers={str(k): str(v) for k, v in trace.get("numbers", {}).items()},
-                        checks=()),
+        trace=RuleTrace(
+            decided_by=str(trace.get("decided_by", "")),
+            numbers={str(k): str(v) for k, v in trace.get("numbers", {}).items()},
+            checks=(),
+        ),
     )

@@ -49,14 +49,17 @@ def _run(job: Coroutine[Any, Any, T]) -> T:
         err.print(f"[red]{mask_identity_numbers(str(missing))}[/red]")
         raise typer.Exit(1) from None
     except Exception as error:  # noqa: BLE001 - Kafka client errors: say what and where
-        err.print(f"[red]Kafka at {KafkaSettings().bootstrap_servers}: "
-                  f"{type(error).__name__}: {error}[/red]")
+        err.print(
+            f"[red]Kafka at {KafkaSettings().bootstrap_servers}: "
+            f"{type(error).__name__}: {error}[/red]"
+        )
         raise typer.Exit(1) from None
 
 
 def _print_json(document: Any) -> None:
-    out.out(mask_identity_numbers(json.dumps(document, indent=2, ensure_ascii=False)),
-            highlight=False)
+    out.out(
+        mask_identity_numbers(json.dumps(document, indent=2, ensure_ascii=False)), highlight=False
+    )
 
 
 def _load() -> DeadLetterLog:
@@ -81,9 +84,14 @@ def list_dead_letters(
         table.add_column(column, overflow="fold")
     for entry in entries:
         row = _summary(entry)
-        table.add_row(row["dead_letter_id"], entry.letter.failed_at.isoformat(timespec="seconds"),
-                      row["service"], entry.source, mask_identity_numbers(row["reason"]),
-                      str(row["redriven"] or ""))
+        table.add_row(
+            row["dead_letter_id"],
+            entry.letter.failed_at.isoformat(timespec="seconds"),
+            row["service"],
+            entry.source,
+            mask_identity_numbers(row["reason"]),
+            str(row["redriven"] or ""),
+        )
     out.print(table)
 
 
@@ -97,9 +105,12 @@ def _summary(entry: DeadLetterEntry) -> dict[str, Any]:
 def show(
     dead_letter_id: IdArgument,
     as_json: JsonOption = False,
-    raw: Annotated[bool, typer.Option(
-        "--raw", help="Write the original bytes, unmasked, to stdout (to edit them into a fix)."
-    )] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="Write the original bytes, unmasked, to stdout (to edit them into a fix)."
+        ),
+    ] = False,
 ) -> None:
     """Show one dead letter: its reason, source, key, original message and re-drives."""
     entry = _run(_find(dead_letter_id))
@@ -113,12 +124,21 @@ def show(
         return
     source = document["source"]
     for label, value in (
-        ("id", document["dead_letter_id"]), ("service", document["service"]),
-        ("failed at", document["failed_at"]), ("reason", document["reason"]),
+        ("id", document["dead_letter_id"]),
+        ("service", document["service"]),
+        ("failed at", document["failed_at"]),
+        ("reason", document["reason"]),
         ("source", f"{source['topic']} partition {source['partition']} offset {source['offset']}"),
-        ("key", document["key"]), ("size", f"{document['value_bytes']} bytes"),
-        ("re-driven", ", ".join(f"{r['redriven_at']} to {r['topic']}/{r['partition']}@"
-                                f"{r['offset']}" for r in document["redrives"]) or "never"),
+        ("key", document["key"]),
+        ("size", f"{document['value_bytes']} bytes"),
+        (
+            "re-driven",
+            ", ".join(
+                f"{r['redriven_at']} to {r['topic']}/{r['partition']}@{r['offset']}"
+                for r in document["redrives"]
+            )
+            or "never",
+        ),
     ):
         out.print(f"[bold]{label:>10}[/bold]  {mask_identity_numbers(str(value))}")
     out.print("[bold]  original[/bold]")
@@ -132,12 +152,20 @@ async def _find(dead_letter_id: str) -> DeadLetterEntry:
 
 def replay(
     dead_letter_id: IdArgument,
-    value_file: Annotated[Path | None, typer.Option(
-        "--value-file", exists=True, dir_okay=False, readable=True,
-        help="Publish this file's bytes (the fixed message) instead of the original ones.",
-    )] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Re-drive even though this dead letter was re-driven before.")] = False,
+    value_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--value-file",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Publish this file's bytes (the fixed message) instead of the original ones.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Re-drive even though this dead letter was re-driven before."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-publish a dead letter to its source topic, with its original key, exactly once."""
@@ -152,15 +180,20 @@ def replay(
         _print_json(document)
         return
     what = "fixed value" if record.fixed else "original value"
-    out.print(f"re-drove {record.dead_letter_id} ({what}) to {record.topic} partition "
-              f"{record.partition} offset {record.offset}; "
-              f"recorded on {topics.deadletter_redriven}")
+    out.print(
+        f"re-drove {record.dead_letter_id} ({what}) to {record.topic} partition "
+        f"{record.partition} offset {record.offset}; "
+        f"recorded on {topics.deadletter_redriven}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `assist` app."""
-    group = typer.Typer(name="deadletter", no_args_is_help=True,
-                        help="Dead letters: list, inspect, and re-drive them after a fix.")
+    group = typer.Typer(
+        name="deadletter",
+        no_args_is_help=True,
+        help="Dead letters: list, inspect, and re-drive them after a fix.",
+    )
     group.command("list")(list_dead_letters)
     group.command("show")(show)
     group.command("replay")(replay)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
 from contracts.topics import TopicNames
@@ -16,10 +16,10 @@ from events.envelope import derived_event_id
 from events.feedback import FeedbackBody, FeedbackSubmitted
 from events.types import FINAL_OUTCOMES, Department
 from services.feedback.ledger import Ledger, Refusal, Status
-from services.runtime.publisher import KafkaPublisher
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
+from services.runtime.publisher import KafkaPublisher
 
 log = get_logger()
 
@@ -50,8 +50,11 @@ class FeedbackDeps:
 
 
 def create_app(deps: FeedbackDeps) -> FastAPI:
-    app = FastAPI(title="assist feedback", version="1",
-                  description="Departments list their referrals and report outcomes.")
+    app = FastAPI(
+        title="assist feedback",
+        version="1",
+        description="Departments list their referrals and report outcomes.",
+    )
     install_error_handlers(app)
     reader = Depends(require(deps.tokens, "department", "auditor", "operator"))
     department_only = Depends(require(deps.tokens, "department"))
@@ -64,8 +67,12 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             raise HTTPException(503, "feedback is still reading the chain; try again shortly")
         return current
 
-    @app.get("/v1/referrals", response_model=list[ReferralView], tags=["referrals"],
-             summary="Referrals, filtered by department and status")
+    @app.get(
+        "/v1/referrals",
+        response_model=list[ReferralView],
+        tags=["referrals"],
+        summary="Referrals, filtered by department and status",
+    )
     async def list_referrals(
         department: Department | None = None,
         status: Status | None = None,
@@ -75,14 +82,27 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         if own is not None and department not in (None, own):
             raise HTTPException(403, f"{own.value} may list only its own referrals")
         referrals = ledger().listing(own or department, status)
-        return [ReferralView(referral_id=r.referral_id, household_id=r.household_id,
-                             program=r.program.value, department=r.department.value,
-                             status=r.status.value, overdue=r.overdue, issued_at=r.issued_at,
-                             due_at=r.due_at) for r in referrals]
+        return [
+            ReferralView(
+                referral_id=r.referral_id,
+                household_id=r.household_id,
+                program=r.program.value,
+                department=r.department.value,
+                status=r.status.value,
+                overdue=r.overdue,
+                issued_at=r.issued_at,
+                due_at=r.due_at,
+            )
+            for r in referrals
+        ]
 
-    @app.post("/v1/referrals/{referral_id}/feedback", status_code=202,
-              response_model=FeedbackAccepted, tags=["referrals"],
-              summary="Report a referral's outcome (202, or 404 / 403 / 409 with the reason)")
+    @app.post(
+        "/v1/referrals/{referral_id}/feedback",
+        status_code=202,
+        response_model=FeedbackAccepted,
+        tags=["referrals"],
+        summary="Report a referral's outcome (202, or 404 / 403 / 409 with the reason)",
+    )
     async def report_feedback(
         referral_id: str,
         body: FeedbackBody,
@@ -97,21 +117,38 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             raise HTTPException(refusal.status_code, refusal.reason) from None
         if referral_id in pending_final:
             raise HTTPException(409, f"referral {referral_id!r} already has a final answer")
-        feedback_id = (derived_event_id("feedback-key", referral_id, idempotency_key)
-                       if idempotency_key else uuid.uuid4())
+        feedback_id = (
+            derived_event_id("feedback-key", referral_id, idempotency_key)
+            if idempotency_key
+            else uuid.uuid4()
+        )
         message = FeedbackSubmitted(
-            **body.model_dump(), referral_id=referral_id, department=department,
-            feedback_id=feedback_id, submitted_at=datetime.now(UTC))
-        await deps.publisher.publish_raw(deps.topics.feedback,
-                                         canonical_json(message.model_dump(mode="json")),
-                                         referral_id.encode(), "FeedbackSubmitted")
+            **body.model_dump(),
+            referral_id=referral_id,
+            department=department,
+            feedback_id=feedback_id,
+            submitted_at=datetime.now(UTC),
+        )
+        await deps.publisher.publish_raw(
+            deps.topics.feedback,
+            canonical_json(message.model_dump(mode="json")),
+            referral_id.encode(),
+            "FeedbackSubmitted",
+        )
         if body.outcome in FINAL_OUTCOMES:
             pending_final.add(referral_id)
-        log.info("feedback queued", referral_id=referral_id, department=department.value,
-                 outcome=body.outcome.value, feedback_id=str(feedback_id),
-                 household_id=referral.household_id, correlation_id=referral.correlation_id,
-                 event_type="FeedbackSubmitted")
-        return FeedbackAccepted(feedback_id=str(feedback_id), referral_id=referral_id,
-                                outcome=body.outcome.value)
+        log.info(
+            "feedback queued",
+            referral_id=referral_id,
+            department=department.value,
+            outcome=body.outcome.value,
+            feedback_id=str(feedback_id),
+            household_id=referral.household_id,
+            correlation_id=referral.correlation_id,
+            event_type="FeedbackSubmitted",
+        )
+        return FeedbackAccepted(
+            feedback_id=str(feedback_id), referral_id=referral_id, outcome=body.outcome.value
+        )
 
     return app

@@ -6,19 +6,22 @@ from contracts.topics import TopicNames
 from services.feedback.app import FeedbackDeps, create_app
 from services.feedback.handler import FeedbackHandler
 from services.feedback.ledger import Ledger
-from services.runtime.publisher import KafkaPublisher
 from services.runtime.auth import TokenStore
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.publisher import KafkaPublisher
 from services.runtime.service import ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     processor = Processor(
-        ProcessorConfig(name=f"{topics.namespace}feedback", inputs=(topics.chain, topics.feedback),
-                        deadletter_topic=topics.deadletter,
-                        tick_seconds=settings.overdue_check_seconds),
+        ProcessorConfig(
+            name=f"{topics.namespace}feedback",
+            inputs=(topics.chain, topics.feedback),
+            deadletter_topic=topics.deadletter,
+            tick_seconds=settings.overdue_check_seconds,
+        ),
         lambda: FeedbackHandler(topics),
         kafka,
     )

@@ -31,8 +31,11 @@ SERVICE = "feedback"
 # On the chain only referral events matter; other event types found by a look at the bytes
 # are skipped undecoded (garbage is still decoded, and refused).
 _SKIPPED = frozenset(EventType) - {
-    EventType.REFERRAL_ISSUED, EventType.REFERRAL_WITHDRAWN, EventType.REFERRAL_OUTCOME_REPORTED,
-    EventType.REFERRAL_OVERDUE, EventType.CHAIN_SETTLED,
+    EventType.REFERRAL_ISSUED,
+    EventType.REFERRAL_WITHDRAWN,
+    EventType.REFERRAL_OUTCOME_REPORTED,
+    EventType.REFERRAL_OVERDUE,
+    EventType.CHAIN_SETTLED,
 }
 ESCALATED_TO = "civil_affairs"  # unified identification follows up late referrals
 log = get_logger()
@@ -59,15 +62,27 @@ class FeedbackHandler:
         events = []
         for referral in self.ledger.due_for_overdue(now):
             referral.overdue = True
-            payload = ReferralOverdue(referral_id=referral.referral_id, program=referral.program,
-                                      department=referral.department, due_at=referral.due_at,
-                                      escalated_to=ESCALATED_TO)
-            log.warning("referral overdue", household_id=referral.household_id,
-                        referral_id=referral.referral_id, department=referral.department.value,
-                        due_at=referral.due_at.isoformat(), event_type="ReferralOverdue",
-                        correlation_id=referral.correlation_id)
-            events.append(self._event(payload, referral, now,
-                                      derived_event_id(referral.referral_id, "overdue")))
+            payload = ReferralOverdue(
+                referral_id=referral.referral_id,
+                program=referral.program,
+                department=referral.department,
+                due_at=referral.due_at,
+                escalated_to=ESCALATED_TO,
+            )
+            log.warning(
+                "referral overdue",
+                household_id=referral.household_id,
+                referral_id=referral.referral_id,
+                department=referral.department.value,
+                due_at=referral.due_at.isoformat(),
+                event_type="ReferralOverdue",
+                correlation_id=referral.correlation_id,
+            )
+            events.append(
+                self._event(
+                    payload, referral, now, derived_event_id(referral.referral_id, "overdue")
+                )
+            )
         for department, count in self.ledger.overdue_by_department().items():
             metrics.OVERDUE_REFERRALS.labels(department).set(count)
         return self._emit(events)
@@ -78,11 +93,19 @@ class FeedbackHandler:
     def _fold(self, event: Envelope) -> list[Envelope]:
         payload, household = event.payload, str(event.household_id)
         if isinstance(payload, ReferralIssued):
-            self.ledger.issued(Referral(
-                referral_id=payload.referral_id, household_id=household, program=payload.program,
-                department=payload.department, due_at=payload.due_at, issued_at=event.occurred_at,
-                issued_event_id=str(event.event_id), correlation_id=str(event.correlation_id),
-                transferred_from=payload.transferred_from))
+            self.ledger.issued(
+                Referral(
+                    referral_id=payload.referral_id,
+                    household_id=household,
+                    program=payload.program,
+                    department=payload.department,
+                    due_at=payload.due_at,
+                    issued_at=event.occurred_at,
+                    issued_event_id=str(event.event_id),
+                    correlation_id=str(event.correlation_id),
+                    transferred_from=payload.transferred_from,
+                )
+            )
             return []
         if isinstance(payload, ReferralWithdrawn):
             self.ledger.set_status(payload.referral_id, Status.WITHDRAWN)
@@ -106,47 +129,80 @@ class FeedbackHandler:
             return []
         self.ledger.settled_at_count[household] = len(referrals)
         delivered = [r.referral_id for r in referrals if r.status is Status.DELIVERED]
-        log.info("chain settled", household_id=household, referrals=len(referrals),
-                 delivered=len(delivered), event_type="ChainSettled",
-                 correlation_id=str(cause.correlation_id))
-        return [new_event(
-            ChainSettled(referrals=len(referrals), delivered=delivered),
-            household_id=household, producer=SERVICE, occurred_at=cause.occurred_at,
-            event_id=derived_event_id(household, "settled", len(referrals)), cause=cause)]
+        log.info(
+            "chain settled",
+            household_id=household,
+            referrals=len(referrals),
+            delivered=len(delivered),
+            event_type="ChainSettled",
+            correlation_id=str(cause.correlation_id),
+        )
+        return [
+            new_event(
+                ChainSettled(referrals=len(referrals), delivered=delivered),
+                household_id=household,
+                producer=SERVICE,
+                occurred_at=cause.occurred_at,
+                event_id=derived_event_id(household, "settled", len(referrals)),
+                cause=cause,
+            )
+        ]
 
     def _answer(self, message: Inbound) -> list[Envelope]:
         try:
             feedback = FeedbackSubmitted.model_validate(json.loads(message.value or b""))
         except (ValueError, UnicodeDecodeError) as error:
-            reason = (describe_validation_error(error) if isinstance(error, ValidationError)
-                      else f"value: not JSON ({error})")
+            reason = (
+                describe_validation_error(error)
+                if isinstance(error, ValidationError)
+                else f"value: not JSON ({error})"
+            )
             raise Rejected(reason) from None
-        feedback_id = str(feedback.feedback_id or derived_event_id(
-            message.topic, message.partition, message.offset))
+        feedback_id = str(
+            feedback.feedback_id
+            or derived_event_id(message.topic, message.partition, message.offset)
+        )
         if feedback_id in self.answered:
             return []  # the same answer delivered twice
         try:
-            referral = self.ledger.judge(feedback.referral_id, feedback.department, feedback.outcome)
+            referral = self.ledger.judge(
+                feedback.referral_id, feedback.department, feedback.outcome
+            )
         except Refusal as refusal:
             raise Rejected(f"{refusal.status_code}: {refusal.reason}") from None
         self.answered.add(feedback_id)
         self.ledger.set_status(referral.referral_id, STATUS_OF_OUTCOME[feedback.outcome])
         payload = ReferralOutcomeReported(
-            referral_id=referral.referral_id, program=referral.program,
-            department=referral.department, outcome=feedback.outcome, reason=feedback.reason,
-            delivered=feedback.delivered, transfer_to=feedback.transfer_to, note=feedback.note)
+            referral_id=referral.referral_id,
+            program=referral.program,
+            department=referral.department,
+            outcome=feedback.outcome,
+            reason=feedback.reason,
+            delivered=feedback.delivered,
+            transfer_to=feedback.transfer_to,
+            note=feedback.note,
+        )
         occurred = feedback.submitted_at or datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
-        log.info("feedback taken", household_id=referral.household_id,
-                 referral_id=referral.referral_id, outcome=feedback.outcome.value,
-                 event_type="ReferralOutcomeReported", correlation_id=referral.correlation_id)
+        log.info(
+            "feedback taken",
+            household_id=referral.household_id,
+            referral_id=referral.referral_id,
+            outcome=feedback.outcome.value,
+            event_type="ReferralOutcomeReported",
+            correlation_id=referral.correlation_id,
+        )
         return [self._event(payload, referral, occurred, derived_event_id("feedback", feedback_id))]
 
-    def _event(self, payload: Payload, referral: Referral, occurred_at: datetime,
-               event_id: uuid.UUID) -> Envelope:
+    def _event(
+        self, payload: Payload, referral: Referral, occurred_at: datetime, event_id: uuid.UUID
+    ) -> Envelope:
         """An event about a referral: caused by its issue, in its correlation."""
         return new_event(
-            payload, household_id=referral.household_id, producer=SERVICE,
-            occurred_at=occurred_at, event_id=event_id,
+            payload,
+            household_id=referral.household_id,
+            producer=SERVICE,
+            occurred_at=occurred_at,
+            event_id=event_id,
             correlation_id=uuid.UUID(referral.correlation_id),
             causation_id=uuid.UUID(referral.issued_event_id),
         )

@@ -24,7 +24,6 @@ FINAL = FINAL_REFERRAL_STATUSES
 STATUS_OF_OUTCOME = REFERRAL_STATUS_OF_OUTCOME
 
 
-
 @dataclass
 class Referral:
     referral_id: str
@@ -75,19 +74,25 @@ class Ledger:
         if referral is None:
             raise Refusal(404, f"unknown referral {referral_id!r}")
         if referral.department != department:
-            raise Refusal(403, f"referral {referral_id!r} belongs to {referral.department.value}, "
-                               f"not to {department.value}")
+            raise Refusal(
+                403,
+                f"referral {referral_id!r} belongs to {referral.department.value}, "
+                f"not to {department.value}",
+            )
         if referral.final:
-            raise Refusal(409, f"referral {referral_id!r} already has a final answer "
-                               f"({referral.status.value})")
+            raise Refusal(
+                409,
+                f"referral {referral_id!r} already has a final answer ({referral.status.value})",
+            )
         if outcome is Outcome.ACCEPTED and referral.status is Status.ACCEPTED:
             raise Refusal(409, f"referral {referral_id!r} is already accepted")
         return referral
 
     def due_for_overdue(self, now: datetime) -> list[Referral]:
         """Referrals past their due date without a final answer, not yet marked overdue."""
-        return [r for r in self.referrals.values()
-                if not r.final and not r.overdue and r.due_at < now]
+        return [
+            r for r in self.referrals.values() if not r.final and not r.overdue and r.due_at < now
+        ]
 
     def settlement(self, household_id: str) -> list[Referral] | None:
         """All of the household's referrals, if every one is final and this was not yet said."""
@@ -112,6 +117,9 @@ class Ledger:
         return counts
 
     def listing(self, department: Department | None, status: Status | None) -> list[Referral]:
-        return [r for r in self.referrals.values()
-                if (department is None or r.department == department)
-                and (status is None or r.status == status)]
+        return [
+            r
+            for r in self.referrals.values()
+            if (department is None or r.department == department)
+            and (status is None or r.status == status)
+        ]

@@ -11,5 +11,10 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     policy = PolicyBook.load_default()
-    return processor_service("identification", kafka, topics, (topics.chain, topics.monitoring),
-                             lambda: Identification(topics, policy))
+    return processor_service(
+        "identification",
+        kafka,
+        topics,
+        (topics.chain, topics.monitoring),
+        lambda: Identification(topics, policy),
+    )

@@ -57,7 +57,9 @@ class Identification:
         except DecodeError as error:
             raise Rejected(str(error)) from None
         if message.topic == self.topics.monitoring:
-            return [Outbound.event(self.topics.events, e) for e in self._monitoring(event, replaying)]
+            return [
+                Outbound.event(self.topics.events, e) for e in self._monitoring(event, replaying)
+            ]
         if isinstance(event.payload, VisitCompleted):
             outputs = self._declared(event, event.payload, FactSource.VISIT)
         elif isinstance(event.payload, HouseholdDeclaration):
@@ -80,17 +82,25 @@ class Identification:
             visit_id = f"V-{derived_event_id(cause.event_id, 'visit').hex[:16]}"
             self.awaiting_visit[household] = visit_id
             request = VisitRequested(
-                visit_id=visit_id, region_code=declaration.region_code,
+                visit_id=visit_id,
+                region_code=declaration.region_code,
                 reason="declared income lower than the records by more than 10 %",
                 person_ids=[d.person_id for d in comparison.discrepancies],
                 discrepancies=comparison.discrepancies,
             )
-            log.info("discrepancy: visit requested", household_id=household, visit_id=visit_id,
-                     correlation_id=str(cause.correlation_id), event_type="VisitRequested")
+            log.info(
+                "discrepancy: visit requested",
+                household_id=household,
+                visit_id=visit_id,
+                correlation_id=str(cause.correlation_id),
+                event_type="VisitRequested",
+            )
             return [self._event(request, cause, "visit")]
         self.awaiting_visit.pop(household, None)
         previous = self.facts.get(household)
-        emergencies = list(previous.emergencies) if previous else self.emergencies.pop(household, [])
+        emergencies = (
+            list(previous.emergencies) if previous else self.emergencies.pop(household, [])
+        )
         facts = HouseholdIdentified(
             region_code=declaration.region_code,
             trigger="visit" if source is FactSource.VISIT else "application",
@@ -108,8 +118,9 @@ class Identification:
     def _monitoring(self, event: Envelope, replaying: bool) -> list[Envelope]:
         payload = event.payload
         if isinstance(payload, RecordReported):
-            self.records[payload.person_id] = merge_record(self.records.get(payload.person_id),
-                                                           payload)
+            self.records[payload.person_id] = merge_record(
+                self.records.get(payload.person_id), payload
+            )
             household = self.households_of.get(payload.person_id)
             return [event.model_copy(update={"household_id": household})] if household else []
         if not isinstance(payload, SignalReceived):
@@ -127,17 +138,28 @@ class Identification:
         facts = self.facts.get(household)
         if facts is None:  # still waiting for a visit: remember emergencies for later
             if signal.kind in EMERGENCY_SIGNALS:
-                self.emergencies.setdefault(household, []).append(Emergency(kind=signal.kind, on=on))
+                self.emergencies.setdefault(household, []).append(
+                    Emergency(kind=signal.kind, on=on)
+                )
             return [forwarded]
         updated = apply_signal(facts, signal, on)
         if updated is None:
-            log.info("last member left the household", household_id=household,
-                     correlation_id=str(event.correlation_id), event_type=event.event_type.value)
+            log.info(
+                "last member left the household",
+                household_id=household,
+                correlation_id=str(event.correlation_id),
+                event_type=event.event_type.value,
+            )
             del self.facts[household]
             return [forwarded]
         self.facts[household] = updated
-        log.info("signal re-screens household", household_id=household, kind=signal.kind.value,
-                 correlation_id=str(event.correlation_id), event_type="HouseholdIdentified")
+        log.info(
+            "signal re-screens household",
+            household_id=household,
+            kind=signal.kind.value,
+            correlation_id=str(event.correlation_id),
+            event_type="HouseholdIdentified",
+        )
         return [forwarded, self._event(updated, forwarded, "identified")]
 
     def _signal_for_unknown_person(
@@ -154,23 +176,42 @@ class Identification:
         self.households_of[signal.person_id] = household
         if signal.kind in EMERGENCY_SIGNALS:
             self.emergencies.setdefault(household, []).append(
-                Emergency(kind=signal.kind, on=event.occurred_at.date()))
+                Emergency(kind=signal.kind, on=event.occurred_at.date())
+            )
         forwarded = event.model_copy(update={"household_id": household})
         raised = self._event(
-            RiskWarningRaised(person_id=signal.person_id, region_code=signal.region_code,
-                              signal_kind=signal.kind, signal_event_id=str(event.event_id),
-                              reason=warning.reason, amount=signal.amount,
-                              threshold=warning.threshold),
-            forwarded, "warning")
+            RiskWarningRaised(
+                person_id=signal.person_id,
+                region_code=signal.region_code,
+                signal_kind=signal.kind,
+                signal_event_id=str(event.event_id),
+                reason=warning.reason,
+                amount=signal.amount,
+                threshold=warning.threshold,
+            ),
+            forwarded,
+            "warning",
+        )
         visit_id = f"V-{derived_event_id(event.event_id, 'visit').hex[:16]}"
         self.awaiting_visit[household] = visit_id
         visit = self._event(
-            VisitRequested(visit_id=visit_id, region_code=signal.region_code,
-                           reason=f"risk warning: {warning.reason}", person_ids=[signal.person_id]),
-            raised, "visit")
-        log.info("risk warning raised", household_id=household, visit_id=visit_id,
-                 kind=signal.kind.value, correlation_id=str(event.correlation_id),
-                 event_type="RiskWarningRaised")
+            VisitRequested(
+                visit_id=visit_id,
+                region_code=signal.region_code,
+                reason=f"risk warning: {warning.reason}",
+                person_ids=[signal.person_id],
+            ),
+            raised,
+            "visit",
+        )
+        log.info(
+            "risk warning raised",
+            household_id=household,
+            visit_id=visit_id,
+            kind=signal.kind.value,
+            correlation_id=str(event.correlation_id),
+            event_type="RiskWarningRaised",
+        )
         return [forwarded, raised, visit]
 
     def _event(self, payload: object, cause: Envelope, purpose: str) -> Envelope:

@@ -1,4 +1,4 @@
-"""`python -m services.intake`: one-stop intake of applications, visits, records, signals (port 8001)."""
+"""`python -m services.intake`: one-stop intake: applications, visits, records, signals (8001)."""
 
 from services.intake.bootstrap import build
 from services.runtime.service import serve

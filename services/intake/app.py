@@ -9,20 +9,20 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from pydantic import BaseModel, ValidationError
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.topics import TopicNames
 from events.envelope import new_event
 from events.household import ApplicationReceived, VisitCompleted
 from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
-from services.runtime.publisher import KafkaPublisher
 from services.intake.requests import ApplicationRequest, RecordRequest, SignalRequest, VisitRequest
 from services.intake.visits import VisitIndex
 from services.policy.standards import PolicyBook
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
+from services.runtime.publisher import KafkaPublisher
 
 SERVICE = "intake"
 log = get_logger()
@@ -63,17 +63,26 @@ async def _parse(request: Request, model: type[Model], policy: PolicyBook) -> tu
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": model.model_json_schema()}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
 
 
 def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
     clerk = Depends(require(deps.tokens, "intake"))
     provider = Depends(require(deps.tokens, "intake", "department"))
 
-    @app.post("/v1/applications", status_code=202, response_model=Accepted,
-              openapi_extra=_schema(ApplicationRequest), tags=["intake"],
-              summary="Register a household's application (202 once durably in Kafka)")
+    @app.post(
+        "/v1/applications",
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_schema(ApplicationRequest),
+        tags=["intake"],
+        summary="Register a household's application (202 once durably in Kafka)",
+    )
     async def submit_application(
         request: Request,
         idempotency_key: str | None = Header(default=None, max_length=200),
@@ -88,19 +97,36 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         payload = ApplicationReceived.model_validate(
             application.model_dump(exclude={"household_id", "occurred_at"})
         )
-        event = new_event(payload, household_id=household_id, producer=SERVICE,
-                          occurred_at=application.occurred_at or datetime.now(UTC),
-                          event_id=event_id)
+        event = new_event(
+            payload,
+            household_id=household_id,
+            producer=SERVICE,
+            occurred_at=application.occurred_at or datetime.now(UTC),
+            event_id=event_id,
+        )
         await deps.publisher.publish(deps.topics.events, event)
-        log.info("application accepted", household_id=household_id, event_type=event.event_type,
-                 correlation_id=str(event.correlation_id), channel=payload.channel.value,
-                 members=len(payload.members))
-        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id),
-                        household_id=household_id)
+        log.info(
+            "application accepted",
+            household_id=household_id,
+            event_type=event.event_type,
+            correlation_id=str(event.correlation_id),
+            channel=payload.channel.value,
+            members=len(payload.members),
+        )
+        return Accepted(
+            event_id=str(event.event_id),
+            correlation_id=str(event.correlation_id),
+            household_id=household_id,
+        )
 
-    @app.post("/v1/visits/{visit_id}", status_code=202, response_model=Accepted,
-              openapi_extra=_schema(VisitRequest), tags=["intake"],
-              summary="Record a home-visit result (the household as found)")
+    @app.post(
+        "/v1/visits/{visit_id}",
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_schema(VisitRequest),
+        tags=["intake"],
+        summary="Record a home-visit result (the household as found)",
+    )
     async def submit_visit(
         visit_id: str,
         request: Request,
@@ -125,17 +151,35 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         payload = VisitCompleted.model_validate(
             {**visit.model_dump(exclude={"household_id", "occurred_at"}), "visit_id": visit_id}
         )
-        event = new_event(payload, household_id=household_id, producer=SERVICE,
-                          occurred_at=visit.occurred_at or datetime.now(UTC), event_id=event_id)
+        event = new_event(
+            payload,
+            household_id=household_id,
+            producer=SERVICE,
+            occurred_at=visit.occurred_at or datetime.now(UTC),
+            event_id=event_id,
+        )
         await deps.publisher.publish(deps.topics.events, event)
-        log.info("visit result accepted", household_id=household_id, visit_id=visit_id,
-                 event_type=event.event_type, correlation_id=str(event.correlation_id))
-        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id),
-                        household_id=household_id)
+        log.info(
+            "visit result accepted",
+            household_id=household_id,
+            visit_id=visit_id,
+            event_type=event.event_type,
+            correlation_id=str(event.correlation_id),
+        )
+        return Accepted(
+            event_id=str(event.event_id),
+            correlation_id=str(event.correlation_id),
+            household_id=household_id,
+        )
 
-    @app.post("/v1/signals", status_code=202, response_model=Accepted,
-              openapi_extra=_schema(SignalRequest), tags=["monitoring"],
-              summary="A data provider's monitoring signal about one person")
+    @app.post(
+        "/v1/signals",
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_schema(SignalRequest),
+        tags=["monitoring"],
+        summary="A data provider's monitoring signal about one person",
+    )
     async def submit_signal(
         request: Request,
         idempotency_key: str | None = Header(default=None, max_length=200),
@@ -146,16 +190,31 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             event_id = deps.keys.event_id("signals", idempotency_key, body)
         except KeyReused as error:
             raise HTTPException(409, str(error)) from None
-        event = new_event(signal.payload(), household_id=None, producer=SERVICE,
-                          occurred_at=signal.occurred_at, event_id=event_id)
+        event = new_event(
+            signal.payload(),
+            household_id=None,
+            producer=SERVICE,
+            occurred_at=signal.occurred_at,
+            event_id=event_id,
+        )
         await deps.publisher.publish(deps.topics.monitoring, event, key=signal.person_id.encode())
-        log.info("signal accepted", kind=signal.kind.value, event_type=event.event_type,
-                 correlation_id=str(event.correlation_id), person_id=signal.person_id)
+        log.info(
+            "signal accepted",
+            kind=signal.kind.value,
+            event_type=event.event_type,
+            correlation_id=str(event.correlation_id),
+            person_id=signal.person_id,
+        )
         return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
 
-    @app.post("/v1/records", status_code=202, response_model=Accepted,
-              openapi_extra=_schema(RecordRequest), tags=["monitoring"],
-              summary="Verified facts about one person from a data provider")
+    @app.post(
+        "/v1/records",
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_schema(RecordRequest),
+        tags=["monitoring"],
+        summary="Verified facts about one person from a data provider",
+    )
     async def submit_record(
         request: Request,
         idempotency_key: str | None = Header(default=None, max_length=200),
@@ -166,17 +225,30 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             event_id = deps.keys.event_id("records", idempotency_key, body)
         except KeyReused as error:
             raise HTTPException(409, str(error)) from None
-        event = new_event(record.payload(), household_id=None, producer=SERVICE,
-                          occurred_at=record.recorded_at, event_id=event_id)
+        event = new_event(
+            record.payload(),
+            household_id=None,
+            producer=SERVICE,
+            occurred_at=record.recorded_at,
+            event_id=event_id,
+        )
         await deps.publisher.publish(deps.topics.monitoring, event, key=record.person_id.encode())
-        log.info("record accepted", event_type=event.event_type, person_id=record.person_id,
-                 source=record.source_department.value, correlation_id=str(event.correlation_id))
+        log.info(
+            "record accepted",
+            event_type=event.event_type,
+            person_id=record.person_id,
+            source=record.source_department.value,
+            correlation_id=str(event.correlation_id),
+        )
         return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
 
 
 def create_app(deps: IntakeDeps) -> FastAPI:
-    app = FastAPI(title="assist intake", version="1",
-                  description="One-stop intake: applications, home visits, records, signals.")
+    app = FastAPI(
+        title="assist intake",
+        version="1",
+        description="One-stop intake: applications, home visits, records, signals.",
+    )
     install_error_handlers(app)
     install_routes(app, deps)
     return app

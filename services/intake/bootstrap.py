@@ -5,20 +5,23 @@ from __future__ import annotations
 from contracts.topics import TopicNames
 from services.intake.app import IntakeDeps, create_app
 from services.intake.idempotency import IdempotencyKeys
-from services.runtime.publisher import KafkaPublisher
 from services.intake.visits import VisitIndex
 from services.policy.standards import PolicyBook
 from services.runtime.auth import TokenStore
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.publisher import KafkaPublisher
 from services.runtime.service import ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     visits = Processor(
-        ProcessorConfig(name=f"{topics.namespace}intake.visits", inputs=(topics.chain,),
-                        deadletter_topic=topics.deadletter),
+        ProcessorConfig(
+            name=f"{topics.namespace}intake.visits",
+            inputs=(topics.chain,),
+            deadletter_topic=topics.deadletter,
+        ),
         VisitIndex,
         kafka,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+
 from pydantic import (
     AwareDatetime,
     BaseModel,

@@ -45,8 +45,12 @@ def html(body: str, status: int = 200) -> HTMLResponse:
 
 def as_json(document: Any, status: int = 200) -> Response:
     text = mask_identity_numbers(json.dumps(document, ensure_ascii=False, default=str))
-    return Response(text, status_code=status, media_type="application/json",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        text,
+        status_code=status,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
@@ -100,8 +104,12 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         auth.close_session(response)
         return response
 
-    @app.get("/deadletters/{dead_letter_id}", response_class=HTMLResponse, tags=["console"],
-             summary="One dead letter: where it came from, why it failed, its original bytes")
+    @app.get(
+        "/deadletters/{dead_letter_id}",
+        response_class=HTMLResponse,
+        tags=["console"],
+        summary="One dead letter: where it came from, why it failed, its original bytes",
+    )
     async def dead_letter(dead_letter_id: str, request: Request) -> Response:
         verdict = auth.judge(request)
         if not verdict.allowed:
@@ -113,8 +121,11 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         api_check(request)
         return as_json(deps.overview().as_document())
 
-    @app.get("/v1/deadletters/{dead_letter_id}", tags=["console"],
-             summary="One dead letter, as JSON (resident identity numbers masked)")
+    @app.get(
+        "/v1/deadletters/{dead_letter_id}",
+        tags=["console"],
+        summary="One dead letter, as JSON (resident identity numbers masked)",
+    )
     async def dead_letter_json(dead_letter_id: str, request: Request) -> Response:
         api_check(request)
         return as_json(_find(deps, dead_letter_id))

@@ -34,28 +34,40 @@ def build(
     name = f"{topics.namespace}{SERVICE}"
     # Both fold their topics from the beginning at every start: the console keeps no state.
     letters = Processor(
-        ProcessorConfig(name=f"{name}.deadletters",
-                        inputs=(topics.deadletter, topics.deadletter_redriven),
-                        deadletter_topic=topics.deadletter),
+        ProcessorConfig(
+            name=f"{name}.deadletters",
+            inputs=(topics.deadletter, topics.deadletter_redriven),
+            deadletter_topic=topics.deadletter,
+        ),
         lambda: DeadLetterLog(topics, keep=console.dead_letters_kept),
         kafka,
     )
     referrals = Processor(
-        ProcessorConfig(name=f"{name}.referrals", inputs=(topics.chain,),
-                        deadletter_topic=topics.deadletter),
+        ProcessorConfig(
+            name=f"{name}.referrals", inputs=(topics.chain,), deadletter_topic=topics.deadletter
+        ),
         ReferralBoard,
         kafka,
     )
     processors = [letters, referrals]
     tokens = TokenStore.load(settings.tokens_file)
     # The services show their processors' details to operators only.
-    client = httpx.AsyncClient(timeout=console.poll_timeout_seconds,
-                               headers={"Authorization": f"Bearer {tokens.token_for('operator')}"})
-    poller = HealthPoller({k: v for k, v in console.services.items() if k != SERVICE}, client,
-                          console.poll_seconds, rate_window_seconds=console.refresh_seconds)
-    app = FastAPI(title="assist operations", version="1",
-                  description="The operator console: processors, lag, throughput, dead letters "
-                  "and overdue referrals. Operator token required.")
+    client = httpx.AsyncClient(
+        timeout=console.poll_timeout_seconds,
+        headers={"Authorization": f"Bearer {tokens.token_for('operator')}"},
+    )
+    poller = HealthPoller(
+        {k: v for k, v in console.services.items() if k != SERVICE},
+        client,
+        console.poll_seconds,
+        rate_window_seconds=console.refresh_seconds,
+    )
+    app = FastAPI(
+        title="assist operations",
+        version="1",
+        description="The operator console: processors, lag, throughput, dead letters "
+        "and overdue referrals. Operator token required.",
+    )
 
     def ready(processor: Processor) -> object | None:
         return processor.handler if processor.status.caught_up else None

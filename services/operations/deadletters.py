@@ -116,8 +116,11 @@ class DeadLetterLog:
     # -- reading ---------------------------------------------------------------------------
     def recent(self, limit: int | None = None, service: str | None = None) -> list[DeadLetterEntry]:
         """Newest first."""
-        found = [e for e in reversed(self.entries.values())
-                 if service is None or e.letter.service == service]
+        found = [
+            e
+            for e in reversed(self.entries.values())
+            if service is None or e.letter.service == service
+        ]
         return found if limit is None else found[:limit]
 
     def find(self, id_or_prefix: str) -> DeadLetterEntry:
@@ -137,15 +140,19 @@ def redrive_refusal(entry: DeadLetterEntry, topics: TopicNames, force: bool) -> 
     """Why this dead letter may not be re-published now, or None when it may."""
     topic = entry.letter.source.topic
     if topic == topics.chain:
-        return (f"{topic} is written only by the chain writer: re-publishing there would break "
-                "the household's hash chain. Fix the service that failed, then submit again the "
-                "input (application, signal, feedback) whose consequence is missing.")
+        return (
+            f"{topic} is written only by the chain writer: re-publishing there would break "
+            "the household's hash chain. Fix the service that failed, then submit again the "
+            "input (application, signal, feedback) whose consequence is missing."
+        )
     if topic not in {topics.events, topics.monitoring, topics.feedback}:
         return f"{topic} is not a topic that dead letters are re-driven to"
     if entry.redrives and not force:
         last = entry.redrives[-1]
-        return (f"already re-driven at {last.redriven_at.isoformat()} to "
-                f"{last.topic}/{last.partition}@{last.offset}; use --force to re-drive it again")
+        return (
+            f"already re-driven at {last.redriven_at.isoformat()} to "
+            f"{last.topic}/{last.partition}@{last.offset}; use --force to re-drive it again"
+        )
     return None
 
 
@@ -166,8 +173,11 @@ def describe(entry: DeadLetterEntry) -> dict[str, Any]:
         "service": letter.service,
         "reason": letter.reason,
         "failed_at": letter.failed_at.isoformat(),
-        "source": {"topic": letter.source.topic, "partition": letter.source.partition,
-                   "offset": letter.source.offset},
+        "source": {
+            "topic": letter.source.topic,
+            "partition": letter.source.partition,
+            "offset": letter.source.offset,
+        },
         "key": entry.key.decode("utf-8", "replace") if entry.key is not None else None,
         "value_text": entry.value_text,
         "value_bytes": len(entry.value),

@@ -66,8 +66,9 @@ class HealthPoller:
         clock: Callable[[], float] = time.time,
         rate_window_seconds: float = 5.0,
     ) -> None:
-        self.services = {name: ServiceHealth(name, url.rstrip("/"))
-                         for name, url in services.items()}
+        self.services = {
+            name: ServiceHealth(name, url.rstrip("/")) for name, url in services.items()
+        }
         self._client = client
         self._poll_seconds = poll_seconds
         self._clock = clock
@@ -92,8 +93,12 @@ class HealthPoller:
             report = reply.json()
         except (httpx.HTTPError, ValueError) as error:
             if health.error is None:
-                log.warning("service not answering", target=health.name, url=health.url,
-                            error=f"{type(error).__name__}: {error}")
+                log.warning(
+                    "service not answering",
+                    target=health.name,
+                    url=health.url,
+                    error=f"{type(error).__name__}: {error}",
+                )
             health.http_status, health.report, health.rates = None, None, {}
             health.error = f"no answer: {type(error).__name__}: {error}".rstrip(": ")
             health.checked_at = self._clock()
@@ -110,11 +115,13 @@ class HealthPoller:
         now = health.checked_at or self._clock()
         for processor in health.processors:
             name = str(processor.get("name", ""))
-            current = _Counters(now, _int(processor.get("consumed")),
-                                _int(processor.get("produced")))
+            current = _Counters(
+                now, _int(processor.get("consumed")), _int(processor.get("produced"))
+            )
             history = self._history.setdefault((health.name, name), deque())
-            if history and (current.consumed < history[-1].consumed
-                            or current.produced < history[-1].produced):
+            if history and (
+                current.consumed < history[-1].consumed or current.produced < history[-1].produced
+            ):
                 history.clear()  # the service restarted: its counters began again
             history.append(current)
             while len(history) > 2 and now - history[1].at >= self._window:
@@ -122,8 +129,10 @@ class HealthPoller:
             oldest = history[0]
             if current.at > oldest.at:
                 seconds = current.at - oldest.at
-                rates[name] = Rate((current.consumed - oldest.consumed) / seconds,
-                                   (current.produced - oldest.produced) / seconds)
+                rates[name] = Rate(
+                    (current.consumed - oldest.consumed) / seconds,
+                    (current.produced - oldest.produced) / seconds,
+                )
         return rates
 
 

@@ -75,16 +75,24 @@ def service_view(health: ServiceHealth, now: float) -> ServiceView:
     if health.report is None:
         state = "no answer" if health.checked_at is not None else "not polled yet"
         processors = [ProcessorView(health.name, "-", state, False, last_error=health.error)]
-        return ServiceView(health.name, health.url, False, health.http_status, health.error,
-                           processors)
-    return ServiceView(health.name, health.url, health.ready, health.http_status, health.error,
-                       [_processor_view(health, p, now) for p in health.processors])
+        return ServiceView(
+            health.name, health.url, False, health.http_status, health.error, processors
+        )
+    return ServiceView(
+        health.name,
+        health.url,
+        health.ready,
+        health.http_status,
+        health.error,
+        [_processor_view(health, p, now) for p in health.processors],
+    )
 
 
 def local_view(name: str, url: str, ready: bool, report: dict[str, Any], now: float) -> ServiceView:
     """The console's own processors, from its own health report rather than over HTTP."""
-    health = ServiceHealth(name, url, checked_at=now, http_status=200 if ready else 503,
-                           report=report)
+    health = ServiceHealth(
+        name, url, checked_at=now, http_status=200 if ready else 503, report=report
+    )
     return service_view(health, now)
 
 
@@ -99,14 +107,16 @@ def _processor_view(health: ServiceHealth, report: dict[str, Any], now: float) -
         state=str(report.get("state", "unknown")),
         ready=str(report.get("state")) == "running",
         lag=_int_or_none(report.get("lag")),
-        lag_by_partition={str(k): int(v) for k, v in lag_by_partition.items()
-                          if isinstance(v, int)} if isinstance(lag_by_partition, dict) else {},
+        lag_by_partition={str(k): int(v) for k, v in lag_by_partition.items() if isinstance(v, int)}
+        if isinstance(lag_by_partition, dict)
+        else {},
         consumed=_int_or_none(report.get("consumed")),
         produced=_int_or_none(report.get("produced")),
         consumed_per_second=rate.consumed_per_second if rate else None,
         produced_per_second=rate.produced_per_second if rate else None,
         restarts=_int_or_none(report.get("restarts")),
-        seconds_since_progress=max(0.0, now - progress) if isinstance(progress, float | int)
+        seconds_since_progress=max(0.0, now - progress)
+        if isinstance(progress, float | int)
         else None,
         last_error=str(report["last_error"]) if report.get("last_error") else None,
     )
@@ -114,8 +124,14 @@ def _processor_view(health: ServiceHealth, report: dict[str, Any], now: float) -
 
 def dead_letter_row(entry: DeadLetterEntry) -> DeadLetterRow:
     letter = entry.letter
-    return DeadLetterRow(entry.dead_letter_id, letter.failed_at.isoformat(timespec="seconds"),
-                         letter.service, entry.source, letter.reason, len(entry.redrives))
+    return DeadLetterRow(
+        entry.dead_letter_id,
+        letter.failed_at.isoformat(timespec="seconds"),
+        letter.service,
+        entry.source,
+        letter.reason,
+        len(entry.redrives),
+    )
 
 
 def build_overview(

@@ -36,17 +36,20 @@ _STATE_CLASS = {"running": "ok", "catching up": "warn"}
 
 
 def _document(title: str, body: str, refresh_seconds: int | None = None) -> str:
-    refresh = (f'<meta http-equiv="refresh" content="{refresh_seconds}">'
-               if refresh_seconds else "")
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title>{refresh}<style>{_STYLE}</style></head>"
-            f"<body>{body}</body></html>")
+    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title>{refresh}<style>{_STYLE}</style></head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 def _header(summary: str) -> str:
-    return ("<header><h1>assist · operations</h1>"
-            f"<p class=\"summary\">{summary}</p>"
-            "<form method=\"post\" action=\"/logout\"><button>log out</button></form></header>")
+    return (
+        "<header><h1>assist · operations</h1>"
+        f'<p class="summary">{summary}</p>'
+        '<form method="post" action="/logout"><button>log out</button></form></header>'
+    )
 
 
 def _n(value: int | float | None, suffix: str = "") -> str:
@@ -67,7 +70,8 @@ def _ago(seconds: float | None) -> str:
 def _processor_row(p: ProcessorView) -> str:
     parts = "".join(
         f'<li class="{"lag" if lag else ""}">{escape(tp)}: {lag}</li>'
-        for tp, lag in sorted(p.lag_by_partition.items()))
+        for tp, lag in sorted(p.lag_by_partition.items())
+    )
     error = f'<div class="err">{escape(p.last_error)}</div>' if p.last_error else ""
     return (
         f'<tr class="processor" data-service="{escape(p.service)}" '
@@ -78,15 +82,18 @@ def _processor_row(p: ProcessorView) -> str:
         f'<td class="n">{_n(p.consumed)}</td><td class="n">{_n(p.produced)}</td>'
         f'<td class="n">{_n(p.consumed_per_second, "/s")}</td>'
         f'<td class="n">{_n(p.produced_per_second, "/s")}</td>'
-        f'<td class="n">{_n(p.restarts)}</td><td>{_ago(p.seconds_since_progress)}</td></tr>')
+        f'<td class="n">{_n(p.restarts)}</td><td>{_ago(p.seconds_since_progress)}</td></tr>'
+    )
 
 
 def console_page(overview: Overview, refresh_seconds: int) -> str:
     processors = overview.processors
     ready = sum(p.ready for p in processors)
     late = sum(d.overdue for d in overview.departments)
-    summary = (f"{ready} of {len(processors)} processors ready · "
-               f"{overview.dead_letters_total} dead letters · {late} overdue referrals")
+    summary = (
+        f"{ready} of {len(processors)} processors ready · "
+        f"{overview.dead_letters_total} dead letters · {late} overdue referrals"
+    )
     rows = "".join(_processor_row(p) for p in processors)
     body = (
         _header(escape(summary)) + "<main>"
@@ -94,45 +101,60 @@ def console_page(overview: Overview, refresh_seconds: int) -> str:
         "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
         "<th>consumed</th><th>produced</th><th>in</th><th>out</th><th>restarts</th>"
         f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></section>"
-        + _referrals(overview) + _dead_letters(overview) +
-        f'<p class="muted">Generated {escape(overview.generated_at.isoformat(timespec="seconds"))}'
-        f"; this page reloads every {refresh_seconds} s.</p></main>")
+        + _referrals(overview)
+        + _dead_letters(overview)
+        + '<p class="muted">Generated '
+        + escape(overview.generated_at.isoformat(timespec="seconds"))
+        + f"; this page reloads every {refresh_seconds} s.</p></main>"
+    )
     return _document("assist operations", body, refresh_seconds)
 
 
 def _referrals(overview: Overview) -> str:
     if not overview.referrals_ready:
-        return ('<section id="referrals"><h2>Referrals by department</h2>'
-                '<p class="muted">Still reading the chain…</p></section>')
+        return (
+            '<section id="referrals"><h2>Referrals by department</h2>'
+            '<p class="muted">Still reading the chain…</p></section>'
+        )
     rows = "".join(
         f'<tr class="department" data-department="{escape(d.department)}" '
         f'data-open="{d.open}" data-overdue="{d.overdue}"><td>{escape(d.department)}</td>'
         f'<td class="n">{d.open}</td><td class="n{" late" if d.overdue else ""}">{d.overdue}</td>'
-        "</tr>" for d in overview.departments)
-    return ('<section id="referrals"><h2>Referrals by department</h2><table class="narrow">'
-            "<thead><tr>"
-            "<th>department</th><th>open</th><th>overdue</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table><p class=\"muted\">Open: no final answer yet. "
-            "Overdue: open and past its due date.</p></section>")
+        "</tr>"
+        for d in overview.departments
+    )
+    return (
+        '<section id="referrals"><h2>Referrals by department</h2><table class="narrow">'
+        "<thead><tr>"
+        "<th>department</th><th>open</th><th>overdue</th></tr></thead>"
+        f'<tbody>{rows}</tbody></table><p class="muted">Open: no final answer yet. '
+        "Overdue: open and past its due date.</p></section>"
+    )
 
 
 def _dead_letters(overview: Overview) -> str:
     head = '<section id="dead-letters"><h2>Dead letters</h2>'
     if not overview.dead_letters_ready:
         return head + '<p class="muted">Still reading the dead-letter topic…</p></section>'
-    counts = ", ".join(f"{escape(s)}: {n}" for s, n in sorted(
-        overview.dead_letters_by_service.items())) or "none"
+    counts = (
+        ", ".join(f"{escape(s)}: {n}" for s, n in sorted(overview.dead_letters_by_service.items()))
+        or "none"
+    )
     rows = "".join(
         f'<tr class="dead-letter" data-id="{escape(d.dead_letter_id)}">'
         f'<td><a href="/deadletters/{escape(d.dead_letter_id)}">{escape(d.dead_letter_id[:8])}</a>'
         f"</td><td>{escape(d.failed_at)}</td><td>{escape(d.service)}</td>"
         f'<td>{escape(d.source)}</td><td class="reason">{escape(_short(d.reason))}</td>'
-        f"<td>{'re-driven' if d.redriven else ''}</td></tr>" for d in overview.dead_letters)
-    return (head + f"<p>{overview.dead_letters_total} in all (by service: {counts}). "
-            "Newest first; open one to inspect it. Re-drive after a fix with "
-            "<code>assist deadletter replay ID [--value-file FIXED.json]</code>.</p>"
-            "<table><thead><tr><th>id</th><th>failed at</th><th>service</th><th>source</th>"
-            f"<th>reason</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>")
+        f"<td>{'re-driven' if d.redriven else ''}</td></tr>"
+        for d in overview.dead_letters
+    )
+    return (
+        head + f"<p>{overview.dead_letters_total} in all (by service: {counts}). "
+        "Newest first; open one to inspect it. Re-drive after a fix with "
+        "<code>assist deadletter replay ID [--value-file FIXED.json]</code>.</p>"
+        "<table><thead><tr><th>id</th><th>failed at</th><th>service</th><th>source</th>"
+        f"<th>reason</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>"
+    )
 
 
 def _short(text: str, limit: int = 240) -> str:
@@ -142,8 +164,10 @@ def _short(text: str, limit: int = 240) -> str:
 def dead_letter_page(document: dict[str, Any]) -> str:
     source = document["source"]
     facts = {
-        "id": document["dead_letter_id"], "service": document["service"],
-        "failed at": document["failed_at"], "reason": document["reason"],
+        "id": document["dead_letter_id"],
+        "service": document["service"],
+        "failed at": document["failed_at"],
+        "reason": document["reason"],
         "source": f"{source['topic']} partition {source['partition']} offset {source['offset']}",
         "key": document["key"] if document["key"] is not None else "(none)",
         "size": f"{document['value_bytes']} bytes",
@@ -151,31 +175,41 @@ def dead_letter_page(document: dict[str, Any]) -> str:
     listing = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items())
     value = document["value_text"]
     shown = escape(value) if value is not None else "(not UTF-8 text)"
-    redrives = "".join(
-        f"<li>{escape(r['redriven_at'])} by {escape(r['operator'])} to {escape(r['topic'])}/"
-        f"{r['partition']}@{r['offset']}{' (fixed value)' if r['fixed'] else ''}</li>"
-        for r in document["redrives"]) or "<li>never</li>"
-    body = (_header('<a href="/" style="color:#fff">← back to the console</a>') +
-            f"<main><h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
-            f"<h2>Original message</h2><pre id=\"value\">{shown}</pre>"
-            f"<h2>Re-drives</h2><ul>{redrives}</ul><p>Re-drive after a fix: <code>assist "
-            f"deadletter replay {escape(document['dead_letter_id'])} --value-file FIXED.json"
-            "</code></p></main>")
+    redrives = (
+        "".join(
+            f"<li>{escape(r['redriven_at'])} by {escape(r['operator'])} to {escape(r['topic'])}/"
+            f"{r['partition']}@{r['offset']}{' (fixed value)' if r['fixed'] else ''}</li>"
+            for r in document["redrives"]
+        )
+        or "<li>never</li>"
+    )
+    body = (
+        _header('<a href="/" style="color:#fff">← back to the console</a>')
+        + f"<main><h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
+        f'<h2>Original message</h2><pre id="value">{shown}</pre>'
+        f"<h2>Re-drives</h2><ul>{redrives}</ul><p>Re-drive after a fix: <code>assist "
+        f"deadletter replay {escape(document['dead_letter_id'])} --value-file FIXED.json"
+        "</code></p></main>"
+    )
     return _document(f"dead letter {document['dead_letter_id']}", body)
 
 
 def login_page(message: str = "") -> str:
     note = f'<p class="err">{escape(message)}</p>' if message else ""
-    body = ("<main><h2>assist · operations</h2>"
-            '<form class="login" method="post" action="/login">'
-            f'{note}<label for="token">Operator token</label>'
-            '<input id="token" name="token" type="password" autocomplete="off" autofocus>'
-            "<button type=\"submit\">open the console</button></form></main>")
+    body = (
+        "<main><h2>assist · operations</h2>"
+        '<form class="login" method="post" action="/login">'
+        f'{note}<label for="token">Operator token</label>'
+        '<input id="token" name="token" type="password" autocomplete="off" autofocus>'
+        '<button type="submit">open the console</button></form></main>'
+    )
     return _document("assist operations: log in", body)
 
 
 def refusal_page(status: int, reason: str) -> str:
     title = "log in first" if status == 401 else "not allowed"
-    body = (f"<main><h2>{status}: {escape(title)}</h2><p>{escape(reason)}</p>"
-            '<p><a href="/login">log in with an operator token</a></p></main>')
+    body = (
+        f"<main><h2>{status}: {escape(title)}</h2><p>{escape(reason)}</p>"
+        '<p><a href="/login">log in with an operator token</a></p></main>'
+    )
     return _document(title, body)

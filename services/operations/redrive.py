@@ -87,13 +87,21 @@ async def redrive(
         try:
             sent = await producer.send_and_wait(source.topic, payload, key=entry.key)
             record = DeadLetterRedriven(
-                dead_letter_id=entry.letter.dead_letter_id, redriven_at=datetime.now(UTC),
-                topic=source.topic, partition=sent.partition, offset=sent.offset,
-                value_sha256=hashlib.sha256(payload).hexdigest(), fixed=value is not None,
-                forced=bool(entry.redrives), operator=_operator())
-            await producer.send_and_wait(topics.deadletter_redriven,
-                                         canonical_json(record.model_dump(mode="json")),
-                                         key=entry.dead_letter_id.encode())
+                dead_letter_id=entry.letter.dead_letter_id,
+                redriven_at=datetime.now(UTC),
+                topic=source.topic,
+                partition=sent.partition,
+                offset=sent.offset,
+                value_sha256=hashlib.sha256(payload).hexdigest(),
+                fixed=value is not None,
+                forced=bool(entry.redrives),
+                operator=_operator(),
+            )
+            await producer.send_and_wait(
+                topics.deadletter_redriven,
+                canonical_json(record.model_dump(mode="json")),
+                key=entry.dead_letter_id.encode(),
+            )
             await producer.commit_transaction()
         except BaseException:
             await producer.abort_transaction()

@@ -74,7 +74,8 @@ class ReferralBoard:
             if referral_id not in self.referrals:
                 self.referrals[referral_id] = ReferralState(
                     department=Department(str(payload["department"])).value,
-                    due_at=datetime.fromisoformat(str(payload["due_at"])))
+                    due_at=datetime.fromisoformat(str(payload["due_at"])),
+                )
             return
         state = self.referrals.get(referral_id)
         if state is None:

@@ -52,8 +52,9 @@ class ConsoleAuth:
         if principal is None:
             return Verdict(401, "missing or invalid token")
         if principal.role != ROLE:
-            return Verdict(403, f"role {principal.role!r} may not use the operator console",
-                           principal.role)
+            return Verdict(
+                403, f"role {principal.role!r} may not use the operator console", principal.role
+            )
         return ALLOWED
 
     def judge(self, request: Request) -> Verdict:
@@ -72,9 +73,14 @@ class ConsoleAuth:
     def open_session(self, response: Response, request: Request) -> None:
         expires = int(self._clock()) + self.session_seconds
         response.set_cookie(
-            COOKIE, self._session_value(self._tokens.token_for(ROLE), expires),
-            max_age=self.session_seconds, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https", path="/")
+            COOKIE,
+            self._session_value(self._tokens.token_for(ROLE), expires),
+            max_age=self.session_seconds,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
 
     @staticmethod
     def close_session(response: Response) -> None:

@@ -11,5 +11,6 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     policy = PolicyBook.load_default()
-    return processor_service("referral", kafka, topics, (topics.chain,),
-                             lambda: ReferralHandler(topics, policy))
+    return processor_service(
+        "referral", kafka, topics, (topics.chain,), lambda: ReferralHandler(topics, policy)
+    )

@@ -131,13 +131,20 @@ class ReferralHandler:
         if outcome.outcome is Outcome.DECLINED and outcome.reason is DeclineReason.NOT_COVERED:
             if Program.CHARITY_LINKAGE in household.open_by_program:
                 return []
-            need = charity_linkage_need(outcome.program, outcome.department,
-                                        tuple(m.person_id for m in referral.members),
-                                        household.classification)
+            need = charity_linkage_need(
+                outcome.program,
+                outcome.department,
+                tuple(m.person_id for m in referral.members),
+                household.classification,
+            )
             return [self._issue(cause, household, need)]
         if outcome.outcome is Outcome.TRANSFERRED and outcome.transfer_to is not None:
-            need = Need(outcome.program, Department(outcome.transfer_to),
-                        tuple(m.person_id for m in referral.members), dict(referral.grounds))
+            need = Need(
+                outcome.program,
+                Department(outcome.transfer_to),
+                tuple(m.person_id for m in referral.members),
+                dict(referral.grounds),
+            )
             return [self._issue(cause, household, need, transferred_from=referral.referral_id)]
         return []
 
@@ -145,38 +152,59 @@ class ReferralHandler:
         self, cause: Envelope, household: Household, need: Need, transferred_from: str | None = None
     ) -> Envelope:
         assert household.facts is not None and household.classification is not None
-        referral_id = f"R-{derived_event_id(cause.event_id, need.program, need.department).hex[:20]}"
+        referral_id = (
+            f"R-{derived_event_id(cause.event_id, need.program, need.department).hex[:20]}"
+        )
         due_at = referral_due_at(cause.occurred_at, need.department, self.policy)
-        document = referral_payload(need, household.classification, household.facts,
-                                    referral_id=referral_id, due_at=due_at)
+        document = referral_payload(
+            need, household.classification, household.facts, referral_id=referral_id, due_at=due_at
+        )
         if transferred_from:
             document["transferred_from"] = transferred_from
         payload = ReferralIssued.model_validate(document)
         household.open_by_program[need.program] = payload
-        log.info("referral issued", household_id=cause.household_id, referral_id=referral_id,
-                 program=need.program.value, department=need.department.value,
-                 event_type="ReferralIssued", correlation_id=str(cause.correlation_id))
+        log.info(
+            "referral issued",
+            household_id=cause.household_id,
+            referral_id=referral_id,
+            program=need.program.value,
+            department=need.department.value,
+            event_type="ReferralIssued",
+            correlation_id=str(cause.correlation_id),
+        )
         return self._event(payload, cause, referral_id)
 
     def _withdraw(
-        self, cause: Envelope, household: Household, referral: ReferralIssued,
+        self,
+        cause: Envelope,
+        household: Household,
+        referral: ReferralIssued,
         classification: Classification,
     ) -> Envelope:
         del household.open_by_program[referral.program]
         payload = ReferralWithdrawn(
-            referral_id=referral.referral_id, program=referral.program,
+            referral_id=referral.referral_id,
+            program=referral.program,
             department=referral.department,
             reason=f"re-screening on {cause.occurred_at.date()}: tier "
             f"{classification.tier.value} no longer grounds {referral.program.value}",
         )
-        log.info("referral withdrawn", household_id=cause.household_id,
-                 referral_id=referral.referral_id, program=referral.program.value,
-                 event_type="ReferralWithdrawn", correlation_id=str(cause.correlation_id))
+        log.info(
+            "referral withdrawn",
+            household_id=cause.household_id,
+            referral_id=referral.referral_id,
+            program=referral.program.value,
+            event_type="ReferralWithdrawn",
+            correlation_id=str(cause.correlation_id),
+        )
         return self._event(payload, cause, f"withdraw:{referral.referral_id}")
 
     def _event(self, payload: object, cause: Envelope, purpose: str) -> Envelope:
         return new_event(
             payload,  # type: ignore[arg-type]
-            household_id=cause.household_id, producer=SERVICE, occurred_at=cause.occurred_at,
-            event_id=derived_event_id(cause.event_id, purpose), cause=cause,
+            household_id=cause.household_id,
+            producer=SERVICE,
+            occurred_at=cause.occurred_at,
+            event_id=derived_event_id(cause.event_id, purpose),
+            cause=cause,
         )

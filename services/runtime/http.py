@@ -23,8 +23,7 @@ def health_report(
 ) -> tuple[bool, dict[str, Any]]:
     """Ready when every processor runs, reaches the broker, has replayed its state, and is not
     stalled (input waiting with no progress for `stall_seconds`)."""
-    report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds,
-                              "processors": []}
+    report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds, "processors": []}
     healthy = True
     for processor in processors:
         status = processor.status
@@ -73,8 +72,9 @@ def _operator_access(request: Request) -> HTTPException | None:
         return None
     principal = bearer_principal(tokens, request)
     if principal is None:
-        return HTTPException(401, "missing or invalid bearer token",
-                             headers={"WWW-Authenticate": "Bearer"})
+        return HTTPException(
+            401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     if principal.role != "operator":
         return HTTPException(403, f"role {principal.role!r} may not do this; needs 'operator'")
     return None
@@ -92,12 +92,19 @@ def install_common_routes(
     from ServiceSettings, so composition roots need not pass settings along.
     """
 
-    @app.get("/healthz", tags=["operations"], summary="Readiness of the service and its processors",
-             description="The status code (200 ready, 503 not) is for every probe; the report of "
-             "each processor (state, lag, errors) needs an operator token.")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Readiness of the service and its processors",
+        description="The status code (200 ready, 503 not) is for every probe; the report of "
+        "each processor (state, lag, errors) needs an operator token.",
+    )
     async def healthz(request: Request) -> JSONResponse:
-        threshold = stall_seconds if stall_seconds is not None else float(
-            getattr(request.app.state, "stall_seconds", STALL_SECONDS))
+        threshold = (
+            stall_seconds
+            if stall_seconds is not None
+            else float(getattr(request.app.state, "stall_seconds", STALL_SECONDS))
+        )
         healthy, report = health_report(service, processors(), threshold)
         if _operator_access(request) is not None:
             report = {"service": report["service"], "status": report["status"]}

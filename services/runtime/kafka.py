@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import aiokafka.producer.sender
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.runtime.settings import KafkaSettings
 
-# A transaction begun right after the previous one committed finds the broker still writing
-# that one's markers (CONCURRENT_TRANSACTIONS, KAFKA-5477); aiokafka retries AddPartitionsToTxn
-# after a fixed 20 ms. A busy processor commits back to back, so it met that wait on almost
-# every batch (make bench: 26 ms of a 31 ms commit on a local broker, where the markers take
-# a few ms). Retrying after 2 ms costs a few cheap requests and saves most of the wait.
-CONCURRENT_TRANSACTION_RETRY_SECONDS = 0.002
-
 
 def make_producer(settings: KafkaSettings, transactional_id: str | None = None) -> AIOKafkaProducer:
     """An idempotent producer (acks=all); transactional when given a transactional id."""
-    if transactional_id is not None:
-        aiokafka.producer.sender.BACKOFF_OVERRIDE = CONCURRENT_TRANSACTION_RETRY_SECONDS
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         acks="all" if settings.acks == "all" else int(settings.acks),

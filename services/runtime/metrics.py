@@ -34,7 +34,9 @@ CONSUMER_LAG = Gauge(
 LAST_PROGRESS = Gauge(
     "assist_last_progress_timestamp_seconds", "When the processor last consumed", ["service"]
 )
-RESTARTS = Counter("assist_processor_restarts_total", "Processor restarts after errors", ["service"])
+RESTARTS = Counter(
+    "assist_processor_restarts_total", "Processor restarts after errors", ["service"]
+)
 HTTP_REQUESTS = Counter(
     "assist_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
 )

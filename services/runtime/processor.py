@@ -59,6 +59,9 @@ class ProcessorConfig:
     # How often the broker is asked for the inputs' end offsets: the lag, and whether the
     # broker answers at all, are known even while the processor itself is stuck.
     lag_check_seconds: float = 2.0
+    # Clients that have not reached the broker for this long are replaced by new ones: an
+    # aiokafka client can stay wedged after the broker comes back.
+    reconnect_after_seconds: float = 20.0
     # Offsets of batches that caused nothing are committed with the next batch that causes
     # something, when the input goes quiet, or after this long: a transaction per such batch
     # costs the broker and the loop more than the message itself (see _step).
@@ -81,6 +84,7 @@ class Processor:
         self.handler: StreamHandler | None = None
         self._stopping = asyncio.Event()
         self._last_tick = 0.0
+        self._reconnect = False
         # Committed progress (positions after the last completed batch) and the highest end
         # offsets seen, per input partition: lag is their difference.
         self._progress: dict[TopicPartition, int] = {}
@@ -99,16 +103,21 @@ class Processor:
             try:
                 await self._run_once()
             except ProducerFenced:
-                log.error("processor fenced by a newer instance; stopping",
-                          processor=self.config.name)
+                log.error(
+                    "processor fenced by a newer instance; stopping", processor=self.config.name
+                )
                 self.status.last_error = "fenced by a newer instance"
                 return
             except Exception as error:  # noqa: BLE001 - any failure: rebuild state and go on
                 self.status.last_error = f"{type(error).__name__}: {error}"
                 self.status.restarts += 1
                 metrics.RESTARTS.labels(self.config.name).inc()
-                log.error("processor failed; restarting", processor=self.config.name,
-                          error=self.status.last_error, backoff=backoff)
+                log.error(
+                    "processor failed; restarting",
+                    processor=self.config.name,
+                    error=self.status.last_error,
+                    backoff=backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 15.0)
             else:
@@ -137,6 +146,12 @@ class Processor:
                 watcher = asyncio.create_task(self._watch(consumer, list(committed)))
                 try:
                     while not self._stopping.is_set():
+                        if self._reconnect:
+                            self._reconnect = False
+                            raise ConnectionError(
+                                f"broker unreachable for {self.config.reconnect_after_seconds:g} s:"
+                                " reconnecting with new clients"
+                            )
                         await self._step(consumer, producer, handler, committed)
                     await self._commit_uncommitted(producer)
                 finally:
@@ -144,10 +159,10 @@ class Processor:
                     with contextlib.suppress(asyncio.CancelledError):
                         await watcher
             finally:
-                await consumer.stop()
+                await _stop_quietly(consumer)
         finally:
             self.status.running = False
-            await producer.stop()
+            await _stop_quietly(producer)
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         partitions: list[TopicPartition] = []
@@ -178,8 +193,14 @@ class Processor:
         for tp, records in batches.items():
             for record in records:
                 replaying = record.offset < committed[tp]
-                message = Inbound(tp.topic, tp.partition, record.offset, record.key, record.value,
-                                  record.timestamp)
+                message = Inbound(
+                    tp.topic,
+                    tp.partition,
+                    record.offset,
+                    record.key,
+                    record.value,
+                    record.timestamp,
+                )
                 produced = self._handle(handler, message, replaying)
                 if not replaying:
                     outputs.extend(produced)
@@ -193,7 +214,8 @@ class Processor:
         # causes nothing again (handlers are deterministic), so committing them later loses and
         # duplicates nothing, and saves a transaction on most batches of most processors.
         quiet = not batches or time.monotonic() - self._committed_at >= (
-            self.config.idle_commit_seconds)
+            self.config.idle_commit_seconds
+        )
         if outputs or (self._uncommitted and quiet):
             await self._commit(producer, outputs, self._uncommitted)
             self._uncommitted, self._committed_at = {}, time.monotonic()
@@ -210,8 +232,11 @@ class Processor:
             await self._commit(producer, [], self._uncommitted)
             self._uncommitted = {}
         except Exception as error:  # noqa: BLE001 - stopping anyway; a restart re-reads them
-            log.warning("offsets not committed at stop", processor=self.config.name,
-                        error=f"{type(error).__name__}: {error}")
+            log.warning(
+                "offsets not committed at stop",
+                processor=self.config.name,
+                error=f"{type(error).__name__}: {error}",
+            )
 
     def _handle(self, handler: StreamHandler, message: Inbound, replaying: bool) -> list[Outbound]:
         name = self.config.name
@@ -224,9 +249,14 @@ class Processor:
         except Exception as error:  # noqa: BLE001 - a poison message must not stop the stream
             reason = f"{type(error).__name__}: {error}"
             if not replaying:
-                log.exception("handler failed on a message", processor=name, topic=message.topic,
-                              partition=message.partition, offset=message.offset,
-                              **trace_fields(message.value))
+                log.exception(
+                    "handler failed on a message",
+                    processor=name,
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    **trace_fields(message.value),
+                )
         if reason is not None:
             produced = [dead_letter(message, name, reason, self.config.deadletter_topic)]
         if not replaying:
@@ -235,9 +265,15 @@ class Processor:
             self._metrics.events_in(message.topic, event_type_of(message.value)).inc()
             if reason is not None:
                 metrics.DEAD_LETTERS.labels(name, message.topic).inc()
-                log.warning("dead letter", processor=name, topic=message.topic,
-                            partition=message.partition, offset=message.offset, reason=reason,
-                            **trace_fields(message.value))
+                log.warning(
+                    "dead letter",
+                    processor=name,
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    reason=reason,
+                    **trace_fields(message.value),
+                )
         return produced
 
     async def _commit(
@@ -251,12 +287,15 @@ class Processor:
         await producer.begin_transaction()  # type: ignore[attr-defined]
         try:
             async with asyncio.timeout(limit):
-                for out in outputs:
-                    await producer.send(out.topic, out.value, key=out.key)  # type: ignore[attr-defined]
+                # Offsets first: an output, once written, holds back what read_committed
+                # consumers of its partition see (the last stable offset) until the commit,
+                # so it is written as late as the transaction allows (make bench: -12 % p50).
                 if offsets:
                     await producer.send_offsets_to_transaction(  # type: ignore[attr-defined]
                         offsets, self.config.name
                     )
+                for out in outputs:
+                    await producer.send(out.topic, out.value, key=out.key)  # type: ignore[attr-defined]
                 await producer.commit_transaction()  # type: ignore[attr-defined]
         except BaseException as error:
             with contextlib.suppress(Exception):  # the restart's fencing aborts it anyway
@@ -308,23 +347,40 @@ class Processor:
         gone). This look is what lets /healthz report a stall or a lost broker.
         """
         interval = self.config.lag_check_seconds
+        unreachable_since: float | None = None
         while True:
             await asyncio.sleep(interval)
             try:
-                ends = await asyncio.wait_for(consumer.end_offsets(partitions),
-                                              timeout=max(5.0, 2 * interval))
+                ends = await asyncio.wait_for(
+                    consumer.end_offsets(partitions), timeout=max(5.0, 2 * interval)
+                )
             except Exception as error:  # noqa: BLE001 - whatever the cause, the broker is not answering
                 if self.status.connected:
-                    log.warning("broker not answering", processor=self.config.name,
-                                error=f"{type(error).__name__}: {error}")
+                    log.warning(
+                        "broker not answering",
+                        processor=self.config.name,
+                        error=f"{type(error).__name__}: {error}",
+                    )
                 self.status.connected = False
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since >= self.config.reconnect_after_seconds:
+                    self._reconnect = True  # the consuming loop restarts with new clients
                 continue
+            unreachable_since = None
             if not self.status.connected:
                 log.info("broker answering again", processor=self.config.name)
             self.status.connected, self.status.lag_checked_at = True, time.time()
             for tp, end in ends.items():
                 self._ends[tp] = max(end, self._ends.get(tp, 0))
             self._refresh_lag()
+
+
+async def _stop_quietly(client: AIOKafkaConsumer | object, timeout: float = 10.0) -> None:
+    """Stop a client without waiting forever: a producer flushes what it still holds, and
+    against a broker that refuses it (NOT_ENOUGH_REPLICAS after a restart) it would retry
+    for good, keeping the processor from restarting with fresh clients."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.stop(), timeout)  # type: ignore[attr-defined]
 
 
 class _Metrics:
@@ -342,7 +398,8 @@ class _Metrics:
         child = self._in.get((topic, event_type))
         if child is None:
             child = self._in[(topic, event_type)] = metrics.EVENTS_IN.labels(
-                self.name, topic, event_type)
+                self.name, topic, event_type
+            )
         return child
 
     def events_out(self, topic: str, label: str) -> Any:

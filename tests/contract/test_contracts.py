@@ -15,7 +15,9 @@ from events.codec import decode_document
 from events.registry import PAYLOAD_TYPES
 from events.types import EventType
 
-FIXTURE_V1 = Path(__file__).parents[1] / "unit" / "events" / "fixtures" / "application_received_v1.json"
+FIXTURE_V1 = (
+    Path(__file__).parents[1] / "unit" / "events" / "fixtures" / "application_received_v1.json"
+)
 
 
 @pytest.mark.parametrize("path", sorted(expected_files()), ids=lambda p: p.name)
@@ -42,7 +44,9 @@ def test_every_event_type_and_version_has_a_schema() -> None:
 
 def _validator(name: str) -> Draft202012Validator:
     schema = json.loads((HERE / "schemas" / name).read_text())
-    return Draft202012Validator(schema, registry=Registry().with_resource("", Resource.from_contents(schema)))
+    return Draft202012Validator(
+        schema, registry=Registry().with_resource("", Resource.from_contents(schema))
+    )
 
 
 def test_an_event_on_the_wire_validates_against_its_committed_schema() -> None:

@@ -8,12 +8,18 @@ from typing import Any
 from support.system import new_person
 
 
-def person(birth: date, relation: str, income: int, employment: str, capacity: str = "full",
-           **flags: Any) -> dict[str, Any]:
+def person(
+    birth: date, relation: str, income: int, employment: str, capacity: str = "full", **flags: Any
+) -> dict[str, Any]:
     return {
-        "person_id": new_person(birth), "name": f"{relation.title()} of the household",
-        "birth_date": birth.isoformat(), "relation": relation, "monthly_income": income,
-        "labour_capacity": capacity, "employment_status": employment, **flags,
+        "person_id": new_person(birth),
+        "name": f"{relation.title()} of the household",
+        "birth_date": birth.isoformat(),
+        "relation": relation,
+        "monthly_income": income,
+        "labour_capacity": capacity,
+        "employment_status": employment,
+        **flags,
     }
 
 
@@ -35,11 +41,15 @@ def household(members: list[dict[str, Any]], days_ago: int = 0, **facts: Any) ->
 
 def dibao_family(days_ago: int = 0, **facts: Any) -> dict[str, Any]:
     """DIBAO: 3 members, income 1500, pci 500 < D; an unemployed head and a child in school."""
-    return household([
-        person(date(1986, 3, 1), "head", 0, "unemployed"),
-        person(date(1988, 6, 1), "spouse", 1500, "employed"),
-        person(date(2016, 9, 1), "child", 0, "student", capacity="none", in_school=True),
-    ], days_ago=days_ago, **facts)
+    return household(
+        [
+            person(date(1986, 3, 1), "head", 0, "unemployed"),
+            person(date(1988, 6, 1), "spouse", 1500, "employed"),
+            person(date(2016, 9, 1), "child", 0, "student", capacity="none", in_school=True),
+        ],
+        days_ago=days_ago,
+        **facts,
+    )
 
 
 DIBAO_FAMILY_REFERRALS = {

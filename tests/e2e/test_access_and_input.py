@@ -14,27 +14,44 @@ from support.system import System, of_type
 
 
 def test_requests_without_a_valid_token_get_401(system: System) -> None:
-    assert httpx.post(f"{system.url('intake')}/v1/applications", json=dibao_family()
-                      ).status_code == 401
-    assert httpx.get(f"{system.url('feedback')}/v1/referrals",
-                     headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    assert (
+        httpx.post(f"{system.url('intake')}/v1/applications", json=dibao_family()).status_code
+        == 401
+    )
+    assert (
+        httpx.get(
+            f"{system.url('feedback')}/v1/referrals",
+            headers={"Authorization": "Bearer not-a-token"},
+        ).status_code
+        == 401
+    )
 
 
 def test_wrong_role_gets_403(system: System) -> None:
-    reply = httpx.post(f"{system.url('intake')}/v1/applications", json=dibao_family(),
-                       headers=system.headers("department:education"))
+    reply = httpx.post(
+        f"{system.url('intake')}/v1/applications",
+        json=dibao_family(),
+        headers=system.headers("department:education"),
+    )
     assert reply.status_code == 403 and "intake" in reply.text
-    reply = httpx.post(f"{system.url('feedback')}/v1/referrals/R-x/feedback",
-                       json={"outcome": "ACCEPTED"}, headers=system.headers("intake"))
+    reply = httpx.post(
+        f"{system.url('feedback')}/v1/referrals/R-x/feedback",
+        json={"outcome": "ACCEPTED"},
+        headers=system.headers("intake"),
+    )
     assert reply.status_code == 403
 
 
 async def test_a_department_sees_and_answers_only_its_own_referrals(system: System) -> None:
     household_id = system.apply(dibao_family()).json()["household_id"]
-    chain = await system.wait_chain(household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4,
-                                    "4 referrals")
-    education = next(d["payload"] for d in of_type(chain, "ReferralIssued")
-                     if d["payload"]["department"] == "education")
+    chain = await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "4 referrals"
+    )
+    education = next(
+        d["payload"]
+        for d in of_type(chain, "ReferralIssued")
+        if d["payload"]["department"] == "education"
+    )
     await system.wait_until(lambda: _listed(system, education["referral_id"]), "listing")
 
     assert system.referrals("department:housing", department="education").status_code == 403
@@ -56,21 +73,40 @@ async def _listed(system: System, referral_id: str) -> bool:
 
 
 BAD_APPLICATIONS: list[tuple[str, Any, str]] = [
-    ("check character", lambda b: b["members"][0].update(
-        person_id=b["members"][0]["person_id"][:17] + ("0" if b["members"][0]["person_id"][17] != "0" else "1")),
-     "members[0].person_id"),
-    ("negative income", lambda b: b["members"][1].update(monthly_income=-5), "members[1].monthly_income"),
+    (
+        "check character",
+        lambda b: b["members"][0].update(
+            person_id=b["members"][0]["person_id"][:17]
+            + ("0" if b["members"][0]["person_id"][17] != "0" else "1")
+        ),
+        "members[0].person_id",
+    ),
+    (
+        "negative income",
+        lambda b: b["members"][1].update(monthly_income=-5),
+        "members[1].monthly_income",
+    ),
     ("negative deposits", lambda b: b["assets"].update(deposits=-1), "assets.deposits"),
     ("unknown region", lambda b: b.update(region_code="999999"), "region_code"),
-    ("future birth", lambda b: b["members"][2].update(
-        birth_date=(date.today() + timedelta(days=30)).isoformat()), "members[2].birth_date"),
+    (
+        "future birth",
+        lambda b: b["members"][2].update(
+            birth_date=(date.today() + timedelta(days=30)).isoformat()
+        ),
+        "members[2].birth_date",
+    ),
     ("no members", lambda b: b.update(members=[]), "members"),
-    ("float money as text", lambda b: b["rigid_expenses_12m"].update(medical="lots"),
-     "rigid_expenses_12m.medical"),
+    (
+        "float money as text",
+        lambda b: b["rigid_expenses_12m"].update(medical="lots"),
+        "rigid_expenses_12m.medical",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "spoil", "field"), BAD_APPLICATIONS, ids=[c[0] for c in BAD_APPLICATIONS])
+@pytest.mark.parametrize(
+    ("case", "spoil", "field"), BAD_APPLICATIONS, ids=[c[0] for c in BAD_APPLICATIONS]
+)
 async def test_bad_input_is_refused_naming_the_field_and_enters_no_log(
     system: System, case: str, spoil: Any, field: str
 ) -> None:
@@ -86,9 +122,15 @@ async def test_bad_input_is_refused_naming_the_field_and_enters_no_log(
 
 
 def test_bad_signal_names_the_missing_field(system: System) -> None:
-    reply = system.signal({"kind": "major_medical_expense", "person_id": person(
-        date(1970, 1, 1), "head", 0, "none")["person_id"], "region_code": "330100",
-        "occurred_at": datetime.now(UTC).isoformat(), "source_department": "medical_security"})
+    reply = system.signal(
+        {
+            "kind": "major_medical_expense",
+            "person_id": person(date(1970, 1, 1), "head", 0, "none")["person_id"],
+            "region_code": "330100",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_department": "medical_security",
+        }
+    )
     assert reply.status_code == 422 and "amount" in reply.json()["detail"]
 
 
@@ -99,8 +141,9 @@ async def test_a_retried_application_creates_nothing_new(system: System) -> None
     assert first.status_code == again.status_code == 202
     assert first.json() == again.json()
     household_id = first.json()["household_id"]
-    await system.wait_chain(household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4,
-                            "referrals")
+    await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "referrals"
+    )
     chain = await system.chain_of(household_id)
     assert len(of_type(chain, "ApplicationReceived")) == 1
     assert len(of_type(chain, "ReferralIssued")) == 4

@@ -17,9 +17,16 @@ def issued(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def referrals_on_topics(system: System, household_id: str) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for department in ("civil_affairs", "medical_security", "education", "housing",
-                       "human_resources", "emergency_management", "disabled_persons_federation",
-                       "charity"):
+    for department in (
+        "civil_affairs",
+        "medical_security",
+        "education",
+        "housing",
+        "human_resources",
+        "emergency_management",
+        "disabled_persons_federation",
+        "charity",
+    ):
         documents = await system.department_topic(department)
         mine = [d for d in documents if d["household_id"] == household_id]
         if mine:
@@ -36,12 +43,14 @@ async def test_dibao_family_gets_exactly_its_referrals_and_settles(system: Syste
     classified = of_type(chain, "HouseholdClassified")[0]["payload"]
     assert classified["tier"] == "DIBAO"
     assert classified["rule_trace"]["numbers"]["pci"] == "500"
-    assert {(d["payload"]["program"], d["payload"]["department"]) for d in issued(chain)} \
-        == DIBAO_FAMILY_REFERRALS
+    assert {
+        (d["payload"]["program"], d["payload"]["department"]) for d in issued(chain)
+    } == DIBAO_FAMILY_REFERRALS
 
     topics = await system.wait_until(
         lambda: _when(referrals_on_topics(system, household_id), lambda f: len(f) == 4),
-        "referrals on four department topics")
+        "referrals on four department topics",
+    )
     assert {dept: [d["payload"]["program"] for d in docs] for dept, docs in topics.items()} == {
         "civil_affairs": ["minimum_living_allowance"],
         "medical_security": ["medical_assistance"],
@@ -57,8 +66,9 @@ async def test_dibao_family_gets_exactly_its_referrals_and_settles(system: Syste
         reply = system.feedback(payload["referral_id"], payload["department"], answer)
         assert reply.status_code == 202, reply.text
 
-    chain = await system.wait_chain(household_id, lambda c: bool(of_type(c, "ChainSettled")),
-                                    "ChainSettled")
+    chain = await system.wait_chain(
+        household_id, lambda c: bool(of_type(c, "ChainSettled")), "ChainSettled"
+    )
     settled = of_type(chain, "ChainSettled")
     assert len(settled) == 1 and len(settled[0]["payload"]["delivered"]) == 4
     assert len(of_type(chain, "ReferralOutcomeReported")) == 4
@@ -77,33 +87,52 @@ async def test_unknown_persons_large_medical_bill_raises_warning_then_visit_lead
     system: System,
 ) -> None:
     patient = new_person(date(1950, 2, 2))
-    reply = system.signal({
-        "kind": "major_medical_expense", "person_id": patient, "region_code": "330100",
-        "occurred_at": datetime.now(UTC).isoformat(), "source_department": "medical_security",
-        "amount": 25000,
-    })
+    reply = system.signal(
+        {
+            "kind": "major_medical_expense",
+            "person_id": patient,
+            "region_code": "330100",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_department": "medical_security",
+            "amount": 25000,
+        }
+    )
     assert reply.status_code == 202, reply.text
 
     async def warned() -> list[dict[str, Any]] | None:
         from support.kafka_io import read_documents
 
         documents = await read_documents(system.kafka, system.topics.chain)
-        hits = [d for d in documents if d["event_type"] == "RiskWarningRaised"
-                and d["payload"]["person_id"] == patient]
+        hits = [
+            d
+            for d in documents
+            if d["event_type"] == "RiskWarningRaised" and d["payload"]["person_id"] == patient
+        ]
         return hits or None
 
     warning = (await system.wait_until(warned, "a risk warning"))[0]
     household_id = warning["household_id"]
-    chain = await system.wait_chain(household_id, lambda c: bool(of_type(c, "VisitRequested")),
-                                    "a visit request")
-    assert [d["event_type"] for d in chain] == ["SignalReceived", "RiskWarningRaised",
-                                                "VisitRequested"]
+    chain = await system.wait_chain(
+        household_id, lambda c: bool(of_type(c, "VisitRequested")), "a visit request"
+    )
+    assert [d["event_type"] for d in chain] == [
+        "SignalReceived",
+        "RiskWarningRaised",
+        "VisitRequested",
+    ]
     visit_id = of_type(chain, "VisitRequested")[0]["payload"]["visit_id"]
 
-    found = household([
-        {**person(date(1950, 2, 2), "head", 900, "retired", capacity="none",
-                  chronic_illness=True), "person_id": patient},
-    ], rigid_expenses_12m={"medical": 25000, "education": 0})
+    found = household(
+        [
+            {
+                **person(
+                    date(1950, 2, 2), "head", 900, "retired", capacity="none", chronic_illness=True
+                ),
+                "person_id": patient,
+            },
+        ],
+        rigid_expenses_12m={"medical": 25000, "education": 0},
+    )
     reply = system.visit(visit_id, {**found, "visitor": "grid-17", "findings": "lives alone"})
     assert reply.status_code == 202, reply.text
     assert reply.json()["household_id"] == household_id
@@ -120,15 +149,21 @@ async def test_income_rise_withdraws_the_minimum_living_allowance(system: System
     household_id = system.apply(body).json()["household_id"]
     await system.wait_chain(household_id, lambda c: len(issued(c)) >= 4, "4 referrals")
     spouse = body["members"][1]["person_id"]
-    reply = system.signal({
-        "kind": "income_change", "person_id": spouse, "region_code": "330100",
-        "occurred_at": datetime.now(UTC).isoformat(), "source_department": "human_resources",
-        "monthly_income": 5000,
-    })
+    reply = system.signal(
+        {
+            "kind": "income_change",
+            "person_id": spouse,
+            "region_code": "330100",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_department": "human_resources",
+            "monthly_income": 5000,
+        }
+    )
     assert reply.status_code == 202, reply.text
 
     chain = await system.wait_chain(
-        household_id, lambda c: len(of_type(c, "ReferralWithdrawn")) >= 2, "withdrawals")
+        household_id, lambda c: len(of_type(c, "ReferralWithdrawn")) >= 2, "withdrawals"
+    )
     assert of_type(chain, "HouseholdClassified")[-1]["payload"]["tier"] == "MARGINAL"
     withdrawn = {d["payload"]["program"] for d in of_type(chain, "ReferralWithdrawn")}
     assert withdrawn == {"minimum_living_allowance", "medical_assistance"}
@@ -136,8 +171,10 @@ async def test_income_rise_withdraws_the_minimum_living_allowance(system: System
 
     async def on_civil_affairs_topic() -> bool:
         documents = await system.department_topic("civil_affairs")
-        return any(d["household_id"] == household_id and d["event_type"] == "ReferralWithdrawn"
-                   for d in documents)
+        return any(
+            d["household_id"] == household_id and d["event_type"] == "ReferralWithdrawn"
+            for d in documents
+        )
 
     await system.wait_until(on_civil_affairs_topic, "the withdrawal on civil_affairs' topic")
 
@@ -145,10 +182,12 @@ async def test_income_rise_withdraws_the_minimum_living_allowance(system: System
 async def test_not_covered_decline_creates_the_charity_referral(system: System) -> None:
     household_id = system.apply(dibao_family()).json()["household_id"]
     chain = await system.wait_chain(household_id, lambda c: len(issued(c)) >= 4, "4 referrals")
-    education = next(d["payload"] for d in issued(chain)
-                     if d["payload"]["program"] == "education_assistance")
-    reply = system.feedback(education["referral_id"], "education",
-                            {"outcome": "DECLINED", "reason": "not_covered"})
+    education = next(
+        d["payload"] for d in issued(chain) if d["payload"]["program"] == "education_assistance"
+    )
+    reply = system.feedback(
+        education["referral_id"], "education", {"outcome": "DECLINED", "reason": "not_covered"}
+    )
     assert reply.status_code == 202, reply.text
 
     chain = await system.wait_chain(household_id, lambda c: len(issued(c)) >= 5, "charity")
@@ -157,8 +196,10 @@ async def test_not_covered_decline_creates_the_charity_referral(system: System) 
     assert charity["grounds"]["declined_program"] == "education_assistance"
 
     async def on_charity_topic() -> bool:
-        return any(d["payload"]["referral_id"] == charity["referral_id"]
-                   for d in await system.department_topic("charity"))
+        return any(
+            d["payload"]["referral_id"] == charity["referral_id"]
+            for d in await system.department_topic("charity")
+        )
 
     await system.wait_until(on_charity_topic, "the charity referral on its topic")
 
@@ -166,10 +207,14 @@ async def test_not_covered_decline_creates_the_charity_referral(system: System) 
 async def test_transferred_referral_goes_to_the_named_department(system: System) -> None:
     household_id = system.apply(dibao_family()).json()["household_id"]
     chain = await system.wait_chain(household_id, lambda c: len(issued(c)) >= 4, "4 referrals")
-    employment = next(d["payload"] for d in issued(chain)
-                      if d["payload"]["program"] == "employment_assistance")
-    reply = system.feedback(employment["referral_id"], "human_resources",
-                            {"outcome": "TRANSFERRED", "transfer_to": "civil_affairs"})
+    employment = next(
+        d["payload"] for d in issued(chain) if d["payload"]["program"] == "employment_assistance"
+    )
+    reply = system.feedback(
+        employment["referral_id"],
+        "human_resources",
+        {"outcome": "TRANSFERRED", "transfer_to": "civil_affairs"},
+    )
     assert reply.status_code == 202, reply.text
     chain = await system.wait_chain(household_id, lambda c: len(issued(c)) >= 5, "transfer")
     transfer = issued(chain)[-1]["payload"]
@@ -180,7 +225,8 @@ async def test_transferred_referral_goes_to_the_named_department(system: System)
 async def test_a_referral_past_its_due_date_becomes_overdue_once(system: System) -> None:
     household_id = system.apply(dibao_family(days_ago=40)).json()["household_id"]
     chain = await system.wait_chain(
-        household_id, lambda c: len(of_type(c, "ReferralOverdue")) >= 4, "4 overdue")
+        household_id, lambda c: len(of_type(c, "ReferralOverdue")) >= 4, "4 overdue"
+    )
     await system.wait_until(lambda: _sleep_true(3), "a few more overdue checks")
     chain = await system.chain_of(household_id)
     overdue = [d["payload"]["referral_id"] for d in of_type(chain, "ReferralOverdue")]
@@ -190,8 +236,16 @@ async def test_a_referral_past_its_due_date_becomes_overdue_once(system: System)
     mine = [r for r in listing if r["household_id"] == household_id]
     assert len(mine) == 4 and all(r["overdue"] for r in mine)
     topic = await system.department_topic("education")
-    assert len([d for d in topic if d["household_id"] == household_id
-                and d["event_type"] == "ReferralOverdue"]) == 1
+    assert (
+        len(
+            [
+                d
+                for d in topic
+                if d["household_id"] == household_id and d["event_type"] == "ReferralOverdue"
+            ]
+        )
+        == 1
+    )
 
 
 async def _sleep_true(seconds: float) -> bool:

@@ -65,13 +65,24 @@ def console(system: System) -> Iterator[ServiceProcess]:
 def browser() -> Iterator[webdriver.Chrome]:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        pytest.fail(f"{', '.join(missing)} missing: `make browser` installs Debian's chromium "
-                    "and chromium-driver", pytrace=False)
+        pytest.fail(
+            f"{', '.join(missing)} missing: `make browser` installs Debian's chromium "
+            "and chromium-driver",
+            pytrace=False,
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     with tempfile.TemporaryDirectory(prefix="console-chromium-") as profile:
         options.add_argument(f"--user-data-dir={profile}")
@@ -85,9 +96,15 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def processors_of(system: System) -> dict[str, set[str]]:
     """service -> its processors' names, as each service's own /healthz says."""
-    return {name: {p["name"] for p in httpx.get(f"{s.url}/healthz", timeout=10,
-                                                 headers=system.headers("operator"))
-                   .json()["processors"]} for name, s in system.services.items()}
+    return {
+        name: {
+            p["name"]
+            for p in httpx.get(
+                f"{s.url}/healthz", timeout=10, headers=system.headers("operator")
+            ).json()["processors"]
+        }
+        for name, s in system.services.items()
+    }
 
 
 async def cause_a_dead_letter(system: System) -> tuple[dict[str, Any], str]:
@@ -96,8 +113,9 @@ async def cause_a_dead_letter(system: System) -> tuple[dict[str, Any], str]:
     resident = event.payload.members[0].person_id  # type: ignore[attr-defined]
     document = json.loads(event.to_bytes())
     document["occurred_at"] = "the day before yesterday"
-    await produce(system.kafka, system.topics.events,
-                  [(b"HH-CONSOLE-DL", json.dumps(document).encode())])
+    await produce(
+        system.kafka, system.topics.events, [(b"HH-CONSOLE-DL", json.dumps(document).encode())]
+    )
 
     async def found() -> dict[str, Any] | None:
         for letter in await read_documents(system.kafka, system.topics.deadletter):
@@ -112,8 +130,10 @@ async def cause_a_dead_letter(system: System) -> tuple[dict[str, Any], str]:
 def rows(driver: webdriver.Chrome, css: str, *attributes: str) -> list[dict[str, str]] | None:
     """The rows' attributes, or None if the page reloaded under us (it refreshes itself)."""
     try:
-        return [{a: e.get_attribute(a) or "" for a in attributes}
-                for e in driver.find_elements(By.CSS_SELECTOR, css)]
+        return [
+            {a: e.get_attribute(a) or "" for a in attributes}
+            for e in driver.find_elements(By.CSS_SELECTOR, css)
+        ]
     except StaleElementReferenceException:
         return None
 
@@ -136,24 +156,33 @@ async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referr
         departments = rows(driver, "tr.department", "data-department", "data-overdue")
         if processors is None or letters is None or departments is None:
             return False
-        running = {(r["data-service"], r["data-processor"]) for r in processors
-                   if r["data-state"] == "running"}
+        running = {
+            (r["data-service"], r["data-processor"])
+            for r in processors
+            if r["data-state"] == "running"
+        }
         every = all((s, p) in running for s, names in expected.items() for p in names)
         overdue = {r["data-department"]: int(r["data-overdue"] or 0) for r in departments}
-        return (every and letter["dead_letter_id"] in {r["data-id"] for r in letters}
-                and overdue.get("civil_affairs", 0) >= 1)
+        return (
+            every
+            and letter["dead_letter_id"] in {r["data-id"] for r in letters}
+            and overdue.get("civil_affairs", 0) >= 1
+        )
 
     WebDriverWait(browser, 90, poll_frequency=0.5).until(
-        shows_everything, "the console never showed every processor running, the dead letter "
-        "and an overdue referral")
+        shows_everything,
+        "the console never showed every processor running, the dead letter and an overdue referral",
+    )
     page = browser.page_source
     assert not clear_resident_ids(page)
-    assert "operations" in {r["data-service"] for r in rows(browser, "tr.processor",
-                                                            "data-service") or []}
+    assert "operations" in {
+        r["data-service"] for r in rows(browser, "tr.processor", "data-service") or []
+    }
     screenshot = os.environ.get("ASSIST_CONSOLE_SCREENSHOT")
     if screenshot:  # `make screenshot`: the whole page, for the README
-        shot = browser.execute_cdp_cmd("Page.captureScreenshot",
-                                       {"format": "png", "captureBeyondViewport": True})
+        shot = browser.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+        )
         Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
 
     browser.get(f"{console.url}/deadletters/{letter['dead_letter_id']}")
@@ -188,17 +217,26 @@ def test_no_resident_id_in_clear_in_any_log_or_console_page(
     system: System, console: ServiceProcess
 ) -> None:
     person = new_person(date(1961, 8, 8))
-    signal = system.signal({"kind": "major_medical_expense", "person_id": person,
-                            "region_code": "330100", "occurred_at": datetime.now(UTC).isoformat(),
-                            "source_department": "medical_security", "amount": 30000})
+    signal = system.signal(
+        {
+            "kind": "major_medical_expense",
+            "person_id": person,
+            "region_code": "330100",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_department": "medical_security",
+            "amount": 30000,
+        }
+    )
     assert signal.status_code == 202, signal.text
 
     operator = {"Authorization": f"Bearer {system.tokens['operator']}"}
     overview = httpx.get(f"{console.url}/v1/overview", headers=operator, timeout=10)
     pages = [httpx.get(f"{console.url}/", headers=operator, timeout=10).text, overview.text]
     for row in overview.json()["dead_letters"]:
-        for path in (f"/deadletters/{row['dead_letter_id']}",
-                     f"/v1/deadletters/{row['dead_letter_id']}"):
+        for path in (
+            f"/deadletters/{row['dead_letter_id']}",
+            f"/v1/deadletters/{row['dead_letter_id']}",
+        ):
             pages.append(httpx.get(f"{console.url}{path}", headers=operator, timeout=10).text)
     assert len(pages) >= 4  # the dead letter of the first test is there to be looked at
     for page in pages:

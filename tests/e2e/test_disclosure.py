@@ -16,12 +16,23 @@ from services.referral.domain.disclosure import ALLOWLIST, disclosed_fields
 
 def everything_household() -> dict[str, Any]:
     """DIBAO, unsafe dwelling, a pupil, an unemployed adult and a severely disabled spouse."""
-    return household([
-        person(date(1981, 5, 5), "head", 0, "unemployed"),
-        person(date(1983, 7, 7), "spouse", 0, "none", capacity="none", disability_grade=2,
-               chronic_illness=True),
-        person(date(2014, 3, 3), "child", 0, "student", capacity="none", in_school=True),
-    ], dwelling_unsafe=True, rigid_expenses_12m={"medical": 4200, "education": 800})
+    return household(
+        [
+            person(date(1981, 5, 5), "head", 0, "unemployed"),
+            person(
+                date(1983, 7, 7),
+                "spouse",
+                0,
+                "none",
+                capacity="none",
+                disability_grade=2,
+                chronic_illness=True,
+            ),
+            person(date(2014, 3, 3), "child", 0, "student", capacity="none", in_school=True),
+        ],
+        dwelling_unsafe=True,
+        rigid_expenses_12m={"medical": 4200, "education": 800},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,27 +43,47 @@ def referral_topics(system: System) -> dict[str, list[dict[str, Any]]]:
 
     async def scenario() -> dict[str, list[dict[str, Any]]]:
         chain = await system.wait_chain(
-            household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 7, "7 referrals")
-        reply = system.signal({
-            "kind": "disaster", "person_id": body["members"][0]["person_id"],
-            "region_code": "330100", "occurred_at": datetime.now(UTC).isoformat(),
-            "source_department": "emergency_management"})
+            household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 7, "7 referrals"
+        )
+        reply = system.signal(
+            {
+                "kind": "disaster",
+                "person_id": body["members"][0]["person_id"],
+                "region_code": "330100",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "source_department": "emergency_management",
+            }
+        )
         assert reply.status_code == 202, reply.text
-        housing = next(d["payload"] for d in of_type(chain, "ReferralIssued")
-                       if d["payload"]["department"] == "housing")
-        reply = system.feedback(housing["referral_id"], "housing",
-                                {"outcome": "DECLINED", "reason": "not_covered"})
+        housing = next(
+            d["payload"]
+            for d in of_type(chain, "ReferralIssued")
+            if d["payload"]["department"] == "housing"
+        )
+        reply = system.feedback(
+            housing["referral_id"], "housing", {"outcome": "DECLINED", "reason": "not_covered"}
+        )
         assert reply.status_code == 202, reply.text
-        await system.wait_chain(household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 9,
-                                "disaster relief and charity")
+        await system.wait_chain(
+            household_id,
+            lambda c: len(of_type(c, "ReferralIssued")) >= 9,
+            "disaster relief and charity",
+        )
 
         async def all_topics() -> dict[str, list[dict[str, Any]]] | None:
-            found = {d.value: [e for e in await system.department_topic(d.value)
-                               if e["household_id"] == household_id] for d in Department}
+            found = {
+                d.value: [
+                    e
+                    for e in await system.department_topic(d.value)
+                    if e["household_id"] == household_id
+                ]
+                for d in Department
+            }
             return found if all(found.values()) else None
 
         result: dict[str, list[dict[str, Any]]] = await system.wait_until(
-            all_topics, "a referral on every department's topic")
+            all_topics, "a referral on every department's topic"
+        )
         return result
 
     return asyncio.run(scenario())

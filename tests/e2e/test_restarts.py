@@ -54,19 +54,26 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
         counts = Counter(d["household_id"] for d in mine if d["event_type"] == "ReferralIssued")
         return mine if all(counts[h] >= 4 for h in households) else None
 
-    chained = await system.wait_until(complete, f"every household's referrals after {service} "
-                                      "restarted", timeout=120)
+    chained = await system.wait_until(
+        complete, f"every household's referrals after {service} restarted", timeout=120
+    )
     await asyncio.sleep(2)  # a duplicate, if any, would land by now
-    chained = [d for d in await read_documents(system.kafka, system.topics.chain)
-               if d["household_id"] in households]
+    chained = [
+        d
+        for d in await read_documents(system.kafka, system.topics.chain)
+        if d["household_id"] in households
+    ]
     assert len({d["event_id"] for d in chained}) == len(chained), "an event was chained twice"
     for household_id in households:
-        chain = sorted((d for d in chained if d["household_id"] == household_id),
-                       key=lambda d: d["sequence"])
+        chain = sorted(
+            (d for d in chained if d["household_id"] == household_id), key=lambda d: d["sequence"]
+        )
         assert verify_chain(chain).valid
         assert len(of_type(chain, "ApplicationReceived")) == 1
-        referrals = {(d["payload"]["program"], d["payload"]["department"])
-                     for d in of_type(chain, "ReferralIssued")}
+        referrals = {
+            (d["payload"]["program"], d["payload"]["department"])
+            for d in of_type(chain, "ReferralIssued")
+        }
         assert referrals == DIBAO_FAMILY_REFERRALS and len(of_type(chain, "ReferralIssued")) == 4
 
     async def delivered_to_departments() -> Counter[str]:
@@ -78,7 +85,8 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
         return delivered
 
     await system.wait_until(
-        lambda: _at_least(delivered_to_departments(), 4 * HOUSEHOLDS), "departments' topics")
+        lambda: _at_least(delivered_to_departments(), 4 * HOUSEHOLDS), "departments' topics"
+    )
     await asyncio.sleep(1)
     delivered = await delivered_to_departments()
     assert len(delivered) == 4 * HOUSEHOLDS

@@ -33,7 +33,9 @@ def member(n: int = 1, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def application_body(members: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
+def application_body(
+    members: list[dict[str, Any]] | None = None, **overrides: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "region_code": "330100",
         "channel": "window",

@@ -71,5 +71,7 @@ async def wait_for_documents(
         if len(documents) >= count:
             return documents
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{topic}: {len(documents)} records after {timeout}s, want {count}")
+            raise AssertionError(
+                f"{topic}: {len(documents)} records after {timeout}s, want {count}"
+            )
         await asyncio.sleep(0.5)

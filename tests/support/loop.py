@@ -68,8 +68,11 @@ class Loop:
         self.referral = ReferralHandler(self.topics, self.policy)
         self.feedback = FeedbackHandler(self.topics)
         self.chain_consumers: list[tuple[str, Any]] = [
-            ("identification", self.identification), ("classification", self.classification),
-            ("referral", self.referral), ("feedback", self.feedback)]
+            ("identification", self.identification),
+            ("classification", self.classification),
+            ("referral", self.referral),
+            ("feedback", self.feedback),
+        ]
 
     # What goes in; each returns the events chained as a consequence, in chain order.
 
@@ -91,11 +94,16 @@ class Loop:
             outputs += self._deliver("identification", self.identification, message)
         return self.run(outputs)
 
-    def answer(self, referral_id: str, department: Department | str, outcome: str,
-               **fields: Any) -> list[Envelope]:
+    def answer(
+        self, referral_id: str, department: Department | str, outcome: str, **fields: Any
+    ) -> list[Envelope]:
         """A department's feedback on assist.feedback."""
-        body = {"referral_id": referral_id, "department": str(department), "outcome": outcome,
-                **fields}
+        body = {
+            "referral_id": referral_id,
+            "department": str(department),
+            "outcome": outcome,
+            **fields,
+        }
         return self.answer_raw(canonical_json(body), referral_id.encode())
 
     def answer_raw(self, value: bytes, key: bytes | None = None) -> list[Envelope]:
@@ -132,15 +140,17 @@ class Loop:
     def _put(self, message: Outbound) -> Inbound:
         messages = self.log.setdefault(message.topic, [])
         messages.append(message.value)
-        return Inbound(message.topic, 0, len(messages) - 1, message.key, message.value,
-                       self.clock_ms)
+        return Inbound(
+            message.topic, 0, len(messages) - 1, message.key, message.value, self.clock_ms
+        )
 
     def _deliver(self, service: str, handler: Any, message: Inbound) -> Sequence[Outbound]:
         try:
             return list(handler.handle(message, replaying=False))
         except Rejected as rejected:
-            self.dead_letters.append(DeadLetter(service, message.topic, str(rejected),
-                                                message.value))
+            self.dead_letters.append(
+                DeadLetter(service, message.topic, str(rejected), message.value)
+            )
             return []
 
 
@@ -162,24 +172,37 @@ def new_person(birth: date = date(1980, 5, 17), region: str = HANGZHOU) -> str:
     return make_resident_id(region, birth, next(_serial))
 
 
-def member(birth: date = date(1980, 5, 17), income: int | str | Decimal = 0,
-           employment: str = "unemployed", capacity: str = "full", relation: str = "head",
-           **flags: Any) -> dict[str, Any]:
+def member(
+    birth: date = date(1980, 5, 17),
+    income: int | str | Decimal = 0,
+    employment: str = "unemployed",
+    capacity: str = "full",
+    relation: str = "head",
+    **flags: Any,
+) -> dict[str, Any]:
     return {
         "person_id": flags.pop("person_id", None) or new_person(birth),
-        "name": f"{relation.title()} of the household", "birth_date": birth.isoformat(),
-        "relation": relation, "monthly_income": str(income), "labour_capacity": capacity,
-        "employment_status": employment, **flags,
+        "name": f"{relation.title()} of the household",
+        "birth_date": birth.isoformat(),
+        "relation": relation,
+        "monthly_income": str(income),
+        "labour_capacity": capacity,
+        "employment_status": employment,
+        **flags,
     }
 
 
-def declaration(members: list[dict[str, Any]], region: str = HANGZHOU,
-                **facts: Any) -> dict[str, Any]:
+def declaration(
+    members: list[dict[str, Any]], region: str = HANGZHOU, **facts: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "region_code": region, "channel": "window", "members": members,
+        "region_code": region,
+        "channel": "window",
+        "members": members,
         "assets": {"deposits": "0", "vehicles": 0, "residential_properties": 1},
         "rigid_expenses_12m": {"medical": "0", "education": "0"},
-        "dwelling_unsafe": False, "legal_supporter_able": False,
+        "dwelling_unsafe": False,
+        "legal_supporter_able": False,
     }
     body.update(facts)
     return body
@@ -202,38 +225,76 @@ DIBAO_FAMILY_REFERRALS = {
 }
 
 
-def event(payload: Payload, household_id: str | None, occurred_at: datetime = ON,
-          event_id: uuid.UUID | None = None, producer: str = "intake") -> Envelope:
+def event(
+    payload: Payload,
+    household_id: str | None,
+    occurred_at: datetime = ON,
+    event_id: uuid.UUID | None = None,
+    producer: str = "intake",
+) -> Envelope:
     """An event as intake makes it, with a fixed recorded_at so bytes are reproducible."""
-    return new_event(payload, household_id=household_id, producer=producer,
-                     occurred_at=occurred_at, recorded_at=occurred_at,
-                     event_id=event_id or uuid.uuid4())
+    return new_event(
+        payload,
+        household_id=household_id,
+        producer=producer,
+        occurred_at=occurred_at,
+        recorded_at=occurred_at,
+        event_id=event_id or uuid.uuid4(),
+    )
 
 
-def application(household_id: str, members: list[dict[str, Any]] | None = None,
-                occurred_at: datetime = ON, **facts: Any) -> Envelope:
-    payload = ApplicationReceived.model_validate(
-        declaration(members or dibao_members(), **facts))
+def application(
+    household_id: str,
+    members: list[dict[str, Any]] | None = None,
+    occurred_at: datetime = ON,
+    **facts: Any,
+) -> Envelope:
+    payload = ApplicationReceived.model_validate(declaration(members or dibao_members(), **facts))
     return event(payload, household_id, occurred_at)
 
 
-def visit_completed(household_id: str, visit_id: str, members: list[dict[str, Any]],
-                    occurred_at: datetime = ON, **facts: Any) -> Envelope:
-    body = declaration(members, **facts) | {"channel": "home_visit", "visit_id": visit_id,
-                                              "visitor": "grid-worker-7", "findings": "seen"}
+def visit_completed(
+    household_id: str,
+    visit_id: str,
+    members: list[dict[str, Any]],
+    occurred_at: datetime = ON,
+    **facts: Any,
+) -> Envelope:
+    body = declaration(members, **facts) | {
+        "channel": "home_visit",
+        "visit_id": visit_id,
+        "visitor": "grid-worker-7",
+        "findings": "seen",
+    }
     return event(VisitCompleted.model_validate(body), household_id, occurred_at)
 
 
-def signal(kind: SignalKind | str, person_id: str, region: str = HANGZHOU,
-           occurred_at: datetime = ON, **values: Any) -> Envelope:
-    payload = SignalReceived.model_validate({
-        "kind": str(kind), "person_id": person_id, "region_code": region,
-        "source_department": "medical_security", **values})
+def signal(
+    kind: SignalKind | str,
+    person_id: str,
+    region: str = HANGZHOU,
+    occurred_at: datetime = ON,
+    **values: Any,
+) -> Envelope:
+    payload = SignalReceived.model_validate(
+        {
+            "kind": str(kind),
+            "person_id": person_id,
+            "region_code": region,
+            "source_department": "medical_security",
+            **values,
+        }
+    )
     return event(payload, None, occurred_at)
 
 
 def record(person_id: str, reported_at: datetime = ON, **facts: Any) -> Envelope:
-    payload = RecordReported.model_validate({
-        "person_id": person_id, "source_department": "human_resources",
-        "reported_at": reported_at, **facts})
+    payload = RecordReported.model_validate(
+        {
+            "person_id": person_id,
+            "source_department": "human_resources",
+            "reported_at": reported_at,
+            **facts,
+        }
+    )
     return event(payload, None, reported_at)

@@ -25,8 +25,12 @@ class ServiceProcess:
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.port = free_port()
-        self.env = {**os.environ, **env, f"ASSIST_{name.upper()}_PORT": str(self.port),
-                    "ASSIST_LOG_FORMAT": "json"}
+        self.env = {
+            **os.environ,
+            **env,
+            f"ASSIST_{name.upper()}_PORT": str(self.port),
+            "ASSIST_LOG_FORMAT": "json",
+        }
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -37,8 +41,10 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", f"services.{self.name}"], env=self.env,
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         return self
 

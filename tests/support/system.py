@@ -15,17 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from support.kafka_io import read_documents
-from support.processes import ServiceProcess
 
 from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens
 from events.identity import make_resident_id
 from services.runtime.settings import KafkaSettings
+from support.kafka_io import read_documents
+from support.processes import ServiceProcess
 
 # Started in the order a cold start needs: the chain writer first, intake last.
 SERVICES = (
-    "chainwriter", "identification", "classification", "referral", "feedback", "audit", "intake",
+    "chainwriter",
+    "identification",
+    "classification",
+    "referral",
+    "feedback",
+    "audit",
+    "intake",
 )
 _serial = itertools.count(1)
 
@@ -71,37 +77,53 @@ class System:
     # -- users' requests ---------------------------------------------------------------------
     def apply(self, body: dict[str, Any], key: str | None = None) -> httpx.Response:
         headers = self.headers("intake") | ({"Idempotency-Key": key} if key else {})
-        return httpx.post(f"{self.url('intake')}/v1/applications", json=body, headers=headers,
-                          timeout=30)
+        return httpx.post(
+            f"{self.url('intake')}/v1/applications", json=body, headers=headers, timeout=30
+        )
 
     def signal(self, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.url('intake')}/v1/signals", json=body,
-                          headers=self.headers("department:medical_security"), timeout=30)
+        return httpx.post(
+            f"{self.url('intake')}/v1/signals",
+            json=body,
+            headers=self.headers("department:medical_security"),
+            timeout=30,
+        )
 
     def visit(self, visit_id: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.url('intake')}/v1/visits/{visit_id}", json=body,
-                          headers=self.headers("intake"), timeout=30)
+        return httpx.post(
+            f"{self.url('intake')}/v1/visits/{visit_id}",
+            json=body,
+            headers=self.headers("intake"),
+            timeout=30,
+        )
 
     def feedback(self, referral_id: str, department: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.url('feedback')}/v1/referrals/{referral_id}/feedback",
-                          json=body, headers=self.headers(f"department:{department}"), timeout=30)
+        return httpx.post(
+            f"{self.url('feedback')}/v1/referrals/{referral_id}/feedback",
+            json=body,
+            headers=self.headers(f"department:{department}"),
+            timeout=30,
+        )
 
     def referrals(self, role: str, **params: str) -> httpx.Response:
-        return httpx.get(f"{self.url('feedback')}/v1/referrals", params=params,
-                         headers=self.headers(role), timeout=30)
+        return httpx.get(
+            f"{self.url('feedback')}/v1/referrals",
+            params=params,
+            headers=self.headers(role),
+            timeout=30,
+        )
 
     # -- what the topics say -----------------------------------------------------------------
     async def chain_of(self, household_id: str) -> list[dict[str, Any]]:
         documents = await read_documents(self.kafka, self.topics.chain)
-        return sorted((d for d in documents if d["household_id"] == household_id),
-                      key=lambda d: d["sequence"])
+        return sorted(
+            (d for d in documents if d["household_id"] == household_id), key=lambda d: d["sequence"]
+        )
 
     async def department_topic(self, department: str) -> list[dict[str, Any]]:
         return await read_documents(self.kafka, self.topics.referrals(department))
 
-    async def wait_until(
-        self, probe: Callable[[], Any], what: str, timeout: float = 60.0
-    ) -> Any:
+    async def wait_until(self, probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         """Poll an async probe until it returns something truthy."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -113,15 +135,19 @@ class System:
             await asyncio.sleep(0.5)
 
     async def wait_chain(
-        self, household_id: str, predicate: Callable[[list[dict[str, Any]]], bool], what: str,
+        self,
+        household_id: str,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        what: str,
         timeout: float = 60.0,
     ) -> list[dict[str, Any]]:
         async def probe() -> list[dict[str, Any]] | None:
             chain = await self.chain_of(household_id)
             return chain if predicate(chain) else None
 
-        result: list[dict[str, Any]] = await self.wait_until(probe, f"{household_id}: {what}",
-                                                             timeout)
+        result: list[dict[str, Any]] = await self.wait_until(
+            probe, f"{household_id}: {what}", timeout
+        )
         return result
 
 

@@ -202,7 +202,12 @@ def _outcome(
         else None
     )
     if not _answer(
-        state, payload.referral_id, REFERRAL_STATUS_OF_OUTCOME[payload.outcome], event, sequence, reason
+        state,
+        payload.referral_id,
+        REFERRAL_STATUS_OF_OUTCOME[payload.outcome],
+        event,
+        sequence,
+        reason,
     ):
         return
     if payload.outcome is Outcome.DELIVERED:

@@ -50,8 +50,12 @@ def compare(
             continue
         if income_discrepancy(member.monthly_income, recorded):
             discrepancies.append(
-                Discrepancy(person_id=member.person_id, field="monthly_income",
-                            declared=str(member.monthly_income), recorded=str(recorded))
+                Discrepancy(
+                    person_id=member.person_id,
+                    field="monthly_income",
+                    declared=str(member.monthly_income),
+                    recorded=str(recorded),
+                )
             )
         members.append(member.model_copy(update={"monthly_income": recorded}))
         provenance[key] = FactSource.RECORD
@@ -73,8 +77,11 @@ def _assets(
     declared = declaration.assets
     values: dict[str, Decimal | int] = {}
     for fact in ("deposits", "vehicles", "residential_properties"):
-        stated = [getattr(records[m.person_id], fact) for m in declaration.members
-                  if m.person_id in records and getattr(records[m.person_id], fact) is not None]
+        stated = [
+            getattr(records[m.person_id], fact)
+            for m in declaration.members
+            if m.person_id in records and getattr(records[m.person_id], fact) is not None
+        ]
         declared_value = getattr(declared, fact)
         if source is FactSource.VISIT or not stated or sum(stated) <= declared_value:
             values[fact] = declared_value

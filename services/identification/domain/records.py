@@ -34,7 +34,8 @@ def merge_record(current: PersonRecord | None, record: RecordReported) -> Person
     """Fold one record in: a fact it states replaces an older value, never a newer one."""
     current = current or PersonRecord()
     newer = {
-        f: getattr(record, f) for f in FACTS
+        f: getattr(record, f)
+        for f in FACTS
         if getattr(record, f) is not None
         and (f not in current.stated_at or record.reported_at >= current.stated_at[f])
     }

@@ -12,7 +12,9 @@ from events.types import EMERGENCY_SIGNALS, EmploymentStatus, FactSource, Signal
 
 MEMBER_CHANGES: dict[SignalKind, Any] = {
     SignalKind.UNEMPLOYMENT_REGISTERED: lambda s: {
-        "employment_status": EmploymentStatus.UNEMPLOYED, "monthly_income": Decimal(0)},
+        "employment_status": EmploymentStatus.UNEMPLOYED,
+        "monthly_income": Decimal(0),
+    },
     SignalKind.DISABILITY_CERTIFIED: lambda s: {"disability_grade": s.grade},
     SignalKind.INCOME_CHANGE: lambda s: {"monthly_income": s.monthly_income},
     SignalKind.SCHOOL_ENROLLMENT: lambda s: {"in_school": True},

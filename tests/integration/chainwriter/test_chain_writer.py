@@ -125,8 +125,10 @@ async def test_kill_9_mid_stream_gives_the_same_chain_as_an_uninterrupted_run(
 ) -> None:
     events = workload(3000, households=50, seed=11)
     await produce(kafka, topics.events, messages(events))
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-           "ASSIST_TOPIC_NAMESPACE": topics.namespace}
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+    }
     writer = ServiceProcess("chainwriter", env, tmp_path).start()
     try:
         await wait_for_documents(kafka, topics.chain, 1, timeout=90)

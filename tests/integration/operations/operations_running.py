@@ -17,8 +17,11 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def parse_metrics(text: str) -> Samples:
     """Every sample of a /metrics answer, parsed as Prometheus parses it."""
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def sample(samples: Samples, name: str, **labels: str) -> float:
@@ -44,8 +47,9 @@ class Running:
         return parse_metrics(reply.text)
 
 
-async def eventually(probe: Callable[[], Awaitable[object]], what: str,
-                     timeout: float = 60.0) -> object:
+async def eventually(
+    probe: Callable[[], Awaitable[object]], what: str, timeout: float = 60.0
+) -> object:
     """Poll until `probe` returns something truthy; fail saying what never happened."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: object = None

@@ -36,13 +36,17 @@ async def test_healthz_follows_the_broker_away_and_back(
     data_dir, broker = own_broker
     kafka = KafkaSettings(bootstrap_servers=broker.bootstrap, linger_ms=1)
     topics = TopicNames(f"o{uuid.uuid4().hex[:8]}.")
-    service = ServiceProcess("chainwriter", {
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-        "ASSIST_TOPIC_PARTITIONS": "2",
-        # A commit stuck across the outage is given up (and redone) after this long.
-        "KAFKA_TRANSACTION_TIMEOUT_MS": "10000",
-    }, tmp_path)
+    service = ServiceProcess(
+        "chainwriter",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+            "ASSIST_TOPIC_PARTITIONS": "2",
+            # A commit stuck across the outage is given up (and redone) after this long.
+            "KAFKA_TRANSACTION_TIMEOUT_MS": "10000",
+        },
+        tmp_path,
+    )
     service.start()
     try:
         await _scenario(service, kafka, topics, data_dir, broker)
@@ -52,8 +56,13 @@ async def test_healthz_follows_the_broker_away_and_back(
         service.stop()
 
 
-async def _scenario(service: ServiceProcess, kafka: KafkaSettings, topics: TopicNames,
-                    data_dir: Path, broker: Broker) -> None:
+async def _scenario(
+    service: ServiceProcess,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    data_dir: Path,
+    broker: Broker,
+) -> None:
     await asyncio.to_thread(service.wait_healthy, 90)
     await produce(kafka, topics.events, [(b"HH-O-1", application_event("HH-O-1").to_bytes())])
     await eventually(lambda: _consumed(service, topics, 1), "the first event counted")
@@ -64,8 +73,9 @@ async def _scenario(service: ServiceProcess, kafka: KafkaSettings, topics: Topic
     [processor] = down["processors"]
     assert processor["state"] in {"disconnected", "down"}, processor
 
-    again = start_broker(data_dir, port=broker.port, controller_port=broker.controller_port,
-                         timeout=150)
+    again = start_broker(
+        data_dir, port=broker.port, controller_port=broker.controller_port, timeout=150
+    )
     assert again.bootstrap == broker.bootstrap
     up = await eventually(lambda: _health(service, 200), "200 with the broker back", 120)
     assert isinstance(up, dict) and up["processors"][0]["state"] == "running"
@@ -73,6 +83,7 @@ async def _scenario(service: ServiceProcess, kafka: KafkaSettings, topics: Topic
     await produce(kafka, topics.events, [(b"HH-O-2", application_event("HH-O-2").to_bytes())])
     await eventually(lambda: _chained(kafka, topics, 2), "both events on the chain", 120)
     await eventually(lambda: _consumed(service, topics, 2), "the second event counted", 30)
+
 
 async def _health(service: ServiceProcess, status: int) -> dict[str, object] | None:
     try:
@@ -86,9 +97,13 @@ async def _health(service: ServiceProcess, status: int) -> dict[str, object] | N
 async def _consumed(service: ServiceProcess, topics: TopicNames, count: int) -> bool:
     async with httpx.AsyncClient(timeout=5) as client:
         text = (await client.get(f"{service.url}/metrics")).text
-    consumed = sample(parse_metrics(text), "assist_events_in_total",
-                      service=f"{topics.namespace}chainwriter", topic=topics.events,
-                      event_type="ApplicationReceived")
+    consumed = sample(
+        parse_metrics(text),
+        "assist_events_in_total",
+        service=f"{topics.namespace}chainwriter",
+        topic=topics.events,
+        event_type="ApplicationReceived",
+    )
     return consumed >= count  # a batch redone after a failed commit is counted again
 
 

@@ -23,10 +23,20 @@ from services.runtime.settings import KafkaSettings
 
 
 def cli(kafka: KafkaSettings, topics: TopicNames, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-           "ASSIST_TOPIC_NAMESPACE": topics.namespace, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "services.cli", "deadletter", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "deadletter", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def run(kafka: KafkaSettings, topics: TopicNames, *args: str) -> Any:
@@ -38,8 +48,14 @@ async def run(kafka: KafkaSettings, topics: TopicNames, *args: str) -> Any:
 async def test_a_fixed_dead_letter_is_replayed_and_chained_exactly_once(
     kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
 ) -> None:
-    writer = ServiceProcess("chainwriter", {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-                                            "ASSIST_TOPIC_NAMESPACE": topics.namespace}, tmp_path)
+    writer = ServiceProcess(
+        "chainwriter",
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+        },
+        tmp_path,
+    )
     writer.start()
     try:
         await asyncio.to_thread(writer.wait_healthy, 90)
@@ -48,8 +64,9 @@ async def test_a_fixed_dead_letter_is_replayed_and_chained_exactly_once(
         writer.stop()
 
 
-async def _scenario(kafka: KafkaSettings, topics: TopicNames, tmp_path: Path,
-                    writer: ServiceProcess) -> None:
+async def _scenario(
+    kafka: KafkaSettings, topics: TopicNames, tmp_path: Path, writer: ServiceProcess
+) -> None:
     good = application_event("HH-DL-1", members=[member(7)])
     resident = good.payload.members[0].person_id  # type: ignore[attr-defined]
     broken = json.loads(good.to_bytes())
@@ -83,8 +100,9 @@ async def _scenario(kafka: KafkaSettings, topics: TopicNames, tmp_path: Path,
     again = await asyncio.to_thread(cli, kafka, topics, "replay", short, "--value-file", str(fixed))
     assert again.returncode == 1 and "already re-driven" in again.stderr
 
-    forced = await run(kafka, topics, "replay", short, "--value-file", str(fixed), "--force",
-                       "--json")
+    forced = await run(
+        kafka, topics, "replay", short, "--value-file", str(fixed), "--force", "--json"
+    )
     assert forced["forced"] is True and forced["offset"] != record["offset"]
     # The chain writer sees the same event_id again and drops it: still exactly one on the chain.
     await eventually(lambda: _duplicates(writer, 1), "the forced replay dropped as a duplicate")
@@ -95,8 +113,9 @@ async def _scenario(kafka: KafkaSettings, topics: TopicNames, tmp_path: Path,
 
     not_json = tmp_path / "broken.json"
     not_json.write_text("{not json")
-    refused = await asyncio.to_thread(cli, kafka, topics, "replay", short, "--value-file",
-                                      str(not_json), "--force")
+    refused = await asyncio.to_thread(
+        cli, kafka, topics, "replay", short, "--value-file", str(not_json), "--force"
+    )
     assert refused.returncode == 1 and "not JSON" in refused.stderr
     missing = await asyncio.to_thread(cli, kafka, topics, "show", "ffffffff")
     assert missing.returncode == 1 and "no dead letter" in missing.stderr
@@ -110,5 +129,7 @@ async def _chained(kafka: KafkaSettings, topics: TopicNames, event_id: str, coun
 async def _duplicates(writer: ServiceProcess, count: int) -> bool:
     async with httpx.AsyncClient(timeout=5) as client:
         text = (await client.get(f"{writer.url}/metrics")).text
-    return sample(parse_metrics(text), "assist_duplicates_dropped_total",
-                  service="chainwriter") == count
+    return (
+        sample(parse_metrics(text), "assist_duplicates_dropped_total", service="chainwriter")
+        == count
+    )

@@ -28,24 +28,35 @@ class CommitHangs(Processor):
         self.hold = asyncio.Event()
         self.released = asyncio.Event()
 
-    async def _commit(self, producer: object, outputs: list[Outbound],
-                      offsets: dict[object, int]) -> None:
+    async def _commit(
+        self, producer: object, outputs: list[Outbound], offsets: dict[object, int]
+    ) -> None:
         if self.hold.is_set():
             await self.released.wait()
         await super()._commit(producer, outputs, offsets)  # type: ignore[arg-type]
 
 
 async def test_a_stalled_processor_is_reported_and_recovers(
-    kafka: KafkaSettings, topics: TopicNames, serve_processors: object,
+    kafka: KafkaSettings,
+    topics: TopicNames,
+    serve_processors: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ASSIST_STALL_SECONDS", "1")
-    writer = CommitHangs(ProcessorConfig(f"{topics.namespace}chainwriter", (topics.events,),
-                                         topics.deadletter, replay_inputs=False,
-                                         lag_check_seconds=0.3),
-                         lambda: ChainWriter(topics), kafka)
+    writer = CommitHangs(
+        ProcessorConfig(
+            f"{topics.namespace}chainwriter",
+            (topics.events,),
+            topics.deadletter,
+            replay_inputs=False,
+            lag_check_seconds=0.3,
+        ),
+        lambda: ChainWriter(topics),
+        kafka,
+    )
     running: Running = serve_processors(  # type: ignore[operator]
-        "chainwriter", writer, stall_seconds=ServiceSettings().stall_seconds)
+        "chainwriter", writer, stall_seconds=ServiceSettings().stall_seconds
+    )
 
     async def state() -> tuple[int, dict[str, object]]:
         status, report = await running.health()
@@ -55,9 +66,11 @@ async def test_a_stalled_processor_is_reported_and_recovers(
 
     await eventually(lambda: _is(state, 200, "running"), "the processor ready")
     writer.hold.set()
-    await produce(kafka, topics.events, [(f"HH-S-{n}".encode(),
-                                          application_event(f"HH-S-{n}").to_bytes())
-                                         for n in range(3)])
+    await produce(
+        kafka,
+        topics.events,
+        [(f"HH-S-{n}".encode(), application_event(f"HH-S-{n}").to_bytes()) for n in range(3)],
+    )
     stalled = await eventually(lambda: _is(state, 503, "stalled"), "the stall reported", 30)
     assert isinstance(stalled, dict)
     assert stalled["stalled"] is True and stalled["lag"] == 3

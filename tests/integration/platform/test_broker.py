@@ -15,7 +15,9 @@ from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
 
-async def test_messages_produced_are_consumed_in_order(kafka: KafkaSettings, topics: TopicNames) -> None:
+async def test_messages_produced_are_consumed_in_order(
+    kafka: KafkaSettings, topics: TopicNames
+) -> None:
     sent = [(b"HH-1", f"message {n}".encode()) for n in range(200)]
     assert await produce(kafka, topics.events, sent) == 200
     received = await read_all(kafka, topics.events)
@@ -34,8 +36,10 @@ async def test_topic_catalog_is_applied_idempotently(kafka: KafkaSettings) -> No
     try:
         names = TopicNames(settings.namespace)
         described = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, names.chain),
-             ConfigResource(ConfigResourceType.TOPIC, names.referrals("education"))]
+            [
+                ConfigResource(ConfigResourceType.TOPIC, names.chain),
+                ConfigResource(ConfigResourceType.TOPIC, names.referrals("education")),
+            ]
         )
         retention = {
             resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
@@ -58,8 +62,9 @@ async def test_a_restarted_broker_keeps_every_event(tmp_path: Path) -> None:
 
         stop_broker(data_dir)
         assert broker_status(data_dir) is None
-        again = start_broker(data_dir, port=broker.port, controller_port=broker.controller_port,
-                             timeout=150)
+        again = start_broker(
+            data_dir, port=broker.port, controller_port=broker.controller_port, timeout=150
+        )
         assert again.bootstrap == broker.bootstrap
 
         received = await read_all(kafka, TopicNames().chain, timeout=30)

@@ -18,7 +18,10 @@ def processes_using(data_dir: Path) -> list[int]:
         if not proc.name.isdigit():
             continue
         try:
-            if marker in (proc / "environ").read_bytes() or marker in (proc / "cmdline").read_bytes():
+            if (
+                marker in (proc / "environ").read_bytes()
+                or marker in (proc / "cmdline").read_bytes()
+            ):
                 found.append(int(proc.name))
         except OSError:
             continue
@@ -26,28 +29,63 @@ def processes_using(data_dir: Path) -> list[int]:
 
 
 @pytest.mark.timeout(420)
-def test_make_run_feeds_the_demo_and_make_down_leaves_nothing(tmp_path: Path, repo_root: Path) -> None:
+def test_make_run_feeds_the_demo_and_make_down_leaves_nothing(
+    tmp_path: Path, repo_root: Path
+) -> None:
     data_dir = tmp_path / "var"
-    names = ("intake", "identification", "classification", "feedback", "referral", "chainwriter",
-             "audit", "operations")
+    names = (
+        "intake",
+        "identification",
+        "classification",
+        "feedback",
+        "referral",
+        "chainwriter",
+        "audit",
+        "operations",
+    )
     ports = {f"ASSIST_{name.upper()}_PORT": str(free_port()) for name in names}
     env = {**os.environ, **ports, "DATA": str(data_dir)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    make = ["make", f"DATA={data_dir}", f"KAFKA_PORT={free_port()}",
-            f"KAFKA_CONTROLLER_PORT={free_port()}"]
+    make = [
+        "make",
+        f"DATA={data_dir}",
+        f"KAFKA_PORT={free_port()}",
+        f"KAFKA_CONTROLLER_PORT={free_port()}",
+    ]
     try:
-        run = subprocess.run([*make, "run"], cwd=repo_root, env=env, capture_output=True,
-                             text=True, timeout=300, check=False)
+        run = subprocess.run(
+            [*make, "run"],
+            cwd=repo_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "bearer tokens" in run.stdout and "tokens.json" in run.stdout
         assert "ReferralIssued" in run.stdout and "ChainSettled" not in run.stderr
         assert "demo done" in run.stdout
-        status = subprocess.run([*make, "status"], cwd=repo_root, env=env, capture_output=True,
-                                text=True, timeout=60, check=False)
+        status = subprocess.run(
+            [*make, "status"],
+            cwd=repo_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert status.returncode == 0, status.stdout
         assert processes_using(data_dir), "nothing seems to run while the stack is up"
     finally:
-        down = subprocess.run([*make, "down"], cwd=repo_root, env=env, capture_output=True,
-                              text=True, timeout=120, check=False)
+        down = subprocess.run(
+            [*make, "down"],
+            cwd=repo_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert down.returncode == 0, down.stdout + down.stderr
     assert processes_using(data_dir) == []

@@ -30,8 +30,12 @@ from services.runtime.messages import Inbound, Rejected
 HANDLER = ClassificationHandler(TOPICS, PolicyBook.load_default())  # stateless
 
 
-def identified(members: list[dict[str, Any]] | None = None, region: str = HANGZHOU,
-               occurred_at: datetime = ON, **facts: Any) -> Envelope:
+def identified(
+    members: list[dict[str, Any]] | None = None,
+    region: str = HANGZHOU,
+    occurred_at: datetime = ON,
+    **facts: Any,
+) -> Envelope:
     body = declaration(members or dibao_members(), region, **facts)
     del body["channel"]
     payload = HouseholdIdentified.model_validate(body | {"trigger": "application"})
@@ -54,13 +58,22 @@ def test_an_identified_household_is_classified_with_its_tier_and_why() -> None:
     assert (payload.region_code, payload.effective_date) == (HANGZHOU, ON.date())
     numbers = payload.rule_trace["numbers"]
     assert (numbers["N"], numbers["I"], numbers["pci"], numbers["D"]) == (
-        "3", "1500", "500", "1240")
+        "3",
+        "1500",
+        "500",
+        "1240",
+    )
     assert payload.rule_trace["decided_by"]
     assert classified.event_id == derived_event_id(cause.event_id, "classified")
     assert (classified.causation_id, classified.correlation_id) == (
-        cause.event_id, cause.correlation_id)
+        cause.event_id,
+        cause.correlation_id,
+    )
     assert (classified.household_id, classified.occurred_at, classified.producer) == (
-        "HH-1", cause.occurred_at, "classification")
+        "HH-1",
+        cause.occurred_at,
+        "classification",
+    )
 
 
 def test_tags_follow_the_members() -> None:
@@ -86,10 +99,13 @@ def test_the_same_event_classified_twice_gives_the_same_event() -> None:
     assert first.event_id == second.event_id and first.payload == second.payload
 
 
-@pytest.mark.parametrize("other", [
-    application("HH-1"),
-    signal(SignalKind.DISASTER, new_person()),
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        application("HH-1"),
+        signal(SignalKind.DISASTER, new_person()),
+    ],
+)
 def test_other_events_are_ignored(other: Envelope) -> None:
     assert classify(other) == []
 

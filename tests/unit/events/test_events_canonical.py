@@ -10,7 +10,9 @@ from events.household import ApplicationReceived
 
 
 def test_canonical_json_sorts_keys_and_has_no_whitespace() -> None:
-    assert canonical_json({"b": 1, "a": {"d": "x", "c": [1, 2]}}) == b'{"a":{"c":[1,2],"d":"x"},"b":1}'
+    assert (
+        canonical_json({"b": 1, "a": {"d": "x", "c": [1, 2]}}) == b'{"a":{"c":[1,2],"d":"x"},"b":1}'
+    )
 
 
 def test_canonical_json_keeps_unicode_as_utf8() -> None:
@@ -32,8 +34,10 @@ def test_event_round_trips_byte_for_byte() -> None:
 
 def test_round_trip_keeps_zone_and_decimal_form() -> None:
     zone = timezone(timedelta(hours=8))
-    event = application_event(occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=zone),
-                              members=[member(1, monthly_income="1240.50")])
+    event = application_event(
+        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=zone),
+        members=[member(1, monthly_income="1240.50")],
+    )
     again = decode_event(event.to_bytes())
     assert again.occurred_at.utcoffset() == timedelta(hours=8)
     assert isinstance(again.payload, ApplicationReceived)
@@ -48,8 +52,14 @@ def test_money_is_never_a_float_on_the_wire() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (lambda d: d["payload"]["members"][0].update(monthly_income="-1"), "payload.members.0.monthly_income"),
-        (lambda d: d["payload"]["members"][0].update(person_id="110101199003070000"), "payload.members.0.person_id"),
+        (
+            lambda d: d["payload"]["members"][0].update(monthly_income="-1"),
+            "payload.members.0.monthly_income",
+        ),
+        (
+            lambda d: d["payload"]["members"][0].update(person_id="110101199003070000"),
+            "payload.members.0.person_id",
+        ),
         (lambda d: d["payload"].update(region_code="33010"), "payload.region_code"),
         (lambda d: d["payload"].update(members=[]), "payload.members"),
         (lambda d: d["payload"].update(channel="fax"), "payload.channel"),

@@ -18,8 +18,15 @@ from services.feedback.app import FeedbackDeps, create_app
 from services.feedback.ledger import Ledger, Referral, Status
 from services.runtime.auth import TokenStore
 
-TOKENS = TokenStore({"intake": "t-intake", "auditor": "t-auditor", "operator": "t-operator",
-                     "department:education": "t-edu", "department:housing": "t-housing"})
+TOKENS = TokenStore(
+    {
+        "intake": "t-intake",
+        "auditor": "t-auditor",
+        "operator": "t-operator",
+        "department:education": "t-edu",
+        "department:housing": "t-housing",
+    }
+)
 ISSUED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 DELIVERED = {"outcome": "DELIVERED", "delivered": {"cash_amount": "740", "service": "paid"}}
 
@@ -42,12 +49,20 @@ class FakePublisher:
         return len(self.events) + len(self.raw)
 
 
-def referral(referral_id: str, department: Department, program: Program,
-             status: Status = Status.OPEN) -> Referral:
-    return Referral(referral_id=referral_id, household_id="HH-1", program=program,
-                    department=department, due_at=ISSUED + timedelta(days=10), issued_at=ISSUED,
-                    issued_event_id="00000000-0000-0000-0000-000000000001",
-                    correlation_id="00000000-0000-0000-0000-000000000002", status=status)
+def referral(
+    referral_id: str, department: Department, program: Program, status: Status = Status.OPEN
+) -> Referral:
+    return Referral(
+        referral_id=referral_id,
+        household_id="HH-1",
+        program=program,
+        department=department,
+        due_at=ISSUED + timedelta(days=10),
+        issued_at=ISSUED,
+        issued_event_id="00000000-0000-0000-0000-000000000001",
+        correlation_id="00000000-0000-0000-0000-000000000002",
+        status=status,
+    )
 
 
 @dataclass
@@ -56,12 +71,12 @@ class Service:
     publisher: FakePublisher
     ledger: Ledger
 
-    def post(self, referral_id: str, body: dict[str, Any], token: str | None = "t-edu",
-             **headers: str) -> Any:
+    def post(
+        self, referral_id: str, body: dict[str, Any], token: str | None = "t-edu", **headers: str
+    ) -> Any:
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.client.post(f"/v1/referrals/{referral_id}/feedback", json=body,
-                                headers=headers)
+        return self.client.post(f"/v1/referrals/{referral_id}/feedback", json=body, headers=headers)
 
     def get(self, token: str | None, **params: str) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -72,8 +87,9 @@ class Service:
 def service() -> Service:
     ledger = Ledger()
     ledger.issued(referral("R-EDU", Department.EDUCATION, Program.EDUCATION_ASSISTANCE))
-    ledger.issued(referral("R-DONE", Department.EDUCATION, Program.EDUCATION_ASSISTANCE,
-                           Status.DELIVERED))
+    ledger.issued(
+        referral("R-DONE", Department.EDUCATION, Program.EDUCATION_ASSISTANCE, Status.DELIVERED)
+    )
     ledger.issued(referral("R-HOU", Department.HOUSING, Program.HOUSING_ASSISTANCE))
     publisher = FakePublisher()
     app = create_app(FeedbackDeps(TOKENS, publisher, TOPICS, lambda: ledger))  # type: ignore[arg-type]
@@ -137,8 +153,9 @@ def test_a_body_that_does_not_fit_its_outcome_is_422_naming_the_field(service: S
     assert service.publisher.count == 0
 
 
-@pytest.mark.parametrize(("token", "status"), [(None, 401), ("t-wrong", 401),
-                                                ("t-intake", 403), ("t-auditor", 403)])
+@pytest.mark.parametrize(
+    ("token", "status"), [(None, 401), ("t-wrong", 401), ("t-intake", 403), ("t-auditor", 403)]
+)
 def test_only_a_department_may_answer(service: Service, token: str | None, status: int) -> None:
     assert service.post("R-EDU", DELIVERED, token=token).status_code == status
     assert service.publisher.count == 0
@@ -160,8 +177,9 @@ def test_a_department_listing_another_departments_referrals_is_403(service: Serv
 
 def test_auditors_and_operators_list_any_department(service: Service) -> None:
     assert len(service.get("t-auditor").json()) == 3
-    assert [r["referral_id"] for r in service.get("t-operator", department="housing").json()] \
-        == ["R-HOU"]
+    assert [r["referral_id"] for r in service.get("t-operator", department="housing").json()] == [
+        "R-HOU"
+    ]
     assert service.get(None).status_code == 401
     assert service.get("t-intake").status_code == 403
 

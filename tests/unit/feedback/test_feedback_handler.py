@@ -25,8 +25,12 @@ from services.feedback.handler import FeedbackHandler
 from services.feedback.ledger import Status
 from services.runtime.messages import Inbound
 
-PROGRAM_OF = {"education": "education_assistance", "housing": "housing_assistance",
-              "civil_affairs": "minimum_living_allowance", "charity": "charity_linkage"}
+PROGRAM_OF = {
+    "education": "education_assistance",
+    "housing": "housing_assistance",
+    "civil_affairs": "minimum_living_allowance",
+    "charity": "charity_linkage",
+}
 DELIVERED: dict[str, Any] = {"delivered": {"cash_amount": "740", "service": "paid"}}
 
 
@@ -38,20 +42,36 @@ def loop() -> Loop:
     return loop
 
 
-def issue(loop: Loop, referral_id: str, department: str = "education", household: str = "HH-1",
-          days: int = 10, transferred_from: str | None = None) -> Envelope:
+def issue(
+    loop: Loop,
+    referral_id: str,
+    department: str = "education",
+    household: str = "HH-1",
+    days: int = 10,
+    transferred_from: str | None = None,
+) -> Envelope:
     payload = ReferralIssued(
-        referral_id=referral_id, program=Program(PROGRAM_OF[department]),
-        department=Department(department), due_at=ON + timedelta(days=days),
-        region_code="330100", tier="DIBAO", transferred_from=transferred_from)
+        referral_id=referral_id,
+        program=Program(PROGRAM_OF[department]),
+        department=Department(department),
+        due_at=ON + timedelta(days=days),
+        region_code="330100",
+        tier="DIBAO",
+        transferred_from=transferred_from,
+    )
     [chained] = loop.submit(event(payload, household, producer="referral"))
     return chained
 
 
-def withdraw(loop: Loop, referral_id: str, department: str = "education",
-             household: str = "HH-1") -> list[Envelope]:
-    payload = ReferralWithdrawn(referral_id=referral_id, program=Program(PROGRAM_OF[department]),
-                                department=Department(department), reason="re-screening")
+def withdraw(
+    loop: Loop, referral_id: str, department: str = "education", household: str = "HH-1"
+) -> list[Envelope]:
+    payload = ReferralWithdrawn(
+        referral_id=referral_id,
+        program=Program(PROGRAM_OF[department]),
+        department=Department(department),
+        reason="re-screening",
+    )
     return loop.submit(event(payload, household, producer="referral"))
 
 
@@ -71,11 +91,18 @@ def test_an_answer_becomes_a_referral_outcome_in_the_referrals_correlation(loop:
     payload = outcome.payload
     assert isinstance(payload, ReferralOutcomeReported)
     assert (payload.referral_id, payload.program, payload.department, payload.outcome) == (
-        "R-1", Program.EDUCATION_ASSISTANCE, Department.EDUCATION, Outcome.DELIVERED)
+        "R-1",
+        Program.EDUCATION_ASSISTANCE,
+        Department.EDUCATION,
+        Outcome.DELIVERED,
+    )
     assert payload.delivered is not None and str(payload.delivered.cash_amount) == "740"
     assert payload.note == "done"
     assert (outcome.household_id, outcome.causation_id, outcome.correlation_id) == (
-        "HH-1", issued.event_id, issued.correlation_id)
+        "HH-1",
+        issued.event_id,
+        issued.correlation_id,
+    )
     assert outcome.producer == "feedback"
 
 
@@ -93,7 +120,9 @@ def test_feedback_from_another_department_is_refused_403(loop: Loop) -> None:
 def test_a_second_final_answer_is_refused_409(loop: Loop) -> None:
     issue(loop, "R-1")
     assert types(loop.answer("R-1", "education", "DECLINED", reason="not_eligible")) == [
-        "ReferralOutcomeReported", "ChainSettled"]
+        "ReferralOutcomeReported",
+        "ChainSettled",
+    ]
     assert loop.answer("R-1", "education", "DELIVERED", **DELIVERED) == []
     assert reason(loop).startswith("409: referral 'R-1' already has a final answer (declined)")
     assert len(of_type(loop.chain, "ReferralOutcomeReported")) == 1
@@ -124,23 +153,28 @@ def test_the_same_message_redelivered_is_taken_once() -> None:
     loop.feedback = handler
     loop.chain_consumers = [("feedback", handler)]
     issue(loop, "R-1")
-    body = canonical_json({"referral_id": "R-1", "department": "education",
-                           "outcome": "ACCEPTED"})
+    body = canonical_json({"referral_id": "R-1", "department": "education", "outcome": "ACCEPTED"})
     message = Inbound(TOPICS.feedback, 2, 41, b"R-1", body)
     assert len(handler.handle(message, replaying=False)) == 1
     assert handler.handle(message, replaying=True) == []
 
 
-@pytest.mark.parametrize(("value", "field"), [
-    (b"{not json", "value: not JSON"),
-    (b"\xff\xfe", "value: not JSON"),
-    (b'{"department":"education","outcome":"ACCEPTED"}', "referral_id: Field required"),
-    (b'{"referral_id":"R-1","outcome":"ACCEPTED"}', "department: Field required"),
-    (b'{"referral_id":"R-1","department":"education","outcome":"MAYBE"}', "outcome: "),
-    (b'{"referral_id":"R-1","department":"mars","outcome":"ACCEPTED"}', "department: "),
-    (b'{"referral_id":"R-1","department":"education","outcome":"DECLINED"}', "reason: required"),
-    (b'{"referral_id":"R-1","department":"education","outcome":"ACCEPTED","x":1}', "x: "),
-])
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        (b"{not json", "value: not JSON"),
+        (b"\xff\xfe", "value: not JSON"),
+        (b'{"department":"education","outcome":"ACCEPTED"}', "referral_id: Field required"),
+        (b'{"referral_id":"R-1","outcome":"ACCEPTED"}', "department: Field required"),
+        (b'{"referral_id":"R-1","department":"education","outcome":"MAYBE"}', "outcome: "),
+        (b'{"referral_id":"R-1","department":"mars","outcome":"ACCEPTED"}', "department: "),
+        (
+            b'{"referral_id":"R-1","department":"education","outcome":"DECLINED"}',
+            "reason: required",
+        ),
+        (b'{"referral_id":"R-1","department":"education","outcome":"ACCEPTED","x":1}', "x: "),
+    ],
+)
 def test_malformed_feedback_is_rejected_naming_the_field(
     loop: Loop, value: bytes, field: str
 ) -> None:
@@ -158,7 +192,11 @@ def test_overdue_only_past_due_and_only_once(loop: Loop) -> None:
     payload = late.payload
     assert isinstance(payload, ReferralOverdue)
     assert (payload.referral_id, payload.department, payload.due_at, payload.escalated_to) == (
-        "R-1", Department.EDUCATION, due, "civil_affairs")
+        "R-1",
+        Department.EDUCATION,
+        due,
+        "civil_affairs",
+    )
     assert loop.tick(due + timedelta(seconds=2)) == []
     assert loop.tick(due + timedelta(days=5)) == []
     assert loop.feedback.ledger.referrals["R-1"].overdue
@@ -239,14 +277,15 @@ def test_a_transfer_settles_only_when_the_receiving_department_has_answered(loop
     assert (done.referrals, done.delivered) == (2, ["R-2"])
 
 
-
 def _inputs() -> list[Envelope]:
     """A DIBAO family's application, a rise in income, later a disaster."""
     applied = application("HH-L")
     head, spouse = (m.person_id for m in applied.payload.members[:2])
-    return [applied,
-            signal(SignalKind.INCOME_CHANGE, spouse, monthly_income=Decimal(4500)),
-            signal(SignalKind.DISASTER, head, occurred_at=ON + timedelta(days=20))]
+    return [
+        applied,
+        signal(SignalKind.INCOME_CHANGE, spouse, monthly_income=Decimal(4500)),
+        signal(SignalKind.DISASTER, head, occurred_at=ON + timedelta(days=20)),
+    ]
 
 
 def _whole_loop(inputs: list[Envelope]) -> Loop:
@@ -265,8 +304,11 @@ def _whole_loop(inputs: list[Envelope]) -> Loop:
 
 
 def _issued(events: list[Envelope]) -> list[ReferralIssued]:
-    return [e.payload for e in of_type(events, "ReferralIssued")
-            if isinstance(e.payload, ReferralIssued)]
+    return [
+        e.payload
+        for e in of_type(events, "ReferralIssued")
+        if isinstance(e.payload, ReferralIssued)
+    ]
 
 
 def test_the_whole_loop_settles_counting_withdrawals_and_settles_again_later() -> None:

@@ -14,12 +14,22 @@ DUE = ISSUED + timedelta(days=10)
 EDU = Department.EDUCATION
 
 
-def referral(referral_id: str = "R-1", household: str = "HH-1",
-             department: Department = EDU, due: datetime = DUE) -> Referral:
-    return Referral(referral_id=referral_id, household_id=household,
-                    program=Program.EDUCATION_ASSISTANCE, department=department, due_at=due,
-                    issued_at=ISSUED, issued_event_id="00000000-0000-0000-0000-000000000001",
-                    correlation_id="00000000-0000-0000-0000-000000000002")
+def referral(
+    referral_id: str = "R-1",
+    household: str = "HH-1",
+    department: Department = EDU,
+    due: datetime = DUE,
+) -> Referral:
+    return Referral(
+        referral_id=referral_id,
+        household_id=household,
+        program=Program.EDUCATION_ASSISTANCE,
+        department=department,
+        due_at=due,
+        issued_at=ISSUED,
+        issued_event_id="00000000-0000-0000-0000-000000000001",
+        correlation_id="00000000-0000-0000-0000-000000000002",
+    )
 
 
 def ledger(*referrals: Referral) -> Ledger:
@@ -46,8 +56,9 @@ def test_another_departments_referral_is_403() -> None:
     assert "education" in refused.reason and "housing" in refused.reason
 
 
-@pytest.mark.parametrize("final", [Status.DELIVERED, Status.DECLINED, Status.TRANSFERRED,
-                                   Status.WITHDRAWN])
+@pytest.mark.parametrize(
+    "final", [Status.DELIVERED, Status.DECLINED, Status.TRANSFERRED, Status.WITHDRAWN]
+)
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_after_a_final_answer_every_answer_is_409(final: Status, outcome: Outcome) -> None:
     book = ledger()
@@ -131,8 +142,7 @@ def test_settled_once_per_set_and_again_after_a_new_referral_is_final() -> None:
 
 
 def test_listing_filters_by_department_and_status() -> None:
-    book = ledger(referral("R-1"), referral("R-2", department=Department.HOUSING),
-                  referral("R-3"))
+    book = ledger(referral("R-1"), referral("R-2", department=Department.HOUSING), referral("R-3"))
     book.set_status("R-3", Status.ACCEPTED)
     assert [r.referral_id for r in book.listing(EDU, None)] == ["R-1", "R-3"]
     assert [r.referral_id for r in book.listing(None, Status.OPEN)] == ["R-1", "R-2"]

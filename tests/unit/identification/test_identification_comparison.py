@@ -38,8 +38,10 @@ def test_without_records_everything_is_declared() -> None:
     assert [m.monthly_income for m in result.members] == [Decimal(1000), Decimal(500)]
     assert result.discrepancies == []
     assert result.provenance == {
-        income_key(HEAD): DECLARED, income_key(SPOUSE): DECLARED,
-        "assets.deposits": DECLARED, "assets.vehicles": DECLARED,
+        income_key(HEAD): DECLARED,
+        income_key(SPOUSE): DECLARED,
+        "assets.deposits": DECLARED,
+        "assets.vehicles": DECLARED,
         "assets.residential_properties": DECLARED,
     }
 
@@ -69,7 +71,11 @@ def test_declared_income_far_below_the_record_is_a_discrepancy() -> None:
     result = compare(household(HEAD), {HEAD["person_id"]: PersonRecord(Decimal(2000))})
     [gap] = result.discrepancies
     assert (gap.person_id, gap.field, gap.declared, gap.recorded) == (
-        HEAD["person_id"], "monthly_income", "1000", "2000")
+        HEAD["person_id"],
+        "monthly_income",
+        "1000",
+        "2000",
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,8 +93,9 @@ def test_declared_income_far_below_the_record_is_a_discrepancy() -> None:
 )
 def test_the_ten_percent_tolerance(declared: str, recorded: str, discrepancy: bool) -> None:
     applicant = member(income=declared)
-    result = compare(household(applicant),
-                     {applicant["person_id"]: PersonRecord(Decimal(recorded))})
+    result = compare(
+        household(applicant), {applicant["person_id"]: PersonRecord(Decimal(recorded))}
+    )
     assert bool(result.discrepancies) is discrepancy
     assert income_discrepancy(Decimal(declared), Decimal(recorded)) is discrepancy
 
@@ -120,18 +127,27 @@ def test_assets_are_raised_to_what_the_records_total() -> None:
     }
     assets = {"deposits": "1000", "vehicles": 0, "residential_properties": 1}
     result = compare(household(HEAD, SPOUSE, assets=assets), records)
-    assert (result.assets.deposits, result.assets.vehicles,
-            result.assets.residential_properties) == (Decimal(7000), 1, 2)
+    assert (
+        result.assets.deposits,
+        result.assets.vehicles,
+        result.assets.residential_properties,
+    ) == (Decimal(7000), 1, 2)
     assert all(result.provenance[f"assets.{f}"] is RECORD for f in ASSET_FACTS)
 
 
 def test_assets_are_never_lowered_by_records() -> None:
-    records = {HEAD["person_id"]: PersonRecord(deposits=Decimal(3000), vehicles=0,
-                                               residential_properties=1)}
+    records = {
+        HEAD["person_id"]: PersonRecord(
+            deposits=Decimal(3000), vehicles=0, residential_properties=1
+        )
+    }
     assets = {"deposits": "50000", "vehicles": 1, "residential_properties": 1}
     result = compare(household(HEAD, SPOUSE, assets=assets), records)
-    assert (result.assets.deposits, result.assets.vehicles,
-            result.assets.residential_properties) == (Decimal(50000), 1, 1)
+    assert (
+        result.assets.deposits,
+        result.assets.vehicles,
+        result.assets.residential_properties,
+    ) == (Decimal(50000), 1, 1)
     assert all(result.provenance[f"assets.{f}"] is DECLARED for f in ASSET_FACTS)
 
 
@@ -146,8 +162,10 @@ def test_records_of_strangers_do_not_count_towards_the_household() -> None:
 def test_deposits_are_the_larger_of_declaration_and_records(
     declared: Decimal, head: Decimal | None, spouse: Decimal | None
 ) -> None:
-    records = {HEAD["person_id"]: PersonRecord(deposits=head),
-               SPOUSE["person_id"]: PersonRecord(deposits=spouse)}
+    records = {
+        HEAD["person_id"]: PersonRecord(deposits=head),
+        SPOUSE["person_id"]: PersonRecord(deposits=spouse),
+    }
     result = compare(household(HEAD, SPOUSE, assets={"deposits": str(declared)}), records)
     stated = [d for d in (head, spouse) if d is not None]
     assert result.assets.deposits == max(declared, sum(stated, Decimal(0)))
@@ -165,8 +183,11 @@ def test_visit_facts_are_verified_records_do_not_override_them() -> None:
     assert (income_of(result, HEAD), income_of(result, SPOUSE)) == (Decimal(1000), Decimal(500))
     assert (result.assets.deposits, result.assets.vehicles) == (Decimal(0), 0)
     assert set(result.provenance.values()) == {VISIT}
-    assert set(result.provenance) == {income_key(HEAD), income_key(SPOUSE),
-                                      *(f"assets.{f}" for f in ASSET_FACTS)}
+    assert set(result.provenance) == {
+        income_key(HEAD),
+        income_key(SPOUSE),
+        *(f"assets.{f}" for f in ASSET_FACTS),
+    }
 
 
 def test_only_income_is_replaced_other_member_facts_stay_declared() -> None:
@@ -174,4 +195,7 @@ def test_only_income_is_replaced_other_member_facts_stay_declared() -> None:
     result = compare(household(disabled), {disabled["person_id"]: PersonRecord(Decimal(200))})
     [found] = result.members
     assert (found.disability_grade, found.chronic_illness, found.name) == (
-        2, True, disabled["name"])
+        2,
+        True,
+        disabled["name"],
+    )

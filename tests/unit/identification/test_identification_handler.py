@@ -96,11 +96,13 @@ def test_a_record_far_above_the_declaration_holds_the_household_for_a_visit() ->
     assert isinstance(visit, VisitRequested)
     assert visit.person_ids == [HEAD["person_id"]]
     assert [(d.person_id, d.declared, d.recorded) for d in visit.discrepancies] == [
-        (HEAD["person_id"], "1000", "3000")]
+        (HEAD["person_id"], "1000", "3000")
+    ]
     assert visit.visit_id.startswith("V-") and visit.region_code == applied.payload.region_code
 
-    visited = visit_completed("HH-B", visit.visit_id, [member(income="1200", **_same(HEAD)),
-                                                       SPOUSE])
+    visited = visit_completed(
+        "HH-B", visit.visit_id, [member(income="1200", **_same(HEAD)), SPOUSE]
+    )
     [identified] = feed.chain(visited)
     payload = identified.payload
     assert isinstance(payload, HouseholdIdentified)
@@ -134,7 +136,9 @@ def test_a_signal_about_a_member_is_forwarded_to_the_household_and_rescreens_it(
     assert forwarded.household_id == "HH-D"
     assert forwarded.payload == change.payload
     assert (forwarded.occurred_at, forwarded.correlation_id) == (
-        change.occurred_at, change.correlation_id)
+        change.occurred_at,
+        change.correlation_id,
+    )
 
     payload = identified.payload
     assert isinstance(payload, HouseholdIdentified)
@@ -149,7 +153,10 @@ def test_a_record_about_a_member_is_forwarded_into_the_chain() -> None:
     reported = record(HEAD["person_id"], deposits=Decimal(10))
     [forwarded] = feed.monitoring(reported)
     assert (forwarded.event_id, forwarded.household_id, forwarded.payload) == (
-        reported.event_id, "HH-E", reported.payload)
+        reported.event_id,
+        "HH-E",
+        reported.payload,
+    )
 
 
 def test_a_large_bill_of_an_unknown_person_raises_a_warning_and_asks_for_a_visit() -> None:
@@ -159,7 +166,10 @@ def test_a_large_bill_of_an_unknown_person_raises_a_warning_and_asks_for_a_visit
     household = forwarded.household_id
     assert household is not None and household.startswith("HH-W")
     assert types([forwarded, warned, requested]) == [
-        "SignalReceived", "RiskWarningRaised", "VisitRequested"]
+        "SignalReceived",
+        "RiskWarningRaised",
+        "VisitRequested",
+    ]
     assert {e.household_id for e in (warned, requested)} == {household}
     assert isinstance(forwarded.payload, SignalReceived) and forwarded.event_id == bill.event_id
     caused_by(warned, forwarded)
@@ -167,7 +177,11 @@ def test_a_large_bill_of_an_unknown_person_raises_a_warning_and_asks_for_a_visit
     warning = warned.payload
     assert isinstance(warning, RiskWarningRaised)
     assert (warning.person_id, warning.signal_kind, warning.amount, warning.threshold) == (
-        patient, K.MAJOR_MEDICAL_EXPENSE, Decimal(15000), Decimal(15000))
+        patient,
+        K.MAJOR_MEDICAL_EXPENSE,
+        Decimal(15000),
+        Decimal(15000),
+    )
     assert warning.signal_event_id == str(bill.event_id)
     visit = requested.payload
     assert isinstance(visit, VisitRequested)
@@ -246,36 +260,46 @@ def test_the_same_inputs_give_the_same_event_ids_in_a_fresh_handler() -> None:
         produced = []
         for topic, event in inputs:
             outputs = feed.chain(event) if topic == TOPICS.chain else feed.monitoring(event)
-            produced += [(str(e.event_id), e.event_type.value, e.household_id,
-                          e.payload.model_dump_json()) for e in outputs]
+            produced += [
+                (str(e.event_id), e.event_type.value, e.household_id, e.payload.model_dump_json())
+                for e in outputs
+            ]
         return produced
 
     first, second = run(), run()
     # a visit; a warning (signal, warning, visit); a forwarded signal
-    assert [t for _, t, _, _ in first] == ["VisitRequested", "SignalReceived", "RiskWarningRaised",
-                                           "VisitRequested", "SignalReceived"]
+    assert [t for _, t, _, _ in first] == [
+        "VisitRequested",
+        "SignalReceived",
+        "RiskWarningRaised",
+        "VisitRequested",
+        "SignalReceived",
+    ]
     assert first == second
 
 
 def test_policies_finding_people_from_a_bill_to_referrals() -> None:
     # The whole loop in memory: a warning, the visit it asks for, and what the visit leads to.
     loop = Loop()
-    patient = member(date(1950, 2, 2), capacity="none", employment="retired",
-                     chronic_illness=True)
-    warned = loop.monitor(signal(K.MAJOR_MEDICAL_EXPENSE, patient["person_id"],
-                                 amount=Decimal(26000)))
+    patient = member(date(1950, 2, 2), capacity="none", employment="retired", chronic_illness=True)
+    warned = loop.monitor(
+        signal(K.MAJOR_MEDICAL_EXPENSE, patient["person_id"], amount=Decimal(26000))
+    )
     assert types(warned) == ["SignalReceived", "RiskWarningRaised", "VisitRequested"]
     household = str(warned[0].household_id)
     visit = warned[2].payload
     assert isinstance(visit, VisitRequested)
-    found = loop.submit(visit_completed(household, visit.visit_id, [patient],
-                                        rigid_expenses_12m={"medical": "26000",
-                                                            "education": "0"}))
+    found = loop.submit(
+        visit_completed(
+            household,
+            visit.visit_id,
+            [patient],
+            rigid_expenses_12m={"medical": "26000", "education": "0"},
+        )
+    )
     assert types(found)[:3] == ["VisitCompleted", "HouseholdIdentified", "HouseholdClassified"]
-    programs = {e.payload.program.value for e in found
-                if e.event_type.value == "ReferralIssued"}
-    assert programs == {"extreme_poverty_support", "medical_assistance",
-                        "elderly_meal_assistance"}
+    programs = {e.payload.program.value for e in found if e.event_type.value == "ReferralIssued"}
+    assert programs == {"extreme_poverty_support", "medical_assistance", "elderly_meal_assistance"}
     assert {e.household_id for e in loop.chain} == {household}
     assert {e.correlation_id for e in warned} == {warned[0].correlation_id}
     assert loop.dead_letters == []

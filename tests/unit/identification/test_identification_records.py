@@ -18,8 +18,12 @@ PERSON = new_person()
 
 
 def reported(days: int, **facts: Any) -> RecordReported:
-    return RecordReported(person_id=PERSON, source_department="human_resources",
-                          reported_at=T0 + timedelta(days=days), **facts)
+    return RecordReported(
+        person_id=PERSON,
+        source_department="human_resources",
+        reported_at=T0 + timedelta(days=days),
+        **facts,
+    )
 
 
 def merged(*records: RecordReported) -> PersonRecord:
@@ -36,21 +40,29 @@ def values(record: PersonRecord) -> dict[str, object]:
 
 def test_a_first_record_states_what_it_knows_and_nothing_else() -> None:
     result = merged(reported(0, monthly_income=Decimal(2100), vehicles=0))
-    assert values(result) == {"monthly_income": Decimal(2100), "deposits": None, "vehicles": 0,
-                              "residential_properties": None}
+    assert values(result) == {
+        "monthly_income": Decimal(2100),
+        "deposits": None,
+        "vehicles": 0,
+        "residential_properties": None,
+    }
     assert result.as_of == T0
 
 
 def test_a_newer_record_replaces_the_facts_it_states_and_keeps_the_rest() -> None:
-    result = merged(reported(0, monthly_income=Decimal(2100), deposits=Decimal(500)),
-                    reported(5, monthly_income=Decimal(3000)))
+    result = merged(
+        reported(0, monthly_income=Decimal(2100), deposits=Decimal(500)),
+        reported(5, monthly_income=Decimal(3000)),
+    )
     assert (result.monthly_income, result.deposits) == (Decimal(3000), Decimal(500))
     assert result.as_of == T0 + timedelta(days=5)
 
 
 def test_an_older_record_fills_only_unknown_facts() -> None:
-    result = merged(reported(5, monthly_income=Decimal(3000)),
-                    reported(0, monthly_income=Decimal(2100), deposits=Decimal(500)))
+    result = merged(
+        reported(5, monthly_income=Decimal(3000)),
+        reported(0, monthly_income=Decimal(2100), deposits=Decimal(500)),
+    )
     assert (result.monthly_income, result.deposits) == (Decimal(3000), Decimal(500))
     assert result.as_of == T0 + timedelta(days=5)
 
@@ -58,9 +70,11 @@ def test_an_older_record_fills_only_unknown_facts() -> None:
 def test_each_fact_keeps_its_own_newest_value() -> None:
     # Income from day 9; deposits first from day 1 then from day 4: day 4 is the newer deposits,
     # although it arrives after a record (day 9) that is newer as a whole.
-    result = merged(reported(9, monthly_income=Decimal(3000)),
-                    reported(1, deposits=Decimal(100)),
-                    reported(4, deposits=Decimal(400)))
+    result = merged(
+        reported(9, monthly_income=Decimal(3000)),
+        reported(1, deposits=Decimal(100)),
+        reported(4, deposits=Decimal(400)),
+    )
     assert (result.monthly_income, result.deposits) == (Decimal(3000), Decimal(400))
 
 
@@ -80,7 +94,9 @@ records = st.lists(
         st.integers(0, 60),  # day reported
         st.fixed_dictionaries({}, optional=fact_values).filter(bool),
     ),
-    min_size=1, max_size=6, unique_by=lambda r: r[0],
+    min_size=1,
+    max_size=6,
+    unique_by=lambda r: r[0],
 )
 
 

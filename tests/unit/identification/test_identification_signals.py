@@ -22,28 +22,39 @@ K = SignalKind
 
 
 def household(*members: dict[str, Any]) -> HouseholdIdentified:
-    return HouseholdIdentified.model_validate({
-        "region_code": HANGZHOU, "trigger": "application",
-        "members": list(members or (HEAD, CHILD)),
-        "assets": {"deposits": "0", "vehicles": 0, "residential_properties": 1},
-        "rigid_expenses_12m": {"medical": "1000", "education": "0"},
-        "dwelling_unsafe": False, "legal_supporter_able": False, "emergencies": [EARLIER],
-        "provenance": {f"members[{HEAD['person_id']}].monthly_income": "declared"},
-    })
+    return HouseholdIdentified.model_validate(
+        {
+            "region_code": HANGZHOU,
+            "trigger": "application",
+            "members": list(members or (HEAD, CHILD)),
+            "assets": {"deposits": "0", "vehicles": 0, "residential_properties": 1},
+            "rigid_expenses_12m": {"medical": "1000", "education": "0"},
+            "dwelling_unsafe": False,
+            "legal_supporter_able": False,
+            "emergencies": [EARLIER],
+            "provenance": {f"members[{HEAD['person_id']}].monthly_income": "declared"},
+        }
+    )
 
 
 def signal(kind: SignalKind, person: dict[str, Any] | str = HEAD, **values: Any) -> SignalReceived:
     person_id = person if isinstance(person, str) else person["person_id"]
-    return SignalReceived(kind=kind, person_id=person_id, region_code=HANGZHOU,
-                          source_department="civil_affairs", **values)
+    return SignalReceived(
+        kind=kind,
+        person_id=person_id,
+        region_code=HANGZHOU,
+        source_department="civil_affairs",
+        **values,
+    )
 
 
 def person_in(facts: HouseholdIdentified, person: dict[str, Any]) -> Any:
     return next(m for m in facts.members if m.person_id == person["person_id"])
 
 
-def apply(kind: SignalKind, person: dict[str, Any] | str = HEAD,
-          **values: Any) -> HouseholdIdentified:
+def apply(
+    kind: SignalKind, person: dict[str, Any] | str = HEAD, **values: Any
+) -> HouseholdIdentified:
     result = apply_signal(household(), signal(kind, person, **values), ON)
     assert result is not None
     assert result.trigger == f"signal:{kind.value}"
@@ -107,9 +118,12 @@ def test_the_last_member_dying_leaves_no_household() -> None:
 def test_a_signal_never_changes_the_facts_it_was_given() -> None:
     before = household()
     snapshot = before.model_dump()
-    for kind, values in [(K.MAJOR_MEDICAL_EXPENSE, {"amount": Decimal(5)}),
-                         (K.UNEMPLOYMENT_REGISTERED, {}), (K.DEATH_OF_MEMBER, {}),
-                         (K.DISASTER, {})]:
+    for kind, values in [
+        (K.MAJOR_MEDICAL_EXPENSE, {"amount": Decimal(5)}),
+        (K.UNEMPLOYMENT_REGISTERED, {}),
+        (K.DEATH_OF_MEMBER, {}),
+        (K.DISASTER, {}),
+    ]:
         apply_signal(before, signal(kind, **values), ON)
     assert before.model_dump() == snapshot
 

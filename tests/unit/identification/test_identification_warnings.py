@@ -28,8 +28,13 @@ VALUES: dict[SignalKind, dict[str, Any]] = {
 
 
 def warning_for(kind: SignalKind, region: str, **values: Any) -> Any:
-    signal = SignalReceived(kind=kind, person_id=PERSON, region_code=region,
-                            source_department="medical_security", **values)
+    signal = SignalReceived(
+        kind=kind,
+        person_id=PERSON,
+        region_code=region,
+        source_department="medical_security",
+        **values,
+    )
     return risk_warning(signal, BOOK.in_force(region, ON))
 
 
@@ -56,12 +61,14 @@ def test_an_amount_that_warns_in_chongqing_stays_quiet_in_hangzhou() -> None:
     assert warning_for(MEDICAL, HANGZHOU, amount=Decimal(17000)) is None
 
 
-@given(region=st.sampled_from(sorted(THRESHOLD)),
-       cents=st.integers(min_value=0, max_value=10_000_000))
+@given(
+    region=st.sampled_from(sorted(THRESHOLD)), cents=st.integers(min_value=0, max_value=10_000_000)
+)
 def test_medical_warns_exactly_from_the_threshold_up(region: str, cents: int) -> None:
     amount = Decimal(cents) / 100
     assert (warning_for(MEDICAL, region, amount=amount) is not None) is (
-        amount >= THRESHOLD[region])
+        amount >= THRESHOLD[region]
+    )
 
 
 @pytest.mark.parametrize("region", sorted(THRESHOLD))

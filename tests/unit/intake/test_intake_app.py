@@ -17,8 +17,9 @@ from services.intake.idempotency import IdempotencyKeys
 from services.intake.visits import VisitIndex
 from services.runtime.auth import TokenStore
 
-TOKENS = TokenStore({"intake": "t-intake", "auditor": "t-auditor",
-                     "department:medical_security": "t-medical"})
+TOKENS = TokenStore(
+    {"intake": "t-intake", "auditor": "t-auditor", "department:medical_security": "t-medical"}
+)
 INTAKE = {"Authorization": "Bearer t-intake"}
 MEDICAL = {"Authorization": "Bearer t-medical"}
 
@@ -47,8 +48,9 @@ class Intake:
     publisher: FakePublisher
     visits: VisitIndex
 
-    def post(self, path: str, body: Any, headers: dict[str, str] | None = None,
-             key: str | None = None) -> Any:
+    def post(
+        self, path: str, body: Any, headers: dict[str, str] | None = None, key: str | None = None
+    ) -> Any:
         headers = dict(INTAKE if headers is None else headers)
         if key:
             headers["Idempotency-Key"] = key
@@ -58,8 +60,14 @@ class Intake:
 @pytest.fixture
 def intake() -> Intake:
     publisher, visits = FakePublisher(), VisitIndex()
-    deps = IntakeDeps(tokens=TOKENS, publisher=publisher, topics=TOPICS,  # type: ignore[arg-type]
-                      policy=POLICY, visits=lambda: visits, keys=IdempotencyKeys())
+    deps = IntakeDeps(
+        tokens=TOKENS,
+        publisher=publisher,
+        topics=TOPICS,  # type: ignore[arg-type]
+        policy=POLICY,
+        visits=lambda: visits,
+        keys=IdempotencyKeys(),
+    )
     return Intake(TestClient(create_app(deps)), publisher, visits)
 
 
@@ -68,9 +76,15 @@ def application() -> dict[str, Any]:
 
 
 def signal(**values: Any) -> dict[str, Any]:
-    return {"kind": "major_medical_expense", "person_id": member()["person_id"],
-            "region_code": "330100", "occurred_at": "2026-06-01T09:00:00+08:00",
-            "source_department": "medical_security", "amount": 25000, **values}
+    return {
+        "kind": "major_medical_expense",
+        "person_id": member()["person_id"],
+        "region_code": "330100",
+        "occurred_at": "2026-06-01T09:00:00+08:00",
+        "source_department": "medical_security",
+        "amount": 25000,
+        **values,
+    }
 
 
 def test_a_good_application_is_202_with_its_household_and_correlation(intake: Intake) -> None:
@@ -82,7 +96,10 @@ def test_a_good_application_is_202_with_its_household_and_correlation(intake: In
     [(topic, event, key)] = intake.publisher.events
     assert (topic, key) == (TOPICS.events, answer["household_id"].encode())
     assert (str(event.event_id), str(event.correlation_id), event.household_id) == (
-        answer["event_id"], answer["correlation_id"], answer["household_id"])
+        answer["event_id"],
+        answer["correlation_id"],
+        answer["household_id"],
+    )
     payload = event.payload
     assert isinstance(payload, ApplicationReceived)
     assert [m.person_id for m in payload.members] == [m["person_id"] for m in body["members"]]
@@ -119,8 +136,12 @@ def test_without_a_token_401(intake: Intake) -> None:
 def test_a_department_token_may_not_register_applications(intake: Intake) -> None:
     reply = intake.post("/v1/applications", application(), MEDICAL)
     assert reply.status_code == 403
-    assert intake.post("/v1/applications", application(), {"Authorization": "Bearer t-auditor"}
-                       ).status_code == 403
+    assert (
+        intake.post(
+            "/v1/applications", application(), {"Authorization": "Bearer t-auditor"}
+        ).status_code
+        == 403
+    )
     assert intake.publisher.count == 0
 
 
@@ -141,14 +162,17 @@ def test_an_invalid_resident_id_is_422_naming_the_field_and_nothing_is_published
     assert intake.publisher.count == 0
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda b: b.update(region_code="999999"), "region_code"),
-    (lambda b: b.update(members=[]), "members"),
-    (lambda b: b["members"][1].update(monthly_income=-1), "members[1].monthly_income"),
-    (lambda b: b["members"].append(dict(b["members"][0])), "members[3].person_id"),
-    (lambda b: b["members"][2].update(birth_date="2999-01-01"), "members[2].birth_date"),
-    (lambda b: b.update(occurred_at="2999-01-01T00:00:00Z"), "occurred_at"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b.update(region_code="999999"), "region_code"),
+        (lambda b: b.update(members=[]), "members"),
+        (lambda b: b["members"][1].update(monthly_income=-1), "members[1].monthly_income"),
+        (lambda b: b["members"].append(dict(b["members"][0])), "members[3].person_id"),
+        (lambda b: b["members"][2].update(birth_date="2999-01-01"), "members[2].birth_date"),
+        (lambda b: b.update(occurred_at="2999-01-01T00:00:00Z"), "occurred_at"),
+    ],
+)
 def test_every_refusal_names_its_field_and_publishes_nothing(
     intake: Intake, change: Any, field: str
 ) -> None:
@@ -172,8 +196,7 @@ def test_a_signal_goes_to_monitoring_keyed_by_person(intake: Intake) -> None:
     assert reply.status_code == 202, reply.text
     assert reply.json()["household_id"] is None
     [(topic, event, key)] = intake.publisher.events
-    assert (topic, key, event.household_id) == (TOPICS.monitoring, body["person_id"].encode(),
-                                                None)
+    assert (topic, key, event.household_id) == (TOPICS.monitoring, body["person_id"].encode(), None)
     assert isinstance(event.payload, SignalReceived) and event.payload.amount == 25000
     assert event.occurred_at.isoformat() == "2026-06-01T09:00:00+08:00"
 
@@ -194,8 +217,12 @@ def test_an_auditor_may_not_send_signals(intake: Intake) -> None:
 
 def test_a_record_goes_to_monitoring(intake: Intake) -> None:
     person = member()["person_id"]
-    body = {"person_id": person, "source_department": "human_resources",
-            "recorded_at": "2026-06-01T09:00:00Z", "monthly_income": 2100}
+    body = {
+        "person_id": person,
+        "source_department": "human_resources",
+        "recorded_at": "2026-06-01T09:00:00Z",
+        "monthly_income": 2100,
+    }
     assert intake.post("/v1/records", body, MEDICAL).status_code == 202
     [(topic, event, key)] = intake.publisher.events
     assert (topic, key) == (TOPICS.monitoring, person.encode())
@@ -203,8 +230,11 @@ def test_a_record_goes_to_monitoring(intake: Intake) -> None:
 
 
 def test_a_record_stating_nothing_is_422(intake: Intake) -> None:
-    body = {"person_id": member()["person_id"], "source_department": "human_resources",
-            "recorded_at": "2026-06-01T09:00:00Z"}
+    body = {
+        "person_id": member()["person_id"],
+        "source_department": "human_resources",
+        "recorded_at": "2026-06-01T09:00:00Z",
+    }
     reply = intake.post("/v1/records", body)
     assert reply.status_code == 422 and "deposits" in reply.json()["detail"]
     assert intake.publisher.count == 0

@@ -21,7 +21,8 @@ def test_the_same_key_and_body_give_the_same_event_id() -> None:
 def test_the_id_survives_a_restart_of_intake() -> None:
     # A fresh memory (a restarted intake) still derives the same id from the same key.
     assert IdempotencyKeys().event_id("applications", "k-1", BODY) == IdempotencyKeys().event_id(
-        "applications", "k-1", BODY)
+        "applications", "k-1", BODY
+    )
 
 
 def test_the_same_key_with_another_body_is_refused() -> None:

@@ -47,13 +47,23 @@ def bad_check_character(person_id: str) -> str:
 
 
 def signal_body(kind: str, **values: Any) -> dict[str, Any]:
-    return {"kind": kind, "person_id": PERSON, "region_code": "330100",
-            "source_department": "medical_security", "occurred_at": NOW.isoformat(), **values}
+    return {
+        "kind": kind,
+        "person_id": PERSON,
+        "region_code": "330100",
+        "source_department": "medical_security",
+        "occurred_at": NOW.isoformat(),
+        **values,
+    }
 
 
 def record_body(**facts: Any) -> dict[str, Any]:
-    return {"person_id": PERSON, "source_department": "human_resources",
-            "recorded_at": NOW.isoformat(), **facts}
+    return {
+        "person_id": PERSON,
+        "source_department": "human_resources",
+        "recorded_at": NOW.isoformat(),
+        **facts,
+    }
 
 
 def test_a_good_application_is_accepted() -> None:
@@ -69,19 +79,25 @@ def test_an_invalid_resident_id_names_the_member_and_the_field() -> None:
     assert "check character" in problems["members[0].person_id"]
 
 
-@pytest.mark.parametrize("person_id", ["12345", "33010019800517001", "3301001980051700x",
-                                       "330100198013170011", "33010019800517001A"])
+@pytest.mark.parametrize(
+    "person_id",
+    ["12345", "33010019800517001", "3301001980051700x", "330100198013170011", "33010019800517001A"],
+)
 def test_every_malformed_resident_id_is_refused(person_id: str) -> None:
     assert set(refused(ApplicationRequest, declaration([member(person_id=person_id)]))) == {
-        "members[0].person_id"}
+        "members[0].person_id"
+    }
 
 
-@pytest.mark.parametrize(("facts", "field"), [
-    ({"members": [member(income="-1")]}, "members[0].monthly_income"),
-    ({"assets": {"deposits": "-0.01"}}, "assets.deposits"),
-    ({"rigid_expenses_12m": {"medical": "-5"}}, "rigid_expenses_12m.medical"),
-    ({"assets": {"vehicles": -1}}, "assets.vehicles"),
-])
+@pytest.mark.parametrize(
+    ("facts", "field"),
+    [
+        ({"members": [member(income="-1")]}, "members[0].monthly_income"),
+        ({"assets": {"deposits": "-0.01"}}, "assets.deposits"),
+        ({"rigid_expenses_12m": {"medical": "-5"}}, "rigid_expenses_12m.medical"),
+        ({"assets": {"vehicles": -1}}, "assets.vehicles"),
+    ],
+)
 def test_a_negative_amount_names_the_field(facts: dict[str, Any], field: str) -> None:
     members = facts.pop("members", [member()])
     assert field in refused(ApplicationRequest, declaration(members, **facts))
@@ -119,8 +135,9 @@ def test_the_same_person_twice_in_one_household_names_the_second() -> None:
 
 @pytest.mark.parametrize("model", [ApplicationRequest, VisitRequest])
 def test_an_application_in_the_future_is_refused(model: type[BaseModel]) -> None:
-    body = declaration([member()], occurred_at=(NOW + timedelta(hours=1)).isoformat(),
-                       visitor="grid-worker-1")
+    body = declaration(
+        [member()], occurred_at=(NOW + timedelta(hours=1)).isoformat(), visitor="grid-worker-1"
+    )
     if model is ApplicationRequest:
         del body["visitor"]
     assert refused(model, body) == {"occurred_at": "is in the future"}
@@ -131,34 +148,46 @@ def test_a_little_clock_skew_is_not_the_future() -> None:
     assert accepted(ApplicationRequest, body).occurred_at is not None
 
 
-@pytest.mark.parametrize(("kind", "values"), [
-    ("major_medical_expense", {"amount": "25000"}),
-    ("disability_certified", {"grade": 2}),
-    ("income_change", {"monthly_income": "0"}),
-    *((k.value, {}) for k in SignalKind if k.value not in
-      {"major_medical_expense", "disability_certified", "income_change"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("major_medical_expense", {"amount": "25000"}),
+        ("disability_certified", {"grade": 2}),
+        ("income_change", {"monthly_income": "0"}),
+        *(
+            (k.value, {})
+            for k in SignalKind
+            if k.value not in {"major_medical_expense", "disability_certified", "income_change"}
+        ),
+    ],
+)
 def test_each_signal_kind_with_its_field_is_accepted(kind: str, values: dict[str, Any]) -> None:
     signal = accepted(SignalRequest, signal_body(kind, **values))
     assert signal.payload().kind.value == kind
 
 
-@pytest.mark.parametrize(("kind", "field"), [
-    ("major_medical_expense", "amount"),
-    ("disability_certified", "grade"),
-    ("income_change", "monthly_income"),
-])
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("major_medical_expense", "amount"),
+        ("disability_certified", "grade"),
+        ("income_change", "monthly_income"),
+    ],
+)
 def test_a_signal_missing_its_kinds_field_names_it(kind: str, field: str) -> None:
     problems = refused(SignalRequest, signal_body(kind))
     assert problems == {field: f"required for a {kind} signal"}
 
 
-@pytest.mark.parametrize(("kind", "values", "field"), [
-    ("major_medical_expense", {"amount": "1", "grade": 2}, "grade"),
-    ("income_change", {"monthly_income": "1", "amount": "5"}, "amount"),
-    ("disaster", {"monthly_income": "100"}, "monthly_income"),
-    ("unemployment_registered", {"amount": "100"}, "amount"),
-])
+@pytest.mark.parametrize(
+    ("kind", "values", "field"),
+    [
+        ("major_medical_expense", {"amount": "1", "grade": 2}, "grade"),
+        ("income_change", {"monthly_income": "1", "amount": "5"}, "amount"),
+        ("disaster", {"monthly_income": "100"}, "monthly_income"),
+        ("unemployment_registered", {"amount": "100"}, "amount"),
+    ],
+)
 def test_a_signal_carrying_another_kinds_field_names_it(
     kind: str, values: dict[str, Any], field: str
 ) -> None:
@@ -166,13 +195,16 @@ def test_a_signal_carrying_another_kinds_field_names_it(
     assert problems == {field: f"not part of a {kind} signal"}
 
 
-@pytest.mark.parametrize(("values", "field"), [
-    ({"person_id": "330100198005170010"}, "person_id"),
-    ({"region_code": "123456"}, "region_code"),
-    ({"amount": "-1"}, "amount"),
-    ({"occurred_at": (NOW + timedelta(days=1)).isoformat()}, "occurred_at"),
-    ({"occurred_at": "2026-06-01T12:00:00"}, "occurred_at"),  # no zone
-])
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"person_id": "330100198005170010"}, "person_id"),
+        ({"region_code": "123456"}, "region_code"),
+        ({"amount": "-1"}, "amount"),
+        ({"occurred_at": (NOW + timedelta(days=1)).isoformat()}, "occurred_at"),
+        ({"occurred_at": "2026-06-01T12:00:00"}, "occurred_at"),  # no zone
+    ],
+)
 def test_a_bad_signal_names_the_field(values: dict[str, Any], field: str) -> None:
     body = signal_body("major_medical_expense", amount="100") | values
     assert field in refused(SignalRequest, body)
@@ -189,11 +221,14 @@ def test_a_record_in_the_future_names_the_field() -> None:
     assert refused(RecordRequest, body) == {"recorded_at": "is in the future"}
 
 
-@pytest.mark.parametrize(("facts", "field"), [
-    ({"deposits": "-1"}, "deposits"),
-    ({"vehicles": -1}, "vehicles"),
-    ({"monthly_income": "1", "salary": "2"}, "salary"),
-])
+@pytest.mark.parametrize(
+    ("facts", "field"),
+    [
+        ({"deposits": "-1"}, "deposits"),
+        ({"vehicles": -1}, "vehicles"),
+        ({"monthly_income": "1", "salary": "2"}, "salary"),
+    ],
+)
 def test_a_bad_record_names_the_field(facts: dict[str, Any], field: str) -> None:
     assert field in refused(RecordRequest, record_body(**facts))
 
@@ -201,6 +236,10 @@ def test_a_bad_record_names_the_field(facts: dict[str, Any], field: str) -> None
 def test_a_good_record_becomes_its_event_payload() -> None:
     record = accepted(RecordRequest, record_body(monthly_income="2100", vehicles=0))
     payload = record.payload()
-    assert (payload.person_id, str(payload.monthly_income), payload.vehicles,
-            payload.deposits) == (PERSON, "2100", 0, None)
+    assert (payload.person_id, str(payload.monthly_income), payload.vehicles, payload.deposits) == (
+        PERSON,
+        "2100",
+        0,
+        None,
+    )
     assert payload.reported_at == NOW

@@ -28,20 +28,41 @@ TOKENS = TokenStore({"operator": "op-secret", "auditor": "audit-secret"})
 def parts() -> tuple[DeadLetterLog, ReferralBoard]:
     letters = DeadLetterLog(TOPICS)
     value = f'{{"members":[{{"person_id":"{RESIDENT}"}}]}}'.encode()
-    failed = dead_letter(Inbound(TOPICS.events, 2, 41, b"HH-9", value), "chainwriter",
-                         f"person_id {RESIDENT}: unknown region", TOPICS.deadletter)
+    failed = dead_letter(
+        Inbound(TOPICS.events, 2, 41, b"HH-9", value),
+        "chainwriter",
+        f"person_id {RESIDENT}: unknown region",
+        TOPICS.deadletter,
+    )
     letters.handle(Inbound(TOPICS.deadletter, 0, 0, failed.key, failed.value), False)
     board = ReferralBoard()
-    board.referrals["R-1"] = ReferralState(Department.HOUSING.value,
-                                           datetime.now(UTC) - timedelta(days=1))
+    board.referrals["R-1"] = ReferralState(
+        Department.HOUSING.value, datetime.now(UTC) - timedelta(days=1)
+    )
     return letters, board
 
 
 def client() -> tuple[httpx.AsyncClient, DeadLetterLog]:
     letters, board = parts()
-    health = ServiceHealth("referral", "http://x", checked_at=1.0, http_status=200, report={
-        "processors": [{"name": "referral", "state": "running", "lag": 0, "consumed": 7,
-                        "produced": 2, "restarts": 0, "last_error": None}]})
+    health = ServiceHealth(
+        "referral",
+        "http://x",
+        checked_at=1.0,
+        http_status=200,
+        report={
+            "processors": [
+                {
+                    "name": "referral",
+                    "state": "running",
+                    "lag": 0,
+                    "consumed": 7,
+                    "produced": 2,
+                    "restarts": 0,
+                    "last_error": None,
+                }
+            ]
+        },
+    )
 
     def overview() -> Overview:
         return build_overview([service_view(health, 2.0)], board, letters, 20)
@@ -80,8 +101,7 @@ async def test_a_token_in_the_url_becomes_a_cookie_and_leaves_the_url() -> None:
 async def test_the_login_form_and_logout() -> None:
     web, _ = client()
     assert (await web.get("/login")).status_code == 200
-    assert (await web.post("/login", content="token=audit-secret", headers=FORM)).status_code \
-        == 403
+    assert (await web.post("/login", content="token=audit-secret", headers=FORM)).status_code == 403
     reply = await web.post("/login", content="token=op-secret", headers=FORM)
     assert reply.status_code == 303
     page = await web.get("/")

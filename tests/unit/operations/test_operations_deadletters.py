@@ -24,8 +24,13 @@ TOPICS = TopicNames("t.")
 FAILED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
-def letter(topic: str, offset: int, value: bytes = b'{"bad": true}', service: str = "chainwriter",
-           reason: str = "occurred_at: not a time") -> Inbound:
+def letter(
+    topic: str,
+    offset: int,
+    value: bytes = b'{"bad": true}',
+    service: str = "chainwriter",
+    reason: str = "occurred_at: not a time",
+) -> Inbound:
     source = Inbound(topic, 0, offset, b"HH-7", value)
     out = dead_letter(source, service, reason, TOPICS.deadletter, now=FAILED)
     return Inbound(TOPICS.deadletter, 0, offset, out.key, out.value)
@@ -33,9 +38,16 @@ def letter(topic: str, offset: int, value: bytes = b'{"bad": true}', service: st
 
 def redriven(dead_letter_id: str, offset: int) -> Inbound:
     record = DeadLetterRedriven(
-        dead_letter_id=uuid.UUID(dead_letter_id), redriven_at=FAILED, topic=TOPICS.events,
-        partition=0, offset=offset, value_sha256=hashlib.sha256(b"x").hexdigest(), fixed=True,
-        forced=False, operator="op")
+        dead_letter_id=uuid.UUID(dead_letter_id),
+        redriven_at=FAILED,
+        topic=TOPICS.events,
+        partition=0,
+        offset=offset,
+        value_sha256=hashlib.sha256(b"x").hexdigest(),
+        fixed=True,
+        forced=False,
+        operator="op",
+    )
     return Inbound(TOPICS.deadletter_redriven, 0, 0, None, record.model_dump_json().encode())
 
 

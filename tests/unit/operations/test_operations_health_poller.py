@@ -9,10 +9,23 @@ from services.operations.overview import service_view
 
 
 def report(consumed: int, produced: int, state: str = "running") -> dict[str, object]:
-    return {"service": "referral", "status": "ok", "processors": [
-        {"name": "referral", "state": state, "lag": 3, "lag_by_partition": {"assist.chain/0": 3},
-         "consumed": consumed, "produced": produced, "restarts": 0, "last_progress_at": 95.0,
-         "last_error": None}]}
+    return {
+        "service": "referral",
+        "status": "ok",
+        "processors": [
+            {
+                "name": "referral",
+                "state": state,
+                "lag": 3,
+                "lag_by_partition": {"assist.chain/0": 3},
+                "consumed": consumed,
+                "produced": produced,
+                "restarts": 0,
+                "last_progress_at": 95.0,
+                "last_error": None,
+            }
+        ],
+    }
 
 
 async def test_rates_come_from_two_polls_and_silence_is_reported() -> None:
@@ -25,8 +38,11 @@ async def test_rates_come_from_two_polls_and_silence_is_reported() -> None:
         return httpx.Response(200, json=answers.pop(0))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(reply))
-    poller = HealthPoller({"referral": "http://ok.invalid/", "feedback": "http://down.invalid"},
-                          client, clock=lambda: now[0])
+    poller = HealthPoller(
+        {"referral": "http://ok.invalid/", "feedback": "http://down.invalid"},
+        client,
+        clock=lambda: now[0],
+    )
     await poller.poll_once()
     referral, feedback = poller.snapshot()
     assert referral.ready and referral.rates == {}
@@ -38,8 +54,9 @@ async def test_rates_come_from_two_polls_and_silence_is_reported() -> None:
     assert (rate.consumed_per_second, rate.produced_per_second) == (2.0, 1.0)
 
     view = service_view(poller.services["referral"], now=100.0)
-    assert [(p.name, p.lag, p.lag_by_partition, p.consumed_per_second) for p in view.processors] \
-        == [("referral", 3, {"assist.chain/0": 3}, 2.0)]
+    assert [
+        (p.name, p.lag, p.lag_by_partition, p.consumed_per_second) for p in view.processors
+    ] == [("referral", 3, {"assist.chain/0": 3}, 2.0)]
     assert view.processors[0].seconds_since_progress == 5.0
     silent = service_view(poller.services["feedback"], now=110.0)
     assert [(p.state, p.ready) for p in silent.processors] == [("no answer", False)]
@@ -51,8 +68,12 @@ async def test_rates_come_from_two_polls_and_silence_is_reported() -> None:
 
 
 async def test_an_unready_service_keeps_its_report_and_a_bad_body_is_named() -> None:
-    bodies = iter([httpx.Response(503, json=report(1, 1, state="stalled")),
-                   httpx.Response(200, text="<html>not json</html>")])
+    bodies = iter(
+        [
+            httpx.Response(503, json=report(1, 1, state="stalled")),
+            httpx.Response(200, text="<html>not json</html>"),
+        ]
+    )
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: next(bodies)))
     poller = HealthPoller({"referral": "http://ok.invalid"}, client)
     await poller.poll_once()
@@ -72,8 +93,9 @@ async def test_the_rate_is_taken_over_about_one_refresh_not_one_poll() -> None:
         return httpx.Response(200, json=report(next(consumed), 0))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(reply))
-    poller = HealthPoller({"referral": "http://ok.invalid"}, client, clock=lambda: now[0],
-                          rate_window_seconds=4.0)
+    poller = HealthPoller(
+        {"referral": "http://ok.invalid"}, client, clock=lambda: now[0], rate_window_seconds=4.0
+    )
     seen = []
     for second in range(11):
         now[0] = float(second)

@@ -33,20 +33,26 @@ def test_progress_while_lag_remains_is_not_a_stall() -> None:
 
 
 def verdict(processor_status: ProcessorStatus, stall: float = 30.0) -> tuple[bool, str]:
-    processor = Processor(ProcessorConfig("p", ("t",), "dl"), lambda: None,  # type: ignore[arg-type,return-value]
-                          KafkaSettings())
+    processor = Processor(
+        ProcessorConfig("p", ("t",), "dl"),
+        lambda: None,  # type: ignore[arg-type,return-value]
+        KafkaSettings(),
+    )
     processor.status = processor_status
     healthy, report = health_report("svc", [processor], stall)
     return healthy, report["processors"][0]["state"]
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({}, (True, "running")),
-    ({"running": False}, (False, "down")),
-    ({"connected": False}, (False, "disconnected")),
-    ({"caught_up": False}, (False, "catching up")),
-    ({"lag": {"t/0": 3}, "waiting_since": 1.0, "last_progress_at": 1.0}, (False, "stalled")),
-])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, (True, "running")),
+        ({"running": False}, (False, "down")),
+        ({"connected": False}, (False, "disconnected")),
+        ({"caught_up": False}, (False, "catching up")),
+        ({"lag": {"t/0": 3}, "waiting_since": 1.0, "last_progress_at": 1.0}, (False, "stalled")),
+    ],
+)
 def test_states(fields: dict[str, object], expected: tuple[bool, str]) -> None:
     assert verdict(status(**fields)) == expected
 

@@ -24,9 +24,16 @@ def chained(payload: Payload) -> Inbound:
 
 
 def issued(referral_id: str, department: Department, program: Program, due_in_days: int) -> Inbound:
-    return chained(ReferralIssued(referral_id=referral_id, program=program, department=department,
-                                  due_at=NOW + timedelta(days=due_in_days), region_code="330100",
-                                  tier="DIBAO"))
+    return chained(
+        ReferralIssued(
+            referral_id=referral_id,
+            program=program,
+            department=department,
+            due_at=NOW + timedelta(days=due_in_days),
+            region_code="330100",
+            tier="DIBAO",
+        )
+    )
 
 
 def load(board: ReferralBoard) -> dict[str, tuple[int, int]]:
@@ -43,15 +50,40 @@ def test_open_and_overdue_follow_the_referral_events() -> None:
         issued("R-5", Department.MEDICAL_SECURITY, Program.MEDICAL_ASSISTANCE, 10),
     ):
         board.handle(message, replaying=False)
-    board.handle(chained(ReferralOverdue(
-        referral_id="R-3", program=Program.EDUCATION_ASSISTANCE, department=Department.EDUCATION,
-        due_at=NOW, escalated_to="civil_affairs")), replaying=False)
-    board.handle(chained(ReferralWithdrawn(
-        referral_id="R-4", program=Program.HOUSING_ASSISTANCE, department=Department.HOUSING,
-        reason="re-screened")), replaying=False)
-    board.handle(chained(ReferralOutcomeReported(
-        referral_id="R-5", program=Program.MEDICAL_ASSISTANCE,
-        department=Department.MEDICAL_SECURITY, outcome=Outcome.ACCEPTED)), replaying=False)
+    board.handle(
+        chained(
+            ReferralOverdue(
+                referral_id="R-3",
+                program=Program.EDUCATION_ASSISTANCE,
+                department=Department.EDUCATION,
+                due_at=NOW,
+                escalated_to="civil_affairs",
+            )
+        ),
+        replaying=False,
+    )
+    board.handle(
+        chained(
+            ReferralWithdrawn(
+                referral_id="R-4",
+                program=Program.HOUSING_ASSISTANCE,
+                department=Department.HOUSING,
+                reason="re-screened",
+            )
+        ),
+        replaying=False,
+    )
+    board.handle(
+        chained(
+            ReferralOutcomeReported(
+                referral_id="R-5",
+                program=Program.MEDICAL_ASSISTANCE,
+                department=Department.MEDICAL_SECURITY,
+                outcome=Outcome.ACCEPTED,
+            )
+        ),
+        replaying=False,
+    )
 
     counts = load(board)
     assert counts["civil_affairs"] == (2, 1)
@@ -60,9 +92,18 @@ def test_open_and_overdue_follow_the_referral_events() -> None:
     assert counts["medical_security"] == (1, 0)  # ACCEPTED is not final
     assert set(counts) == {d.value for d in Department}
 
-    board.handle(chained(ReferralOutcomeReported(
-        referral_id="R-3", program=Program.EDUCATION_ASSISTANCE, department=Department.EDUCATION,
-        outcome=Outcome.DELIVERED, delivered={"service": "tuition waived"})), replaying=False)
+    board.handle(
+        chained(
+            ReferralOutcomeReported(
+                referral_id="R-3",
+                program=Program.EDUCATION_ASSISTANCE,
+                department=Department.EDUCATION,
+                outcome=Outcome.DELIVERED,
+                delivered={"service": "tuition waived"},
+            )
+        ),
+        replaying=False,
+    )
     assert load(board)["education"] == (0, 0)
 
 

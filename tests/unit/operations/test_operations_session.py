@@ -10,13 +10,23 @@ from services.runtime.auth import TokenStore
 TOKENS = TokenStore({"operator": "op-secret", "auditor": "audit-secret"})
 
 
-def request(headers: dict[str, str] | None = None, cookie: str | None = None,
-            scheme: str = "http") -> Request:
+def request(
+    headers: dict[str, str] | None = None, cookie: str | None = None, scheme: str = "http"
+) -> Request:
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if cookie is not None:
         raw.append((b"cookie", f"{COOKIE}={cookie}".encode()))
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": raw,
-                    "query_string": b"", "scheme": scheme, "server": ("127.0.0.1", 8008)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": raw,
+            "query_string": b"",
+            "scheme": scheme,
+            "server": ("127.0.0.1", 8008),
+        }
+    )
 
 
 def session_cookie(auth: ConsoleAuth, scheme: str = "http") -> tuple[str, str]:

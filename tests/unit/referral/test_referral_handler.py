@@ -65,8 +65,9 @@ def loop(family: list[dict[str, Any]]) -> Loop:
 
 def test_a_dibao_family_gets_exactly_its_referrals(loop: Loop, family: list[Any]) -> None:
     referrals = issued(loop.chain)
-    assert {(r.program.value, r.department.value) for r in referrals.values()} \
-        == DIBAO_FAMILY_REFERRALS
+    assert {
+        (r.program.value, r.department.value) for r in referrals.values()
+    } == DIBAO_FAMILY_REFERRALS
     assert len(of_type(loop.chain, "ReferralIssued")) == 4
     classified = of_type(loop.chain, "HouseholdClassified")[0]
     for event in of_type(loop.chain, "ReferralIssued"):
@@ -78,9 +79,11 @@ def test_a_dibao_family_gets_exactly_its_referrals(loop: Loop, family: list[Any]
         assert event.causation_id == classified.event_id
         assert event.correlation_id == loop.chain[0].correlation_id
     assert [m.person_id for m in referrals["education_assistance"].members] == [
-        family[2]["person_id"]]
+        family[2]["person_id"]
+    ]
     assert [m.person_id for m in referrals["employment_assistance"].members] == [
-        family[0]["person_id"]]
+        family[0]["person_id"]
+    ]
     assert len({r.referral_id for r in referrals.values()}) == 4
     assert loop.dead_letters == []
 
@@ -94,8 +97,9 @@ def test_service_levels_differ_by_department(loop: Loop) -> None:
 def test_rescreening_with_the_same_result_issues_nothing(loop: Loop, family: list[Any]) -> None:
     after = loop.monitor(signal(K.SCHOOL_ENROLLMENT, family[2]["person_id"]))
     assert types(after) == ["SignalReceived", "HouseholdIdentified", "HouseholdClassified"]
-    after = loop.monitor(signal(K.INCOME_CHANGE, family[1]["person_id"],
-                                monthly_income=Decimal(1600)))
+    after = loop.monitor(
+        signal(K.INCOME_CHANGE, family[1]["person_id"], monthly_income=Decimal(1600))
+    )
     assert types(after) == ["SignalReceived", "HouseholdIdentified", "HouseholdClassified"]
     assert loop.dead_letters == []
 
@@ -105,8 +109,9 @@ def test_rescreening_that_removes_a_ground_withdraws_that_referral(
 ) -> None:
     before = issued(loop.chain)
     # Income 4500 for three: pci 1500, above D = 1240, below M = 1860: MARGINAL.
-    after = loop.monitor(signal(K.INCOME_CHANGE, family[1]["person_id"],
-                                monthly_income=Decimal(4500)))
+    after = loop.monitor(
+        signal(K.INCOME_CHANGE, family[1]["person_id"], monthly_income=Decimal(4500))
+    )
     classified = of_type(after, "HouseholdClassified")[0].payload
     assert getattr(classified, "tier", None) == "MARGINAL"
     gone = withdrawn(after)
@@ -122,8 +127,9 @@ def test_rescreening_that_removes_a_ground_withdraws_that_referral(
 def test_a_ground_that_returns_issues_a_new_referral(loop: Loop, family: list[Any]) -> None:
     first = issued(loop.chain)["minimum_living_allowance"]
     loop.monitor(signal(K.INCOME_CHANGE, family[1]["person_id"], monthly_income=Decimal(4500)))
-    back = loop.monitor(signal(K.INCOME_CHANGE, family[1]["person_id"],
-                               monthly_income=Decimal(1500)))
+    back = loop.monitor(
+        signal(K.INCOME_CHANGE, family[1]["person_id"], monthly_income=Decimal(1500))
+    )
     again = issued(back)
     assert set(again) == {"minimum_living_allowance", "medical_assistance"}
     assert again["minimum_living_allowance"].referral_id != first.referral_id
@@ -155,8 +161,9 @@ def test_other_declines_link_nothing(loop: Loop, reason: str) -> None:
 
 def test_transferred_goes_to_the_named_department_with_transferred_from(loop: Loop) -> None:
     employment = issued(loop.chain)["employment_assistance"]
-    after = loop.answer(employment.referral_id, "human_resources", "TRANSFERRED",
-                        transfer_to="civil_affairs")
+    after = loop.answer(
+        employment.referral_id, "human_resources", "TRANSFERRED", transfer_to="civil_affairs"
+    )
     assert types(after) == ["ReferralOutcomeReported", "ReferralIssued"]
     transfer = issued(after)["employment_assistance"]
     assert transfer.department is Department.CIVIL_AFFAIRS
@@ -164,8 +171,10 @@ def test_transferred_goes_to_the_named_department_with_transferred_from(loop: Lo
     assert transfer.referral_id != employment.referral_id
     assert [m.person_id for m in transfer.members] == [m.person_id for m in employment.members]
     assert transfer.due_at == after[0].occurred_at + timedelta(days=10)
-    assert loop.department_topic("civil_affairs")[-1] == loop.log[TOPICS.chain][
-        loop.chain.index(of_type(after, "ReferralIssued")[0])]
+    assert (
+        loop.department_topic("civil_affairs")[-1]
+        == loop.log[TOPICS.chain][loop.chain.index(of_type(after, "ReferralIssued")[0])]
+    )
 
 
 def test_an_accepted_referral_stays_open(loop: Loop) -> None:
@@ -178,8 +187,12 @@ def test_chained_referral_events_are_copied_byte_for_byte_to_their_department(
     loop: Loop, family: list[Any]
 ) -> None:
     loop.monitor(signal(K.INCOME_CHANGE, family[1]["person_id"], monthly_income=Decimal(4500)))
-    loop.answer(issued(loop.chain)["education_assistance"].referral_id, "education", "DECLINED",
-                reason="not_covered")
+    loop.answer(
+        issued(loop.chain)["education_assistance"].referral_id,
+        "education",
+        "DECLINED",
+        reason="not_covered",
+    )
     loop.tick(ON + timedelta(days=60))  # every open referral overdue
     kinds = {"ReferralIssued", "ReferralWithdrawn", "ReferralOverdue"}
     assert {e.event_type.value for e in loop.chain} >= kinds
@@ -205,12 +218,26 @@ def _disclosure_households() -> list[list[dict[str, Any]]]:
     old, young = date(1950, 1, 1), date(2015, 1, 1)
     return [
         dibao_members(),
-        [member(old, capacity="none", employment="retired", disability_grade=1,
-                chronic_illness=True)],
-        [member(young, capacity="none", employment="student", relation="child", orphan=True,
-                in_school=True, parents_unable_to_support=True, left_behind=True),
-         member(old, capacity="none", employment="retired", relation="parent",
-                disability_grade=3)],
+        [
+            member(
+                old, capacity="none", employment="retired", disability_grade=1, chronic_illness=True
+            )
+        ],
+        [
+            member(
+                young,
+                capacity="none",
+                employment="student",
+                relation="child",
+                orphan=True,
+                in_school=True,
+                parents_unable_to_support=True,
+                left_behind=True,
+            ),
+            member(
+                old, capacity="none", employment="retired", relation="parent", disability_grade=3
+            ),
+        ],
     ]
 
 
@@ -218,15 +245,24 @@ def test_no_referral_discloses_more_than_its_departments_allowlist() -> None:
     loop = Loop()
     for n, members in enumerate(_disclosure_households()):
         household = f"HH-D{n}"
-        loop.submit(application(household, members, dwelling_unsafe=True,
-                                rigid_expenses_12m={"medical": "900", "education": "300"}))
+        loop.submit(
+            application(
+                household,
+                members,
+                dwelling_unsafe=True,
+                rigid_expenses_12m={"medical": "900", "education": "300"},
+            )
+        )
         loop.monitor(signal(K.DISASTER, members[0]["person_id"]))
         for referral in list(issued(loop.chain_of(household)).values()):
             if referral.department is Department.CIVIL_AFFAIRS:
                 continue
-            loop.answer(referral.referral_id, referral.department,
-                        "TRANSFERRED" if n % 2 else "DECLINED",
-                        **({"transfer_to": "housing"} if n % 2 else {"reason": "not_covered"}))
+            loop.answer(
+                referral.referral_id,
+                referral.department,
+                "TRANSFERRED" if n % 2 else "DECLINED",
+                **({"transfer_to": "housing"} if n % 2 else {"reason": "not_covered"}),
+            )
     referrals = of_type(loop.chain, "ReferralIssued")
     programs = {e.payload.program for e in referrals}
     assert len(programs) >= 12, programs  # most of the push table, transfers and charity
@@ -247,13 +283,22 @@ def test_a_classification_is_read_with_the_facts_it_was_computed_from() -> None:
     loop = Loop()
     loop.submit(application("HH-X", [head, spouse]))
     assert set(issued(loop.chain)) == {
-        "extreme_poverty_support", "medical_assistance", "disability_nursing_subsidy"}
-    after = loop.monitor_all([
-        signal(K.INCOME_CHANGE, spouse["person_id"], monthly_income=Decimal(100)),
-        signal(K.DEATH_OF_MEMBER, head["person_id"]),
-    ])
-    assert types(after)[:4] == ["SignalReceived", "HouseholdIdentified",
-                                "SignalReceived", "HouseholdIdentified"]
+        "extreme_poverty_support",
+        "medical_assistance",
+        "disability_nursing_subsidy",
+    }
+    after = loop.monitor_all(
+        [
+            signal(K.INCOME_CHANGE, spouse["person_id"], monthly_income=Decimal(100)),
+            signal(K.DEATH_OF_MEMBER, head["person_id"]),
+        ]
+    )
+    assert types(after)[:4] == [
+        "SignalReceived",
+        "HouseholdIdentified",
+        "SignalReceived",
+        "HouseholdIdentified",
+    ]
     assert loop.dead_letters == []
     assert set(withdrawn(after)) == {"disability_nursing_subsidy"}
     assert set(issued(after)) == {"elderly_meal_assistance"}
@@ -263,10 +308,18 @@ def test_an_answered_program_is_not_issued_again_while_its_ground_holds(
     loop: Loop, family: list[Any]
 ) -> None:
     referrals = issued(loop.chain)
-    loop.answer(referrals["education_assistance"].referral_id, "education", "DELIVERED",
-                delivered={"service": "tuition waived"})
-    loop.answer(referrals["employment_assistance"].referral_id, "human_resources", "DECLINED",
-                reason="not_eligible")
+    loop.answer(
+        referrals["education_assistance"].referral_id,
+        "education",
+        "DELIVERED",
+        delivered={"service": "tuition waived"},
+    )
+    loop.answer(
+        referrals["employment_assistance"].referral_id,
+        "human_resources",
+        "DECLINED",
+        reason="not_eligible",
+    )
     after = loop.monitor(signal(K.SCHOOL_ENROLLMENT, family[2]["person_id"]))
     assert types(after) == ["SignalReceived", "HouseholdIdentified", "HouseholdClassified"]
     assert loop.dead_letters == []
@@ -279,6 +332,7 @@ def test_an_answered_program_whose_ground_was_lost_and_found_is_a_new_need(
     loop.answer(first.referral_id, "civil_affairs", "DELIVERED", delivered={"cash_amount": "740"})
     spouse = family[1]["person_id"]
     assert "minimum_living_allowance" not in withdrawn(
-        loop.monitor(signal(K.INCOME_CHANGE, spouse, monthly_income=Decimal(4500))))
+        loop.monitor(signal(K.INCOME_CHANGE, spouse, monthly_income=Decimal(4500)))
+    )
     back = issued(loop.monitor(signal(K.INCOME_CHANGE, spouse, monthly_income=Decimal(1500))))
     assert back["minimum_living_allowance"].referral_id != first.referral_id

@@ -1,0 +1,132 @@
+"""`python -m bench` (`make bench`): how much the loop carries on this machine, how fast.
+
+Exit status 0 when every household received exactly its referrals (targets missed or not:
+they are reported in the table), 1 when the count check failed, 2 when the run could not
+be completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import report
+from bench.run import RESULTS, Options, run
+from bench.stack import SERVICES, BenchError
+from services.runtime.logging import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--households",
+        type=int,
+        default=20_000,
+        help="households per throughput phase (default 20000; 2000 to try)",
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="seed of the household generator")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="concurrent HTTP clients of the throughput phase",
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, default=30.0, help="length of the latency phase"
+    )
+    parser.add_argument(
+        "--latency-load",
+        type=float,
+        default=0.5,
+        help="offered load of the latency phase, as a fraction of the HTTP "
+        "throughput just measured",
+    )
+    parser.add_argument(
+        "--audit-sample", type=int, default=300, help="households whose chain is read and verified"
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated services to run under pyinstrument; profiles go "
+        "to bench/results/profile-<service>.txt (figures of such a run "
+        "are not comparable)",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated phases to leave out: http, kafka, latency, audit",
+    )
+    parser.add_argument("--log-level", default="INFO", help="the services' log level")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    return parser
+
+
+def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)} (known: {', '.join(allowed)})")
+    return names
+
+
+def _quiet_libraries() -> None:
+    """The benchmark reports through its table and its own errors: the services' log lines
+    (topics ensured) and aiokafka's retried hiccups of a topic just created stay out of it."""
+    configure_logging("bench", "console", "WARNING")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.households < 10:
+        raise SystemExit("--households must be at least 10")
+    options = Options(
+        households=args.households,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        latency_seconds=args.latency_seconds,
+        latency_load=args.latency_load,
+        audit_sample=args.audit_sample,
+        output=args.output,
+        keep=args.keep,
+        profile=_names(args.profile, SERVICES, "service"),
+        log_level=args.log_level,
+        skip=_names(args.skip, ("http", "kafka", "latency", "audit"), "phase"),
+    )
+    console = Console(stderr=True)
+    _quiet_libraries()
+    try:
+        results = asyncio.run(run(options, console))
+    except BenchError as error:
+        console.print(f"[red]benchmark failed:[/] {error}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 2
+    report.write(results, options.output)
+    report.show(results, Console())
+    Console(stderr=True).print(f"results: {options.output}")
+    checks = results.get("checks", {})
+    if not checks.get("ok", False):
+        console.print(
+            "[red]COUNT CHECK FAILED[/]: households did not receive exactly their referrals:",
+            highlight=False,
+        )
+        for problem in checks.get("problems", []):
+            console.print(f"  {problem}", highlight=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""One benchmark run: a fresh broker, the services on a fresh namespace, every phase, the check.
+
+Order: raw Kafka baseline (before the services start, so nothing else uses the broker), then
+the loop entered through HTTP, the loop entered through the topic, latency at a fraction of the
+HTTP throughput, the exactly-once check once the loop is at rest, the audit reads and replays,
+and the services' peak memory, read just before they are stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import phases, report
+from bench.baseline import measure_baseline
+from bench.broker import fresh_broker
+from bench.injector import application_message
+from bench.observer import Observer, watched_topics
+from bench.stack import BenchError, Stack
+from bench.usage import peak_rss_mib
+from bench.verdict import check_deliveries
+from bench.workload import Household, Workload
+from contracts.topics import TopicNames
+from services.runtime.kafka import partitions_of
+from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.topic_admin import ensure_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Options:
+    households: int = 20_000
+    seed: int = 2026
+    concurrency: int = 32
+    latency_seconds: float = 30.0
+    latency_load: float = 0.5  # of the HTTP loop throughput
+    audit_sample: int = 300
+    profile: tuple[str, ...] = ()
+    output: Path = RESULTS / "latest.json"
+    keep: bool = False
+    log_level: str = "INFO"
+    skip: tuple[str, ...] = field(default=())  # phases: http, kafka, latency, audit
+
+
+def _machine() -> dict[str, Any]:
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout  # noqa: S607
+    return {
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "uptime": uptime.strip(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _git_commit() -> str | None:
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],  # noqa: S603,S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or None
+
+
+async def _ends(kafka: KafkaSettings, topics: TopicNames) -> dict[str, int]:
+    """End offsets (committed transactions) of every watched partition, as observer keys."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        partitions: list[TopicPartition] = []
+        for topic in watched_topics(topics):
+            partitions += await partitions_of(consumer, topic)
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {f"{tp.topic}/{tp.partition}": end for tp, end in ends.items()}
+
+
+async def run(options: Options, console: Console) -> dict[str, Any]:
+    """Measure; the results, with `checks.ok` False when a household was not served right."""
+    results: dict[str, Any] = {
+        "run": {
+            "started_at": datetime.now(UTC).isoformat(),
+            "households": options.households,
+            "seed": options.seed,
+            "concurrency": options.concurrency,
+            "latency_load": options.latency_load,
+            "git_commit": _git_commit(),
+            "machine_before": _machine(),
+            "profiled": list(options.profile),
+        }
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="assist-bench-"))
+    results["run"]["workdir"] = str(workdir)
+    # A little in the past: intake refuses future dates, and every household shares this date.
+    occurred_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    workload = Workload(options.seed, occurred_at)
+    n = options.households
+    ok = False
+    try:
+        with fresh_broker(workdir) as broker:
+            results["run"]["broker"] = broker.bootstrap
+            await _measure(
+                options, console, results, workdir, broker.bootstrap, broker.pid, workload, n
+            )
+        ok = results.get("checks", {}).get("ok", False)
+    finally:
+        results["run"]["finished_at"] = datetime.now(UTC).isoformat()
+        results["run"]["machine_after"] = _machine()
+        if ok and not options.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            console.print(f"work directory kept (service logs): {workdir}")
+    return results
+
+
+async def _measure(
+    options: Options,
+    console: Console,
+    results: dict[str, Any],
+    workdir: Path,
+    bootstrap: str,
+    broker_pid: int,
+    workload: Workload,
+    n: int,
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    namespace = f"bench{uuid.uuid4().hex[:8]}."
+    topics = TopicNames(namespace)
+    results["run"]["namespace"] = namespace
+    await ensure_topics(kafka, TopicSettings(namespace=namespace))
+    with console.status("generating households (expected referrals from the domain rules)"):
+        http_households = workload.take(n, "h")
+        kafka_households = workload.take(n, "k")
+    sizes = sorted(
+        len(application_message(h, workload.occurred_at)[1]) for h in kafka_households[:500]
+    )
+    size = sizes[len(sizes) // 2]  # the median ApplicationReceived event
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        produced = progress.add_task(f"raw Kafka: produce {size} B messages", total=n)
+        consumed = progress.add_task("raw Kafka: consume", total=n)
+        baseline = await measure_baseline(
+            kafka,
+            f"{namespace}bench.baseline",
+            n,
+            size,
+            on_produced=lambda k: progress.update(produced, completed=k),
+            on_consumed=lambda k: progress.update(consumed, completed=min(k, n)),
+        )
+        results["baseline"] = baseline.as_dict()
+        profile = {s: RESULTS / f"profile-{s}.txt" for s in options.profile}
+        stack = Stack(bootstrap, namespace, workdir, profile, options.log_level)
+        observer = Observer(bootstrap, namespace)
+        task = progress.add_task("starting the services", total=None)
+        stack.start()
+        try:
+            stack.wait_healthy()
+            await observer.start()
+            progress.update(task, total=1, completed=1)
+            tokens = json.loads(stack.tokens_file.read_text())
+            ctx = phases.Context(
+                kafka,
+                topics,
+                stack,
+                observer,
+                tokens,
+                progress,
+                baseline,
+                occurred_at=workload.occurred_at,
+                concurrency=options.concurrency,
+                pids={**stack.pids(), "kafka broker": broker_pid},
+            )
+            everyone: list[Household] = []
+            try:
+                await _phases(
+                    options, ctx, results, workload, http_households, kafka_households, everyone
+                )
+            except BenchError as error:
+                raise BenchError(f"{error}\n{stack.exits()}") from None
+            await stack.wait_idle()
+            await observer.caught_up(await _ends(kafka, topics))
+            verdict = check_deliveries(
+                {h.household_id: h.referrals for h in everyone},
+                observer.deliveries,
+                observer.dead_letters,
+            )
+            results["checks"] = {**asdict(verdict), "ok": verdict.ok}
+            if verdict.ok and "audit" not in options.skip:
+                results["audit"] = await phases.audit(
+                    ctx, everyone, options.audit_sample, options.seed
+                )
+            results["memory_mib"] = {
+                **stack.peak_rss(),
+                "kafka broker (JVM)": peak_rss_mib(broker_pid),
+            }
+        finally:
+            await observer.stop()
+            stack.stop()
+    results["targets"] = report.targets(results)
+
+
+async def _phases(
+    options: Options,
+    ctx: phases.Context,
+    results: dict[str, Any],
+    workload: Workload,
+    http_households: list[Household],
+    kafka_households: list[Household],
+    everyone: list[Household],
+) -> None:
+    # Each phase starts on a loop at rest (the throughput phases end by waiting for it):
+    # processors off the referral path (audit, feedback) would otherwise still be working.
+    if "http" not in options.skip:
+        results["loop_http"] = await phases.loop_http(ctx, http_households)
+        everyone += http_households
+    if "kafka" not in options.skip:
+        results["loop_kafka"] = await phases.loop_kafka(ctx, kafka_households)
+        everyone += kafka_households
+    if "latency" in options.skip:
+        return
+    measured = results.get("loop_http", results.get("loop_kafka"))
+    if measured is None:
+        raise BenchError("the latency phase needs a measured throughput (http or kafka)")
+    per_second = max(1.0, options.latency_load * measured["households_per_second"])
+    count = max(100, int(per_second * options.latency_seconds))
+    households = workload.take(count, "l")
+    await ctx.stack.wait_idle()
+    results["latency"] = await phases.latency(ctx, households, per_second)
+    everyone += households

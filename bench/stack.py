@@ -1,0 +1,188 @@
+"""The services under test, each its own OS process on the benchmark's broker and namespace.
+
+Started like deploy/local/stack.py starts them (`python -m services.<name>`), on free ports, with
+their logs in the run's work directory. The operator console is not part of the loop and is
+not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.usage import peak_rss_mib
+from deploy.local.tokens import ensure_tokens
+
+# In the order a cold start needs: the chain writer first, intake last.
+SERVICES = (
+    "chainwriter",
+    "identification",
+    "classification",
+    "referral",
+    "feedback",
+    "audit",
+    "intake",
+)
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Stack:
+    def __init__(
+        self,
+        bootstrap: str,
+        namespace: str,
+        workdir: Path,
+        profile: dict[str, Path] | None = None,
+        log_level: str = "INFO",
+    ) -> None:
+        self.workdir = workdir
+        self.tokens_file = ensure_tokens(workdir / "tokens.json")
+        self.ports = {name: free_port() for name in SERVICES}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "ASSIST_TOPIC_NAMESPACE": namespace,
+            "ASSIST_TOKENS_FILE": str(self.tokens_file),
+            "ASSIST_DATA_DIR": str(workdir / "data"),
+            "ASSIST_LOG_FORMAT": "json",
+            "ASSIST_LOG_LEVEL": log_level,
+        }
+        self._profile = profile or {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def log_path(self, service: str) -> Path:
+        return self.workdir / "log" / f"{service}.log"
+
+    def start(self) -> None:
+        (self.workdir / "log").mkdir(parents=True, exist_ok=True)
+        for name in SERVICES:
+            env = {**self._env, f"ASSIST_{name.upper()}_PORT": str(self.ports[name])}
+            if name in self._profile:
+                env["ASSIST_PROFILE"] = str(self._profile[name])
+            with self.log_path(name).open("ab") as log:
+                self.processes[name] = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+                    [sys.executable, "-m", f"services.{name}"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    # Its own session: a Ctrl-C reaches the benchmark, which stops them in order.
+                    start_new_session=True,
+                )
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = set(SERVICES)
+        while waiting:
+            for name in sorted(waiting):
+                self._check_alive(name)
+                try:
+                    if httpx.get(f"{self.url(name)}/healthz", timeout=2).status_code == 200:
+                        waiting.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(sorted(waiting))
+                raise BenchError(
+                    f"not healthy after {timeout:.0f}s: {names}\n"
+                    + "\n".join(self.log_tail(n) for n in sorted(waiting))
+                )
+            time.sleep(0.3)
+
+    def _check_alive(self, name: str) -> None:
+        process = self.processes[name]
+        if process.poll() is not None:
+            raise BenchError(
+                f"{name} exited with status {process.returncode}:\n{self.log_tail(name)}"
+            )
+
+    def check_alive(self) -> None:
+        for name in SERVICES:
+            self._check_alive(name)
+
+    def exits(self) -> str:
+        """Which services are no longer running, and how they ended (for an error message)."""
+        ended = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+        if not ended:
+            return "every service still runs"
+        how = {
+            n: f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            for n, code in ended.items()
+        }
+        return "ended: " + ", ".join(f"{n} ({h})" for n, h in how.items())
+
+    async def health(self, client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+        """Every service's /healthz report (200 or 503 alike), in full: as an operator."""
+        operator = json.loads(self.tokens_file.read_text())["operator"]
+        headers = {"Authorization": f"Bearer {operator}"}
+        replies = await asyncio.gather(
+            *(
+                client.get(f"{self.url(name)}/healthz", timeout=10, headers=headers)
+                for name in SERVICES
+            )
+        )
+        return {name: reply.json() for name, reply in zip(SERVICES, replies, strict=True)}
+
+    async def wait_idle(self, timeout: float = 300, settle: float = 2.5) -> None:
+        """Until every processor has no lag and consumed nothing new for `settle` seconds."""
+        deadline = time.monotonic() + timeout
+        previous: dict[str, int] | None = None
+        async with httpx.AsyncClient() as client:
+            while True:
+                self.check_alive()
+                reports = await self.health(client)
+                processors = [p for r in reports.values() for p in r["processors"]]
+                consumed = {p["name"]: p["consumed"] for p in processors}
+                if all(p["lag"] == 0 for p in processors) and consumed == previous:
+                    return
+                previous = consumed
+                if time.monotonic() > deadline:
+                    lagging = {p["name"]: p["lag"] for p in processors if p["lag"]}
+                    raise BenchError(f"the loop did not come to rest in {timeout:.0f}s: {lagging}")
+                await asyncio.sleep(settle)
+
+    def peak_rss(self) -> dict[str, float | None]:
+        """Each service's peak resident memory (MiB), read while it still runs."""
+        return {name: peak_rss_mib(p.pid) for name, p in self.processes.items()}
+
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self.processes.items()}
+
+    def stop(self, timeout: float = 30) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def log_tail(self, name: str, lines: int = 25) -> str:
+        try:
+            text = self.log_path(name).read_text(errors="replace").splitlines()[-lines:]
+        except FileNotFoundError:
+            return f"--- {name}: no log"
+        return f"--- {name} ({self.log_path(name)}):\n" + "\n".join(text)
