@@ -89,8 +89,8 @@ fmt: install ## Format the code
 contracts: install ## Regenerate contracts/ (JSON Schema, AsyncAPI) from events/
 	@$(PY) -m contracts.generate
 
-bench: install ## Benchmark the loop against raw Kafka on this machine
-	@$(PY) -m bench
+bench: install ## Benchmark the loop against raw Kafka (quick: make bench BENCH_ARGS="--households 2000")
+	@$(PY) -m bench $(BENCH_ARGS)
 
 lock: ## Re-pin requirements.lock from pyproject.toml (after changing a dependency)
 	@rm -rf /tmp/assist-lock-venv && $(PYTHON) -m venv /tmp/assist-lock-venv

@@ -113,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 2
+    except Exception:  # noqa: BLE001 - whatever it was, say so with its traceback
+        console.print("[red]benchmark failed unexpectedly:[/]")
+        console.print_exception(max_frames=8)
+        return 2
     report.write(results, options.output)
     report.show(results, Console())
     Console(stderr=True).print(f"results: {options.output}")

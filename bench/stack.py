@@ -150,7 +150,13 @@ class Stack:
         async with httpx.AsyncClient() as client:
             while True:
                 self.check_alive()
-                reports = await self.health(client)
+                try:
+                    reports = await self.health(client)
+                except httpx.HTTPError:  # a service too busy to answer in time: ask again
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(settle)
+                    continue
                 processors = [p for r in reports.values() for p in r["processors"]]
                 consumed = {p["name"]: p["consumed"] for p in processors}
                 if all(p["lag"] == 0 for p in processors) and consumed == previous:

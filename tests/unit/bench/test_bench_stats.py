@@ -30,8 +30,14 @@ def test_percentile_refuses_nothing_and_nonsense() -> None:
 
 def test_summary_is_in_milliseconds() -> None:
     summary = summary_ms([0.010, 0.020, 0.030])
-    assert summary == {"count": 3, "p50_ms": 20.0, "p95_ms": 29.0, "p99_ms": 29.8,
-                       "max_ms": 30.0, "mean_ms": 20.0}
+    assert summary == {
+        "count": 3,
+        "p50_ms": 20.0,
+        "p95_ms": 29.0,
+        "p99_ms": 29.8,
+        "max_ms": 30.0,
+        "mean_ms": 20.0,
+    }
     assert summary_ms([]) == {"count": 0}
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bench.verdict import Delivery, check_deliveries, completion_times
 
 EXPECTED = {
-    "HH-1": frozenset({("minimum_living_allowance", "civil_affairs"),
-                       ("medical_assistance", "medical_security")}),
+    "HH-1": frozenset(
+        {("minimum_living_allowance", "civil_affairs"), ("medical_assistance", "medical_security")}
+    ),
     "HH-2": frozenset({("extreme_poverty_support", "civil_affairs")}),
     "HH-3": frozenset(),  # tier NONE: nothing should arrive
 }
@@ -17,9 +18,11 @@ def issued(household: str, program: str, department: str, at: float = 1.0) -> De
 
 
 def everything() -> list[Delivery]:
-    return [issued("HH-1", "minimum_living_allowance", "civil_affairs", 1.0),
-            issued("HH-2", "extreme_poverty_support", "civil_affairs", 2.0),
-            issued("HH-1", "medical_assistance", "medical_security", 3.0)]
+    return [
+        issued("HH-1", "minimum_living_allowance", "civil_affairs", 1.0),
+        issued("HH-2", "extreme_poverty_support", "civil_affairs", 2.0),
+        issued("HH-1", "medical_assistance", "medical_security", 3.0),
+    ]
 
 
 def test_exactly_the_expected_referrals_pass() -> None:
@@ -39,9 +42,11 @@ def test_a_duplicate_names_its_household() -> None:
 
 
 def test_anything_unexpected_fails_withdrawals_strangers_and_dead_letters_included() -> None:
-    extra = [issued("HH-3", "medical_assistance", "medical_security"),
-             Delivery("HH-2", "ReferralWithdrawn", "extreme_poverty_support", "civil_affairs", 4.0),
-             issued("HH-9", "medical_assistance", "medical_security")]
+    extra = [
+        issued("HH-3", "medical_assistance", "medical_security"),
+        Delivery("HH-2", "ReferralWithdrawn", "extreme_poverty_support", "civil_affairs", 4.0),
+        issued("HH-9", "medical_assistance", "medical_security"),
+    ]
     verdict = check_deliveries(EXPECTED, everything() + extra, dead_letters=["referral: boom"])
     assert not verdict.ok
     text = "\n".join(verdict.problems)
@@ -52,8 +57,9 @@ def test_anything_unexpected_fails_withdrawals_strangers_and_dead_letters_includ
 
 
 def test_long_lists_of_problems_are_cut_with_a_count() -> None:
-    expected = {f"HH-{n}": frozenset({("medical_assistance", "medical_security")})
-                for n in range(30)}
+    expected = {
+        f"HH-{n}": frozenset({("medical_assistance", "medical_security")}) for n in range(30)
+    }
     verdict = check_deliveries(expected, [], limit=5)
     assert len(verdict.problems) == 6
     assert verdict.problems[-1] == "... and 25 more missing"

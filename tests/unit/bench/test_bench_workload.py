@@ -35,8 +35,14 @@ def test_the_mix_reaches_every_tier_an_application_can_and_every_tag() -> None:
     assert set(tiers) == {"EXTREMELY_POOR", "DIBAO", "MARGINAL", "RIGID_EXPENDITURE", "NONE"}
     assert all(count >= 30 for count in tiers.values()), tiers
     tags = {t for h in households for t in h.expected.tags}
-    assert tags == {"SEVERELY_DISABLED", "DISABLED_IN_DIFFICULTY", "ORPHAN", "UNSUPPORTED_CHILD",
-                    "LEFT_BEHIND_CHILD", "ELDERLY_ALONE"}
+    assert tags == {
+        "SEVERELY_DISABLED",
+        "DISABLED_IN_DIFFICULTY",
+        "ORPHAN",
+        "UNSUPPORTED_CHILD",
+        "LEFT_BEHIND_CHILD",
+        "ELDERLY_ALONE",
+    }
     # Most households lack something; some (comfortable, no special group) lack nothing.
     with_referrals = sum(1 for h in households if h.referrals)
     assert 0.7 * len(households) < with_referrals < len(households)
