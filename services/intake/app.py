@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from contracts.topics import TopicNames
-from events.envelope import new_event
+from events.envelope import Payload, new_event
 from events.household import ApplicationReceived, VisitCompleted
 from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
 from services.intake.requests import ApplicationRequest, RecordRequest, SignalRequest, VisitRequest
@@ -75,6 +76,46 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
     clerk = Depends(require(deps.tokens, "intake"))
     provider = Depends(require(deps.tokens, "intake", "department"))
 
+    def event_id_for(route: str, key: str | None, body: bytes, reused: str | None = None) -> UUID:
+        """The request's event id; 409 when its Idempotency-Key served another request."""
+        try:
+            return deps.keys.event_id(route, key, body)
+        except KeyReused as error:
+            raise HTTPException(409, reused or str(error)) from None
+
+    async def accept(
+        payload: Payload,
+        *,
+        topic: str,
+        household_id: str | None,
+        occurred_at: datetime,
+        event_id: UUID,
+        what: str,
+        key: bytes | None = None,
+        **logged: object,
+    ) -> Accepted:
+        """Publish the event (durable before we answer), log it, and answer 202."""
+        event = new_event(
+            payload,
+            household_id=household_id,
+            producer=SERVICE,
+            occurred_at=occurred_at,
+            event_id=event_id,
+        )
+        await deps.publisher.publish(topic, event, key=key)
+        log.info(
+            f"{what} accepted",
+            household_id=household_id,
+            event_type=event.event_type,
+            correlation_id=str(event.correlation_id),
+            **logged,
+        )
+        return Accepted(
+            event_id=str(event.event_id),
+            correlation_id=str(event.correlation_id),
+            household_id=household_id,
+        )
+
     @app.post(
         "/v1/applications",
         status_code=202,
@@ -89,34 +130,19 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         principal: Principal = clerk,
     ) -> Accepted:
         application, body = await _parse(request, ApplicationRequest, deps.policy)
-        try:
-            event_id = deps.keys.event_id("applications", idempotency_key, body)
-        except KeyReused as error:
-            raise HTTPException(409, str(error)) from None
-        household_id = application.household_id or household_id_for(event_id)
+        event_id = event_id_for("applications", idempotency_key, body)
         payload = ApplicationReceived.model_validate(
             application.model_dump(exclude={"household_id", "occurred_at"})
         )
-        event = new_event(
+        return await accept(
             payload,
-            household_id=household_id,
-            producer=SERVICE,
+            topic=deps.topics.events,
+            household_id=application.household_id or household_id_for(event_id),
             occurred_at=application.occurred_at or datetime.now(UTC),
             event_id=event_id,
-        )
-        await deps.publisher.publish(deps.topics.events, event)
-        log.info(
-            "application accepted",
-            household_id=household_id,
-            event_type=event.event_type,
-            correlation_id=str(event.correlation_id),
+            what="application",
             channel=payload.channel.value,
             members=len(payload.members),
-        )
-        return Accepted(
-            event_id=str(event.event_id),
-            correlation_id=str(event.correlation_id),
-            household_id=household_id,
         )
 
     @app.post(
@@ -144,32 +170,23 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             raise HTTPException(
                 422, f"household_id: visit {visit_id!r} is for household {household_id!r}"
             )
-        try:
-            event_id = deps.keys.event_id(f"visits/{visit_id}", idempotency_key or visit_id, body)
-        except KeyReused:
-            raise HTTPException(409, f"visit {visit_id!r} already has a different result") from None
+        event_id = event_id_for(
+            f"visits/{visit_id}",
+            idempotency_key or visit_id,
+            body,
+            reused=f"visit {visit_id!r} already has a different result",
+        )
         payload = VisitCompleted.model_validate(
             {**visit.model_dump(exclude={"household_id", "occurred_at"}), "visit_id": visit_id}
         )
-        event = new_event(
+        return await accept(
             payload,
+            topic=deps.topics.events,
             household_id=household_id,
-            producer=SERVICE,
             occurred_at=visit.occurred_at or datetime.now(UTC),
             event_id=event_id,
-        )
-        await deps.publisher.publish(deps.topics.events, event)
-        log.info(
-            "visit result accepted",
-            household_id=household_id,
+            what="visit result",
             visit_id=visit_id,
-            event_type=event.event_type,
-            correlation_id=str(event.correlation_id),
-        )
-        return Accepted(
-            event_id=str(event.event_id),
-            correlation_id=str(event.correlation_id),
-            household_id=household_id,
         )
 
     @app.post(
@@ -186,26 +203,17 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         principal: Principal = provider,
     ) -> Accepted:
         signal, body = await _parse(request, SignalRequest, deps.policy)
-        try:
-            event_id = deps.keys.event_id("signals", idempotency_key, body)
-        except KeyReused as error:
-            raise HTTPException(409, str(error)) from None
-        event = new_event(
+        return await accept(
             signal.payload(),
+            topic=deps.topics.monitoring,
             household_id=None,
-            producer=SERVICE,
             occurred_at=signal.occurred_at,
-            event_id=event_id,
-        )
-        await deps.publisher.publish(deps.topics.monitoring, event, key=signal.person_id.encode())
-        log.info(
-            "signal accepted",
+            event_id=event_id_for("signals", idempotency_key, body),
+            what="signal",
+            key=signal.person_id.encode(),
             kind=signal.kind.value,
-            event_type=event.event_type,
-            correlation_id=str(event.correlation_id),
             person_id=signal.person_id,
         )
-        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
 
     @app.post(
         "/v1/records",
@@ -221,26 +229,17 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         principal: Principal = provider,
     ) -> Accepted:
         record, body = await _parse(request, RecordRequest, deps.policy)
-        try:
-            event_id = deps.keys.event_id("records", idempotency_key, body)
-        except KeyReused as error:
-            raise HTTPException(409, str(error)) from None
-        event = new_event(
+        return await accept(
             record.payload(),
+            topic=deps.topics.monitoring,
             household_id=None,
-            producer=SERVICE,
             occurred_at=record.recorded_at,
-            event_id=event_id,
-        )
-        await deps.publisher.publish(deps.topics.monitoring, event, key=record.person_id.encode())
-        log.info(
-            "record accepted",
-            event_type=event.event_type,
+            event_id=event_id_for("records", idempotency_key, body),
+            what="record",
+            key=record.person_id.encode(),
             person_id=record.person_id,
             source=record.source_department.value,
-            correlation_id=str(event.correlation_id),
         )
-        return Accepted(event_id=str(event.event_id), correlation_id=str(event.correlation_id))
 
 
 def create_app(deps: IntakeDeps) -> FastAPI:
