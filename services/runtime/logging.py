@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -43,6 +44,34 @@ def _mask_processor(
     return event_dict
 
 
+class RepeatLimiter(logging.Filter):
+    """Lets the same library message (by logger and template) through once per `interval`.
+
+    With the broker gone, aiokafka logs each failed reconnect, about ten lines a second per
+    client, which would bury everything else an operator needs; the first of a run is kept,
+    and the next one let through says how many were left out (`repeated`).
+    """
+
+    def __init__(self, interval: float = 10.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self._last: dict[tuple[str, str], float] = {}
+        self._left_out: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._left_out[key] = self._left_out.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        left_out = self._left_out.pop(key, 0)
+        if left_out:
+            record.repeated = left_out
+        return True
+
+
 def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:
     """Set up structlog and the stdlib root logger (aiokafka, uvicorn) to share one output."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -73,9 +102,14 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
                 *masked,
                 renderer,
             ],
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(allow=["repeated"]),
+            ],
         )
     )
+    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

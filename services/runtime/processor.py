@@ -94,6 +94,10 @@ class Processor:
         self._committed_at = 0.0
         self._metrics = _Metrics(config.name)
 
+    @property
+    def _step_limit(self) -> float:
+        return (self._kafka.transaction_timeout_ms + self._kafka.request_timeout_ms) / 1000 + 10
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -108,21 +112,32 @@ class Processor:
                 )
                 self.status.last_error = "fenced by a newer instance"
                 return
+            except asyncio.CancelledError as error:
+                if _being_cancelled():
+                    raise
+                # Not a cancellation of this task: a Kafka client cancelled one of its own
+                # futures under it (seen when the broker restarts mid-commit). Left to
+                # propagate, it would end the processor silently, for good.
+                await self._restart_after(error, backoff)
+                backoff = min(backoff * 2, 15.0)
             except Exception as error:  # noqa: BLE001 - any failure: rebuild state and go on
-                self.status.last_error = f"{type(error).__name__}: {error}"
-                self.status.restarts += 1
-                metrics.RESTARTS.labels(self.config.name).inc()
-                log.error(
-                    "processor failed; restarting",
-                    processor=self.config.name,
-                    error=self.status.last_error,
-                    backoff=backoff,
-                )
-                await asyncio.sleep(backoff)
+                await self._restart_after(error, backoff)
                 backoff = min(backoff * 2, 15.0)
             else:
                 backoff = 1.0
         self.status.running = False
+
+    async def _restart_after(self, error: BaseException, backoff: float) -> None:
+        self.status.last_error = f"{type(error).__name__}: {error}"
+        self.status.restarts += 1
+        metrics.RESTARTS.labels(self.config.name).inc()
+        log.error(
+            "processor failed; restarting",
+            processor=self.config.name,
+            error=self.status.last_error,
+            backoff=backoff,
+        )
+        await asyncio.sleep(backoff)
 
     async def _run_once(self) -> None:
         name = self.config.name
@@ -152,7 +167,11 @@ class Processor:
                                 f"broker unreachable for {self.config.reconnect_after_seconds:g} s:"
                                 " reconnecting with new clients"
                             )
-                        await self._step(consumer, producer, handler, committed)
+                        # A step waits on the broker in several places (fetch positions, the
+                        # commit); none may wait for good, or the processor hangs with its
+                        # clients instead of starting again with fresh ones.
+                        async with asyncio.timeout(self._step_limit):
+                            await self._step(consumer, producer, handler, committed)
                     await self._commit_uncommitted(producer)
                 finally:
                     watcher.cancel()
@@ -284,9 +303,11 @@ class Processor:
         # on a commit after the broker came back: past that timeout, fail the batch, so that
         # the restart (a new producer fences this one) does it again.
         limit = self._kafka.transaction_timeout_ms / 1000
-        await producer.begin_transaction()  # type: ignore[attr-defined]
         try:
             async with asyncio.timeout(limit):
+                # Inside the limit: it waits for a producer id, which a producer that lost its
+                # own across a broker restart may never get back.
+                await producer.begin_transaction()  # type: ignore[attr-defined]
                 # Offsets first: an output, once written, holds back what read_committed
                 # consumers of its partition see (the last stable offset) until the commit,
                 # so it is written as late as the transaction allows (make bench: -12 % p50).
@@ -373,6 +394,11 @@ class Processor:
             for tp, end in ends.items():
                 self._ends[tp] = max(end, self._ends.get(tp, 0))
             self._refresh_lag()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _stop_quietly(client: Any, timeout: float = 10.0) -> None:

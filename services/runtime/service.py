@@ -25,6 +25,7 @@ from services.runtime.settings import (
     TopicSettings,
     service_settings,
 )
+from services.runtime.taskdump import install_task_dump
 from services.runtime.topic_admin import ensure_topics
 
 
@@ -126,6 +127,19 @@ def _profiled(path: str | None) -> Iterator[None]:
         )
 
 
+def _report_end(task: asyncio.Future[None], stopping: asyncio.Event) -> None:
+    """A processor's task ends only when the service stops or its instance was fenced: any
+    other end is an error an operator must see (its /healthz says "down" from then on)."""
+    if stopping.is_set():
+        return
+    error = None if task.cancelled() else task.exception()
+    get_logger().error(
+        "processor ended while the service runs",
+        task=task.get_name() if isinstance(task, asyncio.Task) else str(task),
+        error=f"{type(error).__name__}: {error}" if error else None,
+    )
+
+
 async def run_service(
     name: str,
     settings: ServiceSettings,
@@ -159,9 +173,12 @@ async def run_service(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    install_task_dump(loop)
     tasks: list[asyncio.Future[None]] = [
         asyncio.create_task(p.run(), name=p.config.name) for p in processors
     ]
+    for task in tasks:
+        task.add_done_callback(lambda ended: _report_end(ended, stop))
     tasks += [asyncio.ensure_future(job()) for job in (*background, _freeze_long_lived)]
     serving = asyncio.create_task(server.serve(), name="http")
     log.info(

@@ -75,8 +75,18 @@ class ServiceProcess:
                 self.process.kill()
                 self.process.wait()
 
-    def log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int = 30, own_only: bool = False) -> str:
+        """The last `lines` of the log; `own_only` leaves out the Kafka client's retry noise."""
         try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+            text = self.log_path.read_text().splitlines()
         except FileNotFoundError:
             return "(no log)"
+        if own_only:
+            text = [line for line in text if '"logger": "aiokafka' not in line]
+        return "\n".join(text[-lines:])
+
+    def dump_tasks(self) -> None:
+        """Have the service log every asyncio task's stack (services/runtime/taskdump.py)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)

@@ -49,3 +49,23 @@ def test_nested_fields_tracebacks_and_library_logs_are_masked(json_logs: io.Stri
     assert text.count(mask_resident_id(RESIDENT)) >= 5
     assert all(line["service"] == "operations-test" for line in lines)
     assert lines[0]["household_id"] == "HH-1"
+
+
+def test_a_library_message_repeated_many_times_is_logged_once_with_its_count(
+    json_logs: io.StringIO,
+) -> None:
+    client = logging.getLogger("aiokafka")
+    for attempt in range(50):
+        client.error("Unable connect to node with id %s: attempt %s", 1, attempt)
+    client.error("Unable to update metadata from %s", [1])
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == [
+        "Unable connect to node with id 1: attempt 0",
+        "Unable to update metadata from [1]",
+    ]
+    [limiter] = logging.getLogger().handlers[0].filters
+    limiter.interval = 0  # type: ignore[union-attr]  # the interval has passed
+    client.error("Unable connect to node with id %s: attempt %s", 1, 50)
+    last = json.loads(json_logs.getvalue().splitlines()[-1])
+    assert last["event"] == "Unable connect to node with id 1: attempt 50"
+    assert last["repeated"] == 49
