@@ -20,6 +20,7 @@ def make_producer(settings: KafkaSettings, transactional_id: str | None = None) 
         linger_ms=0 if transactional_id is not None else settings.linger_ms,
         request_timeout_ms=settings.request_timeout_ms,
         transactional_id=transactional_id,
+        retry_backoff_ms=settings.txn_retry_backoff_ms if transactional_id is not None else 100,
         transaction_timeout_ms=settings.transaction_timeout_ms,
         max_batch_size=256 * 1024,
     )

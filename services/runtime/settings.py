@@ -20,6 +20,10 @@ class KafkaSettings(BaseSettings):
     linger_ms: int = Field(default=5, ge=0)
     request_timeout_ms: int = Field(default=30_000, ge=1000)
     transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+    # A transaction's first request often meets CONCURRENT_TRANSACTIONS while the broker is
+    # still writing the previous commit's markers; aiokafka retries after this long (its
+    # default, 100 ms, was added to most hops of the loop: make bench).
+    txn_retry_backoff_ms: int = Field(default=10, ge=1)
 
 
 class TopicSettings(BaseSettings):
