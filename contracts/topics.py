@@ -126,7 +126,7 @@ REFERRALS = tuple(
         key="household_id",
         description=f"Referrals addressed to {department.value}: issued, withdrawn, overdue. "
         "Each carries only what this department needs.",
-        publishers=("referral",),
+        publishers=("chainwriter",),
         subscribers=(department.value,),
         messages=REFERRAL_EVENTS,
     )

@@ -1,10 +1,13 @@
 """The chain writer: the one owner of every household's order.
 
 It takes proposed events from `assist.events`, drops any event_id it has already chained,
-and appends the rest to `assist.chain` with the next sequence and the hash link. Its state
-(each chain's head and every chained event_id) is rebuilt from `assist.chain` itself at start,
-and chained events are committed in the same transaction as the consumed offsets, so a crash
-at any point neither loses an event nor writes one twice.
+and appends the rest to `assist.chain` with the next sequence and the hash link. A chained
+referral event (issued, withdrawn, overdue) also goes, the same bytes, to its department's
+topic `assist.referrals.<department>`: in the same transaction, so a department receives each
+exactly once, and a hop sooner than if another processor copied it from the chain.
+Its state (each chain's head and every chained event_id) is rebuilt from `assist.chain`
+itself at start, and chained events are committed in the same transaction as the consumed
+offsets, so a crash at any point neither loses an event nor writes one twice.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from aiokafka import AIOKafkaConsumer
 from contracts.topics import TopicNames
 from events.chain import ChainHead, linked_bytes
 from events.codec import DecodeError, decode_event
+from events.referral import ReferralIssued, ReferralOverdue, ReferralWithdrawn
 from services.runtime import metrics
 from services.runtime.kafka import partitions_of
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 
 log = get_logger()
+FOR_DEPARTMENTS = (ReferralIssued, ReferralWithdrawn, ReferralOverdue)
 
 
 class ChainWriter:
@@ -74,7 +79,12 @@ class ChainWriter:
             correlation_id=str(event.correlation_id),
             producer=event.producer,
         )
-        return [Outbound(self.topics.chain, event.key, value, event.event_type.value)]
+        label = event.event_type.value
+        chained = [Outbound(self.topics.chain, event.key, value, label)]
+        if isinstance(event.payload, FOR_DEPARTMENTS):
+            department = self.topics.referrals(event.payload.department)
+            chained.append(Outbound(department, event.key, value, label))
+        return chained
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []

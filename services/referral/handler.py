@@ -1,11 +1,9 @@
-"""Referral: push according to needs, and deliver each referral to its department's topic.
+"""Referral: push according to needs, one referral per program a household lacks.
 
 From the chain it learns each household's facts and classification, and issues one referral
 per program the household lacks, withdraws those whose ground is gone, links charity when a
 department declines as not_covered, and re-issues to another department on TRANSFERRED.
-Every chained ReferralIssued / ReferralWithdrawn / ReferralOverdue is then copied, byte for
-byte, to `assist.referrals.<department>` in the same transaction as the consumed offset, so a
-department receives each exactly once.
+The chain writer delivers each chained referral event to its department's topic.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from events.household import HouseholdClassified, HouseholdIdentified
 from events.referral import (
     ReferralIssued,
     ReferralOutcomeReported,
-    ReferralOverdue,
     ReferralWithdrawn,
 )
 from events.types import DeclineReason, Department, Outcome, Program
@@ -41,7 +38,6 @@ from services.runtime.messages import Inbound, Outbound, Rejected
 
 SERVICE = "referral"
 log = get_logger()
-FORWARDED = (ReferralIssued, ReferralWithdrawn, ReferralOverdue)
 
 
 @dataclass
@@ -81,10 +77,6 @@ class ReferralHandler:
             return self._emit(self._reconcile(event, household))
         if isinstance(payload, ReferralOutcomeReported):
             return self._emit(self._after_outcome(event, payload, household))
-        if isinstance(payload, FORWARDED):
-            # The chained event itself goes to the department: same bytes, hash and sequence.
-            topic = self.topics.referrals(payload.department)
-            return [Outbound(topic, event.key, message.value or b"", event.event_type.value)]
         return []
 
     def tick(self, now: datetime) -> Sequence[Outbound]:

@@ -36,6 +36,7 @@ def make_consumer(settings: KafkaSettings, group_id: str | None) -> AIOKafkaCons
         isolation_level="read_committed",
         request_timeout_ms=settings.request_timeout_ms,
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
 
 

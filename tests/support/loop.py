@@ -124,6 +124,8 @@ class Loop:
                 continue
             for chained in self._deliver("chainwriter", self.writer, message):
                 on_chain = self._put(chained)
+                if on_chain.topic != self.topics.chain:
+                    continue  # a department's copy of a referral event
                 self.chain.append(decode_event(on_chain.value))
                 for name, consumer in self.chain_consumers:
                     queue.extend(self._deliver(name, consumer, on_chain))

@@ -113,6 +113,14 @@ async def test_garbage_goes_to_dead_letters_and_later_events_still_chain(
     assert "not JSON" in reasons and "event_type: unknown event type 'Nope'" in reasons
 
 
+async def produce_in_slices(
+    kafka: KafkaSettings, topic: str, events: list[Any], size: int = 50, pause: float = 0.2
+) -> None:
+    for start in range(0, len(events), size):
+        await produce(kafka, topic, messages(events[start : start + size]))
+        await asyncio.sleep(pause)
+
+
 def _bytes(document: dict[str, Any]) -> bytes:
     import json
 
@@ -124,23 +132,32 @@ async def test_kill_9_mid_stream_gives_the_same_chain_as_an_uninterrupted_run(
     kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
 ) -> None:
     events = workload(3000, households=50, seed=11)
-    await produce(kafka, topics.events, messages(events))
+    await produce(kafka, topics.events, messages(events[:300]))
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "ASSIST_TOPIC_NAMESPACE": topics.namespace,
     }
     writer = ServiceProcess("chainwriter", env, tmp_path).start()
+    feeding: asyncio.Task[None] | None = None
     try:
         await wait_for_documents(kafka, topics.chain, 1, timeout=90)
+        # The rest keeps arriving while the writer works, so the kill lands mid-stream however
+        # fast the writer is.
+        feeding = asyncio.create_task(produce_in_slices(kafka, topics.events, events[300:]))
+        await asyncio.sleep(0.5)
         writer.kill9()
         partial = len(await read_documents(kafka, topics.chain))
-        assert partial < 3000, "the kill came too late to interrupt anything"
+        assert not feeding.done(), "the kill came too late to interrupt anything"
+        assert partial < 3000
+        await feeding
         writer.start()
         documents = await wait_for_documents(kafka, topics.chain, 3000, timeout=120)
         await asyncio.sleep(2)  # anything written twice would show up by now
         documents = await read_documents(kafka, topics.chain)
     finally:
         writer.stop()
+        if feeding is not None and not feeding.done():
+            feeding.cancel()
     assert_gap_free_and_linked(documents, events)
 
     reference_topics = TopicNames(topics.namespace + "ref.")

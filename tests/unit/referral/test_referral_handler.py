@@ -23,6 +23,7 @@ from support.loop import (
 from events.envelope import Envelope
 from events.referral import ReferralIssued, ReferralWithdrawn
 from events.types import Department, Program, SignalKind
+from services.chainwriter.writer import ChainWriter
 from services.referral.domain.disclosure import ALLOWLIST, disclosed_fields
 from services.runtime.messages import Inbound
 
@@ -206,12 +207,25 @@ def test_chained_referral_events_are_copied_byte_for_byte_to_their_department(
     assert sum(map(len, expected.values())) == 4 + 2 + 1 + 2
 
 
-def test_the_copy_keeps_the_key_and_the_chained_bytes(loop: Loop) -> None:
+def test_the_department_copy_is_the_chained_event_with_its_key(loop: Loop) -> None:
+    for event in of_type(loop.chain, "ReferralIssued"):
+        value = loop.log[TOPICS.chain][loop.chain.index(event)]
+        assert value in loop.department_topic(event.payload.department)
+    chained = of_type(loop.chain, "ReferralIssued")[0]
+    proposed = chained.model_copy(update={"sequence": None, "prev_hash": None, "hash": None})
+    writer = ChainWriter(TOPICS)
+    on_chain, copy = writer.handle(
+        Inbound(TOPICS.events, 0, 0, b"HH-R", proposed.to_bytes()), replaying=False
+    )
+    assert on_chain.topic == TOPICS.chain
+    department = TOPICS.referrals(chained.payload.department)
+    assert (copy.topic, copy.key, copy.value) == (department, b"HH-R", on_chain.value)
+
+
+def test_the_referral_handler_leaves_delivery_to_the_chain_writer(loop: Loop) -> None:
     event = of_type(loop.chain, "ReferralIssued")[0]
     value = loop.log[TOPICS.chain][loop.chain.index(event)]
-    [copy] = loop.referral.handle(Inbound(TOPICS.chain, 0, 99, b"HH-R", value), replaying=False)
-    department = event.payload.department
-    assert (copy.topic, copy.key, copy.value) == (TOPICS.referrals(department), b"HH-R", value)
+    assert loop.referral.handle(Inbound(TOPICS.chain, 0, 99, b"HH-R", value), False) == []
 
 
 def _disclosure_households() -> list[list[dict[str, Any]]]:
