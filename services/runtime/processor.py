@@ -167,11 +167,7 @@ class Processor:
                                 f"broker unreachable for {self.config.reconnect_after_seconds:g} s:"
                                 " reconnecting with new clients"
                             )
-                        # A step waits on the broker in several places (fetch positions, the
-                        # commit); none may wait for good, or the processor hangs with its
-                        # clients instead of starting again with fresh ones.
-                        async with asyncio.timeout(self._step_limit):
-                            await self._step(consumer, producer, handler, committed)
+                        await self._step_within_limit(consumer, producer, handler, committed)
                     await self._commit_uncommitted(producer)
                 finally:
                     watcher.cancel()
@@ -198,6 +194,25 @@ class Processor:
             else:
                 consumer.seek(tp, committed[tp])
         return committed
+
+    async def _step_within_limit(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: object,
+        handler: StreamHandler,
+        committed: dict[TopicPartition, int],
+    ) -> None:
+        """A step waits on the broker in several places (fetch positions, the commit); none may
+        wait for good, or the processor hangs with its clients instead of starting again with
+        fresh ones."""
+        limit = asyncio.timeout(self._step_limit)
+        try:
+            async with limit:
+                await self._step(consumer, producer, handler, committed)
+        except TimeoutError:
+            if limit.expired():
+                raise TimeoutError(f"a step waited over {self._step_limit:g} s") from None
+            raise
 
     async def _step(
         self,

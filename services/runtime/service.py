@@ -128,8 +128,8 @@ def _profiled(path: str | None) -> Iterator[None]:
 
 
 def _report_end(task: asyncio.Future[None], stopping: asyncio.Event) -> None:
-    """A processor's task ends only when the service stops or its instance was fenced: any
-    other end is an error an operator must see (its /healthz says "down" from then on)."""
+    """A processor's task ends on its own only when a newer instance fenced it, or on a bug:
+    either way an operator must see it (its /healthz says "down" from then on)."""
     if stopping.is_set():
         return
     error = None if task.cancelled() else task.exception()

@@ -56,3 +56,15 @@ async def test_cancelling_the_processor_task_still_ends_it() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert processor.status.restarts == 0
+
+
+async def test_a_step_that_waits_on_the_broker_for_good_is_given_up() -> None:
+    class Hanging(Processor):
+        _step_limit = 0.05
+
+        async def _step(self, *_: object) -> None:
+            await asyncio.sleep(3600)  # e.g. a position aiokafka never gets back
+
+    processor = Hanging(ProcessorConfig("p", ("t",), "dl"), lambda: None, KafkaSettings())  # type: ignore[arg-type,return-value]
+    with pytest.raises(TimeoutError, match="a step waited over 0.05 s"):
+        await processor._step_within_limit(None, None, None, {})  # type: ignore[arg-type]
