@@ -52,6 +52,8 @@ class RepeatLimiter(logging.Filter):
     and the next one let through says how many were left out (`repeated`).
     """
 
+    MAX_KEYS = 1024
+
     def __init__(self, interval: float = 10.0) -> None:
         super().__init__()
         self.interval = interval
@@ -65,11 +67,18 @@ class RepeatLimiter(logging.Filter):
         if last is not None and now - last < self.interval:
             self._left_out[key] = self._left_out.get(key, 0) + 1
             return False
+        if len(self._last) >= self.MAX_KEYS:  # messages formatted before logging: all distinct
+            self._forget_older_than(now - self.interval)
         self._last[key] = now
         left_out = self._left_out.pop(key, 0)
         if left_out:
             record.repeated = left_out
         return True
+
+    def _forget_older_than(self, cutoff: float) -> None:
+        for key in [key for key, seen in self._last.items() if seen < cutoff]:
+            del self._last[key]
+            self._left_out.pop(key, None)
 
 
 def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:

@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from events.identity import make_resident_id, mask_resident_id
-from services.runtime.logging import configure_logging, get_logger
+from services.runtime.logging import RepeatLimiter, configure_logging, get_logger
 
 RESIDENT = make_resident_id("330100", date(1990, 3, 7), 77)
 
@@ -69,3 +69,11 @@ def test_a_library_message_repeated_many_times_is_logged_once_with_its_count(
     last = json.loads(json_logs.getvalue().splitlines()[-1])
     assert last["event"] == "Unable connect to node with id 1: attempt 50"
     assert last["repeated"] == 49
+
+
+def test_the_repeat_limiter_forgets_old_messages_instead_of_growing_for_good() -> None:
+    limiter = RepeatLimiter(interval=0)
+    for n in range(5 * RepeatLimiter.MAX_KEYS):
+        record = logging.LogRecord("uvicorn", logging.WARNING, __file__, 1, f"msg {n}", None, None)
+        assert limiter.filter(record)
+    assert len(limiter._last) <= RepeatLimiter.MAX_KEYS
