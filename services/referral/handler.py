@@ -40,11 +40,34 @@ SERVICE = "referral"
 log = get_logger()
 
 
+@dataclass(frozen=True, slots=True)
+class OpenReferral:
+    """What is kept of an issued referral while it is open: enough to withdraw it, transfer it
+    or link charity after it. (The whole ReferralIssued, with each member's details, was
+    about 10 KB per household of this service's memory: make bench.)"""
+
+    referral_id: str
+    program: Program
+    department: Department
+    member_ids: tuple[str, ...]
+    grounds: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, issued: ReferralIssued) -> OpenReferral:
+        return cls(
+            issued.referral_id,
+            issued.program,
+            issued.department,
+            tuple(m.person_id for m in issued.members),
+            tuple(issued.grounds.items()),
+        )
+
+
 @dataclass
 class Household:
     facts: HouseholdFacts | None = None
     classification: Classification | None = None
-    open_by_program: dict[Program, ReferralIssued] = field(default_factory=dict)
+    open_by_program: dict[Program, OpenReferral] = field(default_factory=dict)
     # Facts not yet classified, by HouseholdIdentified event id: identification may append a
     # newer identification before classification answers the older one, and a classification
     # must be read with the facts it was computed from.
@@ -126,7 +149,7 @@ class ReferralHandler:
             need = charity_linkage_need(
                 outcome.program,
                 outcome.department,
-                tuple(m.person_id for m in referral.members),
+                referral.member_ids,
                 household.classification,
             )
             return [self._issue(cause, household, need)]
@@ -134,7 +157,7 @@ class ReferralHandler:
             need = Need(
                 outcome.program,
                 Department(outcome.transfer_to),
-                tuple(m.person_id for m in referral.members),
+                referral.member_ids,
                 dict(referral.grounds),
             )
             return [self._issue(cause, household, need, transferred_from=referral.referral_id)]
@@ -154,7 +177,7 @@ class ReferralHandler:
         if transferred_from:
             document["transferred_from"] = transferred_from
         payload = ReferralIssued.model_validate(document)
-        household.open_by_program[need.program] = payload
+        household.open_by_program[need.program] = OpenReferral.of(payload)
         log.info(
             "referral issued",
             household_id=cause.household_id,
@@ -170,7 +193,7 @@ class ReferralHandler:
         self,
         cause: Envelope,
         household: Household,
-        referral: ReferralIssued,
+        referral: OpenReferral,
         classification: Classification,
     ) -> Envelope:
         del household.open_by_program[referral.program]
