@@ -16,7 +16,7 @@ from services.operations.referral_board import DepartmentLoad, ReferralBoard
 class ProcessorView:
     service: str
     name: str
-    state: str  # running, catching up, stalled, disconnected, down, or "no answer"
+    state: str  # running, catching up, stalled, held, disconnected, down, or "no answer"
     ready: bool
     lag: int | None = None
     lag_by_partition: dict[str, int] = field(default_factory=dict)

@@ -21,24 +21,27 @@ STALL_SECONDS = 30.0  # default; ServiceSettings.stall_seconds (ASSIST_STALL_SEC
 def health_report(
     service: str, processors: Sequence[Processor], stall_seconds: float = STALL_SECONDS
 ) -> tuple[bool, dict[str, Any]]:
-    """Ready when every processor runs, reaches the broker, has replayed its state, and is not
-    stalled (input waiting with no progress for `stall_seconds`)."""
+    """Ready when every processor runs, reaches the broker, has replayed its state, and is
+    neither stalled (input waiting with no progress for `stall_seconds`) nor held (input
+    behind a transaction that never ends)."""
     report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds, "processors": []}
     healthy = True
     for processor in processors:
         status = processor.status
         stalled = status.running and status.stalled(stall_seconds)
-        ok = status.running and status.connected and status.caught_up and not stalled
+        held = status.running and bool(status.held)
+        ok = status.running and status.connected and status.caught_up and not (stalled or held)
         healthy = healthy and ok
         report["processors"].append(
             {
                 "name": status.name,
                 "inputs": list(status.inputs),
-                "state": _state(status.running, status.connected, stalled, ok),
+                "state": _state(status.running, status.connected, stalled, held, ok),
                 "running": status.running,
                 "connected": status.connected,
                 "caught_up": status.caught_up,
                 "stalled": stalled,
+                "held_partitions": dict(status.held),
                 "lag": status.total_lag,
                 "lag_by_partition": dict(status.lag),
                 "consumed": status.consumed,
@@ -54,13 +57,15 @@ def health_report(
     return healthy, report
 
 
-def _state(running: bool, connected: bool, stalled: bool, ok: bool) -> str:
+def _state(running: bool, connected: bool, stalled: bool, held: bool, ok: bool) -> str:
     if not running:
         return "down"
     if not connected:
         return "disconnected"
     if stalled:
         return "stalled"
+    if held:
+        return "held"  # input behind a transaction that never ends: see ProcessorStatus.held
     return "running" if ok else "catching up"
 
 

@@ -92,6 +92,8 @@ class Processor:
         # Consumed but not yet committed positions, and when offsets were last committed.
         self._uncommitted: dict[TopicPartition, int] = {}
         self._committed_at = 0.0
+        # Per input partition: the last stable offset seen and since when (see _watch_held).
+        self._stable_since: dict[TopicPartition, tuple[int, float]] = {}
         self._metrics = _Metrics(config.name)
 
     @property
@@ -353,8 +355,41 @@ class Processor:
         self._last_tick = now
         return True
 
+    @property
+    def _hold_limit(self) -> float:
+        # The broker aborts a transaction past its timeout within its cleanup interval (10 s
+        # by default): an input held longer than that is held by one it will not end.
+        return self._kafka.transaction_timeout_ms / 1000 + 30
+
+    def _watch_held(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
+        """Note input partitions whose last stable offset does not move while records wait
+        behind it and everything before it is consumed (ProcessorStatus.held)."""
+        now = time.time()
+        for tp, position in positions.items():
+            key = f"{tp.topic}/{tp.partition}"
+            stable, high = consumer.last_stable_offset(tp), consumer.highwater(tp)
+            if stable is None or high is None or high <= stable or position < stable:
+                self._stable_since.pop(tp, None)
+                self.status.held.pop(key, None)
+                continue
+            seen = self._stable_since.get(tp)
+            if seen is None or seen[0] != stable:
+                self._stable_since[tp] = (stable, now)
+                self.status.held.pop(key, None)
+            elif now - seen[1] > self._hold_limit and key not in self.status.held:
+                self.status.held[key] = seen[1]
+                log.error(
+                    "input held by a transaction that does not end",
+                    processor=self.status.name,
+                    partition=key,
+                    last_stable_offset=stable,
+                    high_watermark=high,
+                    since=datetime.fromtimestamp(seen[1], UTC).isoformat(),
+                )
+
     def _update_lag(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
         self._progress = dict(positions)
+        self._watch_held(consumer, positions)
         for tp in positions:
             end = consumer.last_stable_offset(tp)
             if end is not None:  # None: nothing fetched from this partition yet

@@ -28,6 +28,11 @@ class ProcessorStatus:
     last_error: str | None = None
     consumed: int = 0
     produced: int = 0
+    # Input partitions whose last stable offset has stayed below the high watermark, with
+    # everything before it consumed, for longer than any transaction may stay open: records
+    # behind a transaction that never ends (a "hanging transaction"), which read_committed
+    # readers never see and the lag does not show. Partition -> since when (wall clock).
+    held: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_lag(self) -> int:

@@ -10,7 +10,10 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.runtime.processor import Processor
+from contracts.topics import TopicNames
+from services.chainwriter.writer import ChainWriter
+from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.settings import KafkaSettings
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -26,6 +29,26 @@ def parse_metrics(text: str) -> Samples:
 
 def sample(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def chain_writer(
+    topics: TopicNames,
+    kafka: KafkaSettings,
+    kind: type[Processor] = Processor,
+    lag_check_seconds: float = 0.3,
+) -> Processor:
+    """The chain writer's processor as its service builds it, looking at the broker often."""
+    return kind(
+        ProcessorConfig(
+            f"{topics.namespace}chainwriter",
+            (topics.events,),
+            topics.deadletter,
+            replay_inputs=False,
+            lag_check_seconds=lag_check_seconds,
+        ),
+        lambda: ChainWriter(topics),
+        kafka,
+    )
 
 
 @dataclass

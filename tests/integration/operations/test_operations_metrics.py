@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from operations_running import Running, eventually, sample
+from operations_running import Running, chain_writer, eventually, sample
 from support.factories import application_event
 from support.kafka_io import produce
 
@@ -13,7 +13,6 @@ from contracts.topics import TopicNames
 from events.envelope import new_event
 from events.referral import ReferralIssued
 from events.types import Department, Program
-from services.chainwriter.writer import ChainWriter
 from services.feedback.handler import FeedbackHandler
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.settings import KafkaSettings
@@ -41,17 +40,7 @@ async def test_metrics_parse_and_move_when_events_flow(
     kafka: KafkaSettings, topics: TopicNames, serve_processors: object
 ) -> None:
     ns = topics.namespace
-    writer = Processor(
-        ProcessorConfig(
-            f"{ns}chainwriter",
-            (topics.events,),
-            topics.deadletter,
-            replay_inputs=False,
-            lag_check_seconds=0.3,
-        ),
-        lambda: ChainWriter(topics),
-        kafka,
-    )
+    writer = chain_writer(topics, kafka)
     feedback = Processor(
         ProcessorConfig(
             f"{ns}feedback",

@@ -7,16 +7,15 @@ import asyncio
 
 import httpx
 import pytest
-from operations_running import Running, eventually
+from operations_running import Running, chain_writer, eventually
 from support.factories import application_event
 from support.kafka_io import produce, read_all
 
 from contracts.topics import TopicNames
-from services.chainwriter.writer import ChainWriter
 from services.operations.health_poller import HealthPoller
 from services.operations.overview import service_view
 from services.runtime.messages import Outbound
-from services.runtime.processor import Processor, ProcessorConfig
+from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
@@ -43,17 +42,8 @@ async def test_a_stalled_processor_is_reported_and_recovers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ASSIST_STALL_SECONDS", "1")
-    writer = CommitHangs(
-        ProcessorConfig(
-            f"{topics.namespace}chainwriter",
-            (topics.events,),
-            topics.deadletter,
-            replay_inputs=False,
-            lag_check_seconds=0.3,
-        ),
-        lambda: ChainWriter(topics),
-        kafka,
-    )
+    writer = chain_writer(topics, kafka, CommitHangs)
+    assert isinstance(writer, CommitHangs)
     running: Running = serve_processors(  # type: ignore[operator]
         "chainwriter", writer, stall_seconds=ServiceSettings().stall_seconds
     )

@@ -51,6 +51,7 @@ def verdict(processor_status: ProcessorStatus, stall: float = 30.0) -> tuple[boo
         ({"connected": False}, (False, "disconnected")),
         ({"caught_up": False}, (False, "catching up")),
         ({"lag": {"t/0": 3}, "waiting_since": 1.0, "last_progress_at": 1.0}, (False, "stalled")),
+        ({"held": {"t/0": 1.0}}, (False, "held")),
     ],
 )
 def test_states(fields: dict[str, object], expected: tuple[bool, str]) -> None:
