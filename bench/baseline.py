@@ -19,8 +19,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.injector import inject
 from bench.stats import rate
-from services.runtime.kafka import make_consumer, make_producer
+from services.runtime.kafka import make_consumer
 from services.runtime.settings import KafkaSettings
 
 Progress = Callable[[int], None]
@@ -82,7 +83,7 @@ async def measure_baseline(
         await consumer.seek_to_beginning(*tps)
         started = time.perf_counter()
         reading = asyncio.create_task(_consume(consumer, count, on_consumed))
-        produced_in = await _produce(kafka, topic, messages, on_produced)
+        _, produced_in = await inject(kafka, topic, messages, on_produced, progress_every=1000)
         await reading
         pipelined = time.perf_counter() - started
         # Consume alone: the same messages again, from the beginning of the full topic.
@@ -110,29 +111,6 @@ def _assign(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> list[Top
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(tps)
     return tps
-
-
-async def _produce(
-    kafka: KafkaSettings,
-    topic: str,
-    messages: list[tuple[bytes, bytes]],
-    on_progress: Progress | None,
-) -> float:
-    producer = make_producer(kafka)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        pending = []
-        for i, (key, value) in enumerate(messages, start=1):
-            pending.append(await producer.send(topic, value, key=key))
-            if on_progress and i % 1000 == 0:
-                on_progress(i)
-        await asyncio.gather(*pending)
-        if on_progress:
-            on_progress(len(messages))
-        return time.perf_counter() - started
-    finally:
-        await producer.stop()
 
 
 async def _consume(consumer: AIOKafkaConsumer, count: int, on_progress: Progress | None) -> None:

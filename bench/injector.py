@@ -45,8 +45,10 @@ async def inject(
     topic: str,
     messages: Sequence[Message],
     on_progress: Progress | None = None,
+    progress_every: int = 500,
 ) -> tuple[float, float]:
-    """Send every message; (wall clock of the first send, seconds until all were acknowledged)."""
+    """Send every message with the services' producer settings; (wall clock of the first
+    send, seconds until all were acknowledged)."""
     producer = make_producer(kafka)
     await producer.start()
     try:
@@ -55,7 +57,7 @@ async def inject(
         pending = []
         for i, (key, value) in enumerate(messages, start=1):
             pending.append(await producer.send(topic, value, key=key))
-            if on_progress and i % 500 == 0:
+            if on_progress and i % progress_every == 0:
                 on_progress(i)
         await asyncio.gather(*pending)
         if on_progress:
