@@ -17,7 +17,8 @@ from rich.console import Console
 
 from bench import report
 from bench.run import RESULTS, Options, run
-from bench.stack import SERVICES, BenchError
+from bench.stack import BenchError
+from deploy.local.stack import LOOP_SERVICES
 from services.runtime.logging import configure_logging
 
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         audit_sample=args.audit_sample,
         output=args.output,
         keep=args.keep,
-        profile=_names(args.profile, SERVICES, "service"),
+        profile=_names(args.profile, LOOP_SERVICES, "service"),
         log_level=args.log_level,
         skip=_names(args.skip, ("http", "kafka", "latency", "audit"), "phase"),
     )

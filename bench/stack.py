@@ -20,18 +20,8 @@ from typing import Any
 import httpx
 
 from bench.usage import peak_rss_mib
+from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens
-
-# In the order a cold start needs: the chain writer first, intake last.
-SERVICES = (
-    "chainwriter",
-    "identification",
-    "classification",
-    "referral",
-    "feedback",
-    "audit",
-    "intake",
-)
 
 
 class BenchError(RuntimeError):
@@ -55,7 +45,7 @@ class Stack:
     ) -> None:
         self.workdir = workdir
         self.tokens_file = ensure_tokens(workdir / "tokens.json")
-        self.ports = {name: free_port() for name in SERVICES}
+        self.ports = {name: free_port() for name in LOOP_SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._env = {
             **os.environ,
@@ -76,7 +66,7 @@ class Stack:
 
     def start(self) -> None:
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
-        for name in SERVICES:
+        for name in LOOP_SERVICES:
             env = {**self._env, f"ASSIST_{name.upper()}_PORT": str(self.ports[name])}
             if name in self._profile:
                 env["ASSIST_PROFILE"] = str(self._profile[name])
@@ -92,7 +82,7 @@ class Stack:
 
     def wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        waiting = set(SERVICES)
+        waiting = set(LOOP_SERVICES)
         while waiting:
             for name in sorted(waiting):
                 self._check_alive(name)
@@ -117,7 +107,7 @@ class Stack:
             )
 
     def check_alive(self) -> None:
-        for name in SERVICES:
+        for name in LOOP_SERVICES:
             self._check_alive(name)
 
     def exits(self) -> str:
@@ -138,10 +128,10 @@ class Stack:
         replies = await asyncio.gather(
             *(
                 client.get(f"{self.url(name)}/healthz", timeout=10, headers=headers)
-                for name in SERVICES
+                for name in LOOP_SERVICES
             )
         )
-        return {name: reply.json() for name, reply in zip(SERVICES, replies, strict=True)}
+        return {name: reply.json() for name, reply in zip(LOOP_SERVICES, replies, strict=True)}
 
     async def wait_idle(self, timeout: float = 300, settle: float = 2.5) -> None:
         """Until every processor has no lag and consumed nothing new for `settle` seconds."""

@@ -34,15 +34,18 @@ class ServiceDef:
 
 
 SERVICES: tuple[ServiceDef, ...] = (
-    ServiceDef("chainwriter", 8007, "orders and hash-links every household's chain"),
+    ServiceDef("chainwriter", 8007, "orders and hash-links chains; delivers referrals"),
     ServiceDef("identification", 8002, "compares declarations with records; monitoring"),
     ServiceDef("classification", 8003, "tiers and tags under the policy in force"),
-    ServiceDef("referral", 8006, "push according to needs, one topic per department"),
+    ServiceDef("referral", 8006, "push according to needs: a referral per program lacking"),
     ServiceDef("feedback", 8004, "departments' answers, overdue referrals, settlement"),
     ServiceDef("audit", 8005, "auditors: chains, verification, state as of, signed checkpoints"),
     ServiceDef("intake", 8001, "one-stop intake: applications, visits, records, signals"),
     ServiceDef("operations", 8008, "operator console: processors, lag, dead letters, overdue"),
 )
+# The closed loop without the console, in the order a cold start needs (the chain writer
+# first, intake last): what the benchmark and the end-to-end tests start.
+LOOP_SERVICES = tuple(s.name for s in SERVICES if s.name != "operations")
 
 
 def _pid_file(data: Path, name: str) -> Path:

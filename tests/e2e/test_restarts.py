@@ -11,8 +11,9 @@ import httpx
 import pytest
 from households import DIBAO_FAMILY_REFERRALS, dibao_family
 from support.kafka_io import read_documents
-from support.system import SERVICES, System, of_type
+from support.system import System, of_type
 
+from deploy.local.stack import LOOP_SERVICES
 from events.chain import verify_chain
 
 HOUSEHOLDS = 8
@@ -33,7 +34,7 @@ def apply_with_retries(system: System, body: dict[str, Any], key: str) -> str:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", LOOP_SERVICES)
 async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
     system: System, service: str
 ) -> None:

@@ -17,22 +17,13 @@ from typing import Any
 import httpx
 
 from contracts.topics import TopicNames
+from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens
 from events.identity import make_resident_id
 from services.runtime.settings import KafkaSettings
 from support.kafka_io import read_documents
 from support.processes import ServiceProcess
 
-# Started in the order a cold start needs: the chain writer first, intake last.
-SERVICES = (
-    "chainwriter",
-    "identification",
-    "classification",
-    "referral",
-    "feedback",
-    "audit",
-    "intake",
-)
 _serial = itertools.count(1)
 
 
@@ -55,7 +46,7 @@ class System:
             "ASSIST_OVERDUE_CHECK_SECONDS": "0.5",
             "ASSIST_DATA_DIR": str(workdir / "data"),
         }
-        self.services = {name: ServiceProcess(name, env, workdir) for name in SERVICES}
+        self.services = {name: ServiceProcess(name, env, workdir) for name in LOOP_SERVICES}
 
     def start(self) -> System:
         for service in self.services.values():
