@@ -1,4 +1,4 @@
-"""`python -m services.chainwriter`: orders and hash-links every household's chain (port 8007)."""
+"""`python -m services.chainwriter`: sequences chains, delivers referrals (port 8007)."""
 
 from services.chainwriter.bootstrap import build
 from services.runtime.service import serve

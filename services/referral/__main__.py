@@ -1,4 +1,4 @@
-"""`python -m services.referral`: push according to needs, one topic per department (port 8006)."""
+"""`python -m services.referral`: push according to needs (port 8006)."""
 
 from services.referral.bootstrap import build
 from services.runtime.service import serve
