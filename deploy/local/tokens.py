@@ -7,16 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
-DEPARTMENTS = (
-    "civil_affairs",
-    "medical_security",
-    "education",
-    "housing",
-    "human_resources",
-    "emergency_management",
-    "disabled_persons_federation",
-    "charity",
-)
+from events.types import Department
+
+DEPARTMENTS = tuple(department.value for department in Department)
 ROLES = ("intake", "auditor", "operator", *(f"department:{d}" for d in DEPARTMENTS))
 
 

@@ -9,6 +9,7 @@ from households import DIBAO_FAMILY_REFERRALS, dibao_family, household, person
 from support.system import System, new_person, of_type
 
 from events.chain import verify_chain
+from events.types import Department
 
 
 def issued(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -17,20 +18,11 @@ def issued(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def referrals_on_topics(system: System, household_id: str) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for department in (
-        "civil_affairs",
-        "medical_security",
-        "education",
-        "housing",
-        "human_resources",
-        "emergency_management",
-        "disabled_persons_federation",
-        "charity",
-    ):
-        documents = await system.department_topic(department)
+    for department in Department:
+        documents = await system.department_topic(department.value)
         mine = [d for d in documents if d["household_id"] == household_id]
         if mine:
-            found[department] = mine
+            found[department.value] = mine
     return found
 
 
