@@ -27,11 +27,20 @@ class TopicSpec:
     extra_config: dict[str, str] = field(default_factory=dict)
 
 
-ENVELOPE_EVENTS = tuple(t.value for t in EventType)
+POLICY_EVENTS = (
+    EventType.POLICY_VERSION_PROPOSED.value,
+    EventType.POLICY_VERSION_APPROVED.value,
+    EventType.POLICY_VERSION_WITHDRAWN.value,
+)
+# Every event a household's chain can hold.
+ENVELOPE_EVENTS = tuple(
+    t.value for t in EventType if t.value not in POLICY_EVENTS and t is not EventType.CLOCK_ADVANCED
+)
 REFERRAL_EVENTS = (
     EventType.REFERRAL_ISSUED.value,
     EventType.REFERRAL_WITHDRAWN.value,
     EventType.REFERRAL_OVERDUE.value,
+    EventType.REFERRAL_AMENDED.value,
 )
 
 EVENTS = TopicSpec(
@@ -40,7 +49,14 @@ EVENTS = TopicSpec(
     key="household_id",
     description="Events proposed for a household's chain, not yet sequenced. "
     "Only the chain writer reads it; it assigns sequence and hashes and writes assist.chain.",
-    publishers=("intake", "identification", "classification", "referral", "feedback"),
+    publishers=(
+        "intake",
+        "identification",
+        "classification",
+        "referral",
+        "feedback",
+        "scheduler",
+    ),
     subscribers=("chainwriter",),
     messages=ENVELOPE_EVENTS,
 )
@@ -50,7 +66,16 @@ CHAIN = TopicSpec(
     key="household_id",
     description="Every household's events in chain order, hash-linked: the log auditors replay.",
     publishers=("chainwriter",),
-    subscribers=("identification", "classification", "referral", "feedback", "audit", "intake"),
+    subscribers=(
+        "identification",
+        "classification",
+        "referral",
+        "feedback",
+        "audit",
+        "intake",
+        "scheduler",
+        "policy",
+    ),
     messages=ENVELOPE_EVENTS,
 )
 MONITORING = TopicSpec(
@@ -113,6 +138,34 @@ AUDIT_ACCESS = TopicSpec(
     messages=("ChainAccessed",),
 )
 
+POLICY = TopicSpec(
+    name="assist.policy",
+    partitions=1,
+    key="policy_version",
+    description="Policy versions and their decisions: proposed, approved by a second person, "
+    "withdrawn. Kept forever; every service that judges households folds it.",
+    publishers=("policy",),
+    subscribers=("identification", "classification", "referral", "scheduler", "policy"),
+    messages=POLICY_EVENTS,
+)
+CLOCK = TopicSpec(
+    name="assist.clock",
+    partitions=1,
+    key="clock",
+    description="The system's time as data: processors fire timers (dates that matter, overdue "
+    "referrals) when it passes them, never from the wall clock. Ticks follow the wall clock, "
+    "or move only when an operator advances a manual clock. Compacted: the latest tick is "
+    "what matters.",
+    publishers=("scheduler",),
+    subscribers=("scheduler", "feedback", "policy", "intake", "audit"),
+    messages=(EventType.CLOCK_ADVANCED.value,),
+    extra_config={
+        "cleanup.policy": "compact",
+        "segment.ms": "3600000",
+        "min.cleanable.dirty.ratio": "0.1",
+    },
+)
+
 
 def referral_topic(department: Department | str) -> str:
     """`assist.referrals.<department>`: what one department receives."""
@@ -143,6 +196,8 @@ CATALOG: tuple[TopicSpec, ...] = (
     DEADLETTER_REDRIVEN,
     CHECKPOINTS,
     AUDIT_ACCESS,
+    POLICY,
+    CLOCK,
 )
 
 
@@ -188,6 +243,14 @@ class TopicNames:
     @property
     def audit_access(self) -> str:
         return self.namespace + AUDIT_ACCESS.name
+
+    @property
+    def policy(self) -> str:
+        return self.namespace + POLICY.name
+
+    @property
+    def clock(self) -> str:
+        return self.namespace + CLOCK.name
 
     def referrals(self, department: Department | str) -> str:
         return self.namespace + referral_topic(department)

@@ -37,6 +37,7 @@ class ChainAccessed(BaseModel):
     household_id: HouseholdId
     resource: AccessKind
     role: str
+    user: str | None = None  # the person (records written before users existed have none)
     token_fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
     accessed_at: AwareDatetime
     as_of: AwareDatetime | None = None

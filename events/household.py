@@ -14,11 +14,13 @@ from events.types import (
     Channel,
     EmploymentStatus,
     EventType,
+    ExpenseKind,
     FactSource,
     LabourCapacity,
     Money,
     RegionCode,
     Relation,
+    RescreeningReason,
     SignalKind,
 )
 
@@ -60,7 +62,21 @@ class RigidExpenses(_Part):
 
 
 class Emergency(_Part):
+    """An emergency that befell the household on a date: each one is a ground of its own."""
+
     kind: SignalKind
+    on: date
+
+
+class DatedExpense(_Part):
+    """A rigid expense on a date: it counts in R for the 12 months after it (over-time.md).
+
+    Expenses declared in an application as "of the last 12 months" are dated on the
+    application's effective date; a medical bill from a signal on the signal's date.
+    """
+
+    kind: ExpenseKind
+    amount: Money
     on: date
 
 
@@ -124,6 +140,28 @@ class HouseholdIdentified(Payload):
     emergencies: list[Emergency] = Field(default_factory=list)
     # "members[<person_id>].monthly_income" -> record | declared | visit
     provenance: dict[str, FactSource] = Field(default_factory=dict)
+    # The date the household is evaluated at: the later of its cause's effective date (in the
+    # region's zone) and the previous evaluation's date, so an evaluation never goes backwards.
+    # Absent on events written before over-time.md: the occurred_at date is used.
+    evaluated_on: date | None = None
+    # Every rigid expense with its date; R at the evaluation date sums those of the 12 months
+    # before it. Absent on older events: rigid_expenses_12m is R as it stands.
+    expenses: list[DatedExpense] | None = None
+
+
+class NextRescreening(_Part):
+    """A household's next date that matters after an evaluation, and what makes it matter.
+
+    Policy versions are not named here: the scheduler adds the effective date of any approved
+    version that falls earlier.
+    """
+
+    on: date
+    reason: RescreeningReason
+    person_id: ResidentId | None = None  # birthday: whose
+    age: int | None = None  # birthday: the age crossed
+    emergency: Emergency | None = None  # emergency_expired: which
+    expense: DatedExpense | None = None  # expense_expired: which
 
 
 class HouseholdClassified(Payload):
@@ -136,3 +174,4 @@ class HouseholdClassified(Payload):
     tags: list[str] = Field(default_factory=list)
     policy_version: str
     rule_trace: dict[str, Any]
+    next_rescreening: NextRescreening | None = None

@@ -93,3 +93,16 @@ class ChainSettled(Payload):
     event_type: ClassVar[EventType] = EventType.CHAIN_SETTLED
     referrals: int = Field(ge=0)
     delivered: list[str] = Field(default_factory=list)  # referral ids delivered
+
+
+class ReferralAmended(Payload):
+    """Re-screening changed the members an open referral concerns (or its grounds): the same
+    referral, told anew to its department, instead of a withdrawal and a new referral."""
+
+    event_type: ClassVar[EventType] = EventType.REFERRAL_AMENDED
+    referral_id: str
+    program: Program
+    department: Department
+    members: list[ReferredMember] = Field(default_factory=list)
+    grounds: dict[str, str] = Field(default_factory=dict)
+    reason: str

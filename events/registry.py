@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from events.clock import ClockAdvanced
 from events.envelope import Payload
 from events.household import (
     ApplicationReceived,
@@ -11,13 +12,16 @@ from events.household import (
     VisitRequested,
 )
 from events.monitoring import RecordReported, RiskWarningRaised, SignalReceived
+from events.policy import PolicyVersionApproved, PolicyVersionProposed, PolicyVersionWithdrawn
 from events.referral import (
     ChainSettled,
+    ReferralAmended,
     ReferralIssued,
     ReferralOutcomeReported,
     ReferralOverdue,
     ReferralWithdrawn,
 )
+from events.schedule import HouseholdClosed, RescreeningDue
 from events.types import EventType
 
 PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
@@ -36,6 +40,13 @@ PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
         ReferralOutcomeReported,
         ReferralOverdue,
         ChainSettled,
+        RescreeningDue,
+        HouseholdClosed,
+        ReferralAmended,
+        PolicyVersionProposed,
+        PolicyVersionApproved,
+        PolicyVersionWithdrawn,
+        ClockAdvanced,
     )
 }
 

@@ -31,6 +31,41 @@ class EventType(StrEnum):
     REFERRAL_OUTCOME_REPORTED = "ReferralOutcomeReported"
     REFERRAL_OVERDUE = "ReferralOverdue"
     CHAIN_SETTLED = "ChainSettled"
+    # Over time (over-time.md): on the chain
+    RESCREENING_DUE = "RescreeningDue"
+    HOUSEHOLD_CLOSED = "HouseholdClosed"
+    REFERRAL_AMENDED = "ReferralAmended"
+    # On assist.policy
+    POLICY_VERSION_PROPOSED = "PolicyVersionProposed"
+    POLICY_VERSION_APPROVED = "PolicyVersionApproved"
+    POLICY_VERSION_WITHDRAWN = "PolicyVersionWithdrawn"
+    # On assist.clock: the system's time, as data
+    CLOCK_ADVANCED = "ClockAdvanced"
+
+
+class RescreeningReason(StrEnum):
+    """Why a household is re-screened without a new application or signal (over-time.md)."""
+
+    BIRTHDAY = "birthday"
+    EMERGENCY_EXPIRED = "emergency_expired"
+    EXPENSE_EXPIRED = "expense_expired"
+    PERIODIC_REVIEW = "periodic_review"
+    POLICY_VERSION = "policy_version"
+    MEMBER_MOVED = "member_moved"
+
+
+class ClosureReason(StrEnum):
+    """Why a household's chain was closed: no member is left."""
+
+    LAST_MEMBER_DIED = "last_member_died"
+    LAST_MEMBER_MOVED = "last_member_moved"
+
+
+class ExpenseKind(StrEnum):
+    """The rigid expenses of domain.md (R = medical + education of the last 12 months)."""
+
+    MEDICAL = "medical"
+    EDUCATION = "education"
 
 
 class Channel(StrEnum):

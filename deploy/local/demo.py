@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from deploy.local.tokens import role_tokens
 from events.identity import make_resident_id, mask_resident_id
 
 INTAKE = f"http://127.0.0.1:{os.environ.get('ASSIST_INTAKE_PORT', '8001')}"
@@ -133,7 +134,7 @@ def _requested_visit(log: Path, since: str) -> tuple[str, str] | None:
 
 
 def run_demo(data: Path) -> int:
-    tokens = json.loads((data / "tokens.json").read_text())
+    tokens = role_tokens(data / "tokens.json")
     run = datetime.now(UTC).strftime("%H%M%S")
     follower = LogFollower(data / "log" / "chainwriter.log")
     print("\n== one-stop intake: three households apply")

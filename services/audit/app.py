@@ -60,6 +60,7 @@ AsOfQuery = Annotated[
 class Reader:
     role: str
     token_fingerprint: str
+    user: str
 
 
 class PublicKeyView(BaseModel):
@@ -109,7 +110,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
     async def reader_of(request: Request) -> Reader:
         principal = await check(request)
         token = request.headers.get("authorization", "").partition(" ")[2].strip()
-        return Reader(principal.role, token_fingerprint(token))
+        return Reader(principal.role, token_fingerprint(token), principal.user)
 
     reader = Depends(reader_of)
 
@@ -136,6 +137,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
                     household_id=household_id,
                     resource=kind,
                     role=who.role,
+                    user=who.user,
                     token_fingerprint=who.token_fingerprint,
                     accessed_at=datetime.now(UTC),
                     as_of=as_of,

@@ -22,14 +22,20 @@ class NotFound(AuditError):
     pass
 
 
-def resolve_token(token: str | None, tokens_file: Path | None) -> str:
-    """The bearer token: given, or ASSIST_TOKEN, or the auditor's (else operator's) in the file."""
+def resolve_token(
+    token: str | None,
+    tokens_file: Path | None,
+    roles: tuple[str, ...] = ROLES,
+    user: str | None = None,
+) -> str:
+    """The bearer token: given, or ASSIST_TOKEN, or from the tokens file: `user`'s, else the
+    first user's of the first of `roles` found (auditor, else operator, by default)."""
     token = token or os.environ.get("ASSIST_TOKEN")
     if token:
         return token
     path = tokens_file or Path(os.environ.get("ASSIST_TOKENS_FILE") or DEFAULT_TOKENS_FILE)
     try:
-        tokens = json.loads(path.read_text())
+        document = json.loads(path.read_text())
     except FileNotFoundError:
         raise AuditError(
             f"no token: pass --token, set ASSIST_TOKEN, or point "
@@ -37,10 +43,23 @@ def resolve_token(token: str | None, tokens_file: Path | None) -> str:
         ) from None
     except (OSError, ValueError) as error:
         raise AuditError(f"cannot read the tokens file {path}: {error}") from None
-    for role in ROLES:
-        if isinstance(tokens, dict) and isinstance(tokens.get(role), str):
-            return str(tokens[role])
-    raise AuditError(f"the tokens file {path} has no auditor or operator token")
+    entries = (
+        [{"user": r, "role": r, "token": t} for r, t in document.items()]
+        if isinstance(document, dict)
+        else [e for e in document if isinstance(e, dict)]
+        if isinstance(document, list)
+        else []
+    )
+    if user is not None:
+        for entry in entries:
+            if entry.get("user") == user and isinstance(entry.get("token"), str):
+                return str(entry["token"])
+        raise AuditError(f"the tokens file {path} has no user {user!r}")
+    for role in roles:
+        for entry in entries:
+            if entry.get("role") == role and isinstance(entry.get("token"), str):
+                return str(entry["token"])
+    raise AuditError(f"the tokens file {path} has no {' or '.join(roles)} token")
 
 
 class AuditClient:

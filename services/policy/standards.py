@@ -5,21 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from importlib import resources
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.policy import PolicyVersionProposed, RegionValues
 from events.types import Department
 
 DEFAULT_RESOURCE = "standards.json"
@@ -46,34 +41,8 @@ class NoStandardInForce(LookupError):
         self.earliest = earliest
 
 
-def _not_float(value: Any) -> Any:
-    # A JSON number would pass through float and lose cents; amounts must be written as strings.
-    if isinstance(value, float | bool):
-        raise ValueError('write amounts as strings (e.g. "1240.50"), not JSON numbers')
-    return value
-
-
-Amount = Annotated[Decimal, BeforeValidator(_not_float), Field(gt=0, allow_inf_nan=False)]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-
-
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RegionValues(_Frozen):
-    """One region's figures within a policy version, as written in the policy file."""
-
-    region_code: RegionCode
-    name: str = Field(min_length=1)
-    dibao_standard: Amount
-    prior_year_disposable_income: Amount
-    # Below 1 the marginal line would fall under the minimum living standard.
-    marginal_multiplier: Annotated[
-        Decimal, BeforeValidator(_not_float), Field(ge=1, allow_inf_nan=False)
-    ]
-    asset_months: int = Field(ge=0)
-    medical_warning_amount: Amount
 
 
 class RegionStandard(RegionValues):
@@ -133,60 +102,173 @@ class PolicyFile(_Frozen):
 
 
 @dataclass(frozen=True)
-class PolicyBook:
-    """Every version of every region's standard, and the departments' service-level days."""
+class VersionTable:
+    """One policy version as a whole: its regions and service-level days, from a date on."""
 
-    by_region: Mapping[str, tuple[RegionStandard, ...]]  # oldest first
+    policy_version: str
+    effective_from: date
+    regions: Mapping[str, RegionStandard]
     service_levels: Mapping[Department, int]
+
+
+@dataclass(frozen=True)
+class PolicyBook:
+    """Every approved version of the standards, and which one is in force on a date.
+
+    Immutable: `with_version` returns a new book, so a reader holding a book never sees it
+    change under it.
+    """
+
+    versions: tuple[VersionTable, ...]  # by effective date, oldest first
+
+    def __post_init__(self) -> None:
+        starts = [v.effective_from for v in self.versions]
+        # Two versions starting the same day would leave the one in force ambiguous.
+        if len(set(starts)) != len(starts):
+            raise ValueError("two policy versions take effect on the same date")
+        names = [v.policy_version for v in self.versions]
+        if len(set(names)) != len(names):
+            raise ValueError("policy_version names must be unique")
 
     @classmethod
     def from_json(cls, text: str | bytes) -> PolicyBook:
         """Parse and check a policy file (see standards.json for its shape)."""
         parsed = PolicyFile.model_validate_json(text)
-        by_region: dict[str, list[RegionStandard]] = {}
-        for version in sorted(parsed.versions, key=lambda v: v.effective_from):
-            for values in version.regions:
-                standard = RegionStandard(
-                    **values.model_dump(),
-                    policy_version=version.policy_version,
-                    effective_from=version.effective_from,
-                )
-                by_region.setdefault(values.region_code, []).append(standard)
-        return cls(
-            by_region=MappingProxyType({code: tuple(v) for code, v in by_region.items()}),
-            service_levels=MappingProxyType(dict(parsed.service_level_days)),
-        )
+        tables = [
+            _table(v.policy_version, v.effective_from, v.regions, parsed.service_level_days)
+            for v in parsed.versions
+        ]
+        return cls(tuple(sorted(tables, key=lambda t: t.effective_from)))
 
     @classmethod
     def load_default(cls) -> PolicyBook:
-        """The sample standards packaged with the project (regions.md)."""
+        """The sample standards packaged with the project (regions.md): the first version."""
         return _default_book()
+
+    def with_version(self, proposed: PolicyVersionProposed) -> PolicyBook:
+        """This book with an approved version added (the same version again: unchanged)."""
+        if self.has_version(proposed.policy_version):
+            return self
+        table = _table(
+            proposed.policy_version,
+            proposed.effective_from,
+            proposed.regions,
+            proposed.service_level_days,
+        )
+        kept = [v for v in self.versions if v.effective_from != table.effective_from]
+        return PolicyBook(tuple(sorted([*kept, table], key=lambda t: t.effective_from)))
+
+    def has_version(self, name: str) -> bool:
+        return any(v.policy_version == name for v in self.versions)
+
+    def version(self, name: str) -> VersionTable:
+        for table in self.versions:
+            if table.policy_version == name:
+                return table
+        raise LookupError(f"no approved policy version {name!r}")
+
+    def table_in_force(self, on: date) -> VersionTable:
+        """The latest version that took effect on or before `on` (the earliest, before any)."""
+        for table in reversed(self.versions):
+            if table.effective_from <= on:
+                return table
+        return self.versions[0]
+
+    def versions_after(self, on: date) -> tuple[VersionTable, ...]:
+        """The versions that take effect after `on`, soonest first."""
+        return tuple(v for v in self.versions if v.effective_from > on)
 
     @property
     def region_codes(self) -> frozenset[str]:
         """Every region some version defines."""
-        return frozenset(self.by_region)
+        return frozenset(code for v in self.versions for code in v.regions)
 
     def knows_region(self, code: str) -> bool:
         """True when some policy version defines the region, whatever its date."""
-        return code in self.by_region
+        return any(code in v.regions for v in self.versions)
 
     def in_force(self, region_code: str, on: date) -> RegionStandard:
         """The region's standard of the latest version that took effect on or before `on`."""
-        versions = self.by_region.get(region_code)
-        if versions is None:
+        if not self.knows_region(region_code):
             raise UnknownRegion(region_code)
-        for standard in reversed(versions):
-            if standard.effective_from <= on:
-                return standard
-        raise NoStandardInForce(region_code, on, versions[0].effective_from)
+        for table in reversed(self.versions):
+            if table.effective_from <= on and region_code in table.regions:
+                return table.regions[region_code]
+        earliest = min(v.effective_from for v in self.versions if region_code in v.regions)
+        raise NoStandardInForce(region_code, on, earliest)
 
-    def service_level_days(self, department: Department | str) -> int:
-        """Days a department has to give a final answer to a referral."""
-        return self.service_levels[Department(department)]
+    def service_level_days(self, department: Department | str, on: date | None = None) -> int:
+        """Days a department has to give a final answer to a referral issued on `on` (under
+        the version in force then; the latest version when no date is given)."""
+        table = self.table_in_force(on) if on is not None else self.versions[-1]
+        return table.service_levels[Department(department)]
+
+    def zone(self, region_code: str) -> tzinfo:
+        """The region's time zone (the latest version's word on it)."""
+        for table in reversed(self.versions):
+            if region_code in table.regions:
+                return _zone(table.regions[region_code].time_zone)
+        raise UnknownRegion(region_code)
+
+    def local_date(self, region_code: str, instant: datetime) -> date:
+        """The date of `instant` in the region's zone: the effective date of an event."""
+        if instant.utcoffset() is None:
+            raise ValueError("an instant must be zone-aware")
+        return instant.astimezone(self.zone(region_code)).date()
+
+    def midnight(self, region_code: str, on: date) -> datetime:
+        """The start of `on` in the region's zone: when a date that matters arrives there."""
+        return datetime(on.year, on.month, on.day, tzinfo=self.zone(region_code))
+
+
+@functools.cache
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def _table(
+    name: str,
+    effective_from: date,
+    regions: tuple[RegionValues, ...] | list[RegionValues],
+    service_levels: Mapping[Department, int],
+) -> VersionTable:
+    missing = sorted(set(Department) - set(service_levels))
+    if missing:
+        raise ValueError(f"policy version {name}: service_level_days lacks {missing}")
+    standards = {
+        r.region_code: RegionStandard(
+            **r.model_dump(), policy_version=name, effective_from=effective_from
+        )
+        for r in regions
+    }
+    return VersionTable(
+        name,
+        effective_from,
+        MappingProxyType(standards),
+        MappingProxyType({Department(d): days for d, days in service_levels.items()}),
+    )
 
 
 @functools.cache
 def _default_book() -> PolicyBook:
     text = resources.files("services.policy").joinpath(DEFAULT_RESOURCE).read_text(encoding="utf-8")
     return PolicyBook.from_json(text)
+
+
+SHIPPED_BY = "system:shipped-standards"
+
+
+def shipped_proposal() -> PolicyVersionProposed:
+    """The shipped standards as the first policy version's proposal (over-time.md)."""
+    first = _default_book().versions[0]
+    return PolicyVersionProposed(
+        policy_version=first.policy_version,
+        effective_from=first.effective_from,
+        regions=[
+            RegionValues.model_validate(r.model_dump(include=set(RegionValues.model_fields)))
+            for r in first.regions.values()
+        ],
+        service_level_days=dict(first.service_levels),
+        proposed_by=SHIPPED_BY,
+        note="the standards shipped with the project (regions.md)",
+    )

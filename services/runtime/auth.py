@@ -1,4 +1,5 @@
-"""Bearer tokens and roles (interfaces.md): intake, department:<id>, auditor, operator."""
+"""Bearer tokens, users and roles (interfaces.md): a token belongs to a person (a user id) who
+has a role: intake, department:<id>, auditor, operator, policy."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException, Request, status
 
 from events.types import Department
 
+ROLES = frozenset({"intake", "auditor", "operator", "policy"})
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     role: str
+    user: str = ""  # the person; records of access and decisions name them
+
+    def __post_init__(self) -> None:
+        if not self.user:
+            object.__setattr__(self, "user", self.role)
 
     @property
     def department(self) -> Department | None:
@@ -26,22 +35,56 @@ class Principal:
         return None
 
 
-class TokenStore:
-    """role -> token, from a JSON file (local set-up) or ASSIST_TOKENS (a secret in production)."""
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    user: str
+    role: str
+    token: str
 
-    def __init__(self, tokens: dict[str, str]) -> None:
-        for role in tokens:
-            _check_role(role)
-        self._tokens = dict(tokens)
+
+class TokenStore:
+    """Who holds which token, from a JSON file (local set-up) or ASSIST_TOKENS (a secret).
+
+    The file is a list of `{"user": ..., "role": ..., "token": ...}` (interfaces.md); the older
+    form, an object role -> token, is still read (each role then is its own user).
+    """
+
+    def __init__(self, entries: list[TokenEntry] | dict[str, str]) -> None:
+        if isinstance(entries, dict):
+            entries = [TokenEntry(role, role, token) for role, token in entries.items()]
+        users: dict[str, str] = {}
+        for entry in entries:
+            _check_role(entry.role)
+            if not entry.user or not entry.token:
+                raise ValueError("every token needs a user and a token")
+            if users.setdefault(entry.user, entry.role) != entry.role:
+                raise ValueError(f"user {entry.user!r} has two roles; give each role its own user")
+        tokens = [e.token for e in entries]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("two users share a token")
+        self._entries = list(entries)
+
+    @classmethod
+    def parse(cls, document: Any) -> TokenStore:
+        if isinstance(document, dict):
+            return cls({str(role): str(token) for role, token in document.items()})
+        if not isinstance(document, list):
+            raise ValueError("tokens: expected a list of {user, role, token}")
+        entries = []
+        for i, item in enumerate(document):
+            if not isinstance(item, dict) or not {"user", "role", "token"} <= set(item):
+                raise ValueError(f"tokens[{i}]: expected an object with user, role and token")
+            entries.append(TokenEntry(str(item["user"]), str(item["role"]), str(item["token"])))
+        return cls(entries)
 
     @classmethod
     def load(cls, path: Path | None) -> TokenStore:
         raw = os.environ.get("ASSIST_TOKENS")
         if raw:
-            return cls(json.loads(raw))
+            return cls.parse(json.loads(raw))
         if path is None:
             raise RuntimeError("no tokens: set ASSIST_TOKENS_FILE or ASSIST_TOKENS")
-        return cls(json.loads(path.read_text()))
+        return cls.parse(json.loads(path.read_text()))
 
     @classmethod
     def load_optional(cls, path: Path | None) -> TokenStore | None:
@@ -51,18 +94,23 @@ class TokenStore:
         return cls.load(path)
 
     def principal(self, token: str) -> Principal | None:
-        for role, expected in self._tokens.items():
-            # Constant-time comparison: a token is a secret.
-            if hmac.compare_digest(token.encode(), expected.encode()):
-                return Principal(role)
-        return None
+        found = None
+        for entry in self._entries:
+            # Constant-time comparison, and every entry compared: a token is a secret.
+            if hmac.compare_digest(token.encode(), entry.token.encode()):
+                found = Principal(entry.role, entry.user)
+        return found
 
     def token_for(self, role: str) -> str:
-        return self._tokens[role]
+        """The token of the first user with this role."""
+        for entry in self._entries:
+            if entry.role == role:
+                return entry.token
+        raise KeyError(role)
 
 
 def _check_role(role: str) -> None:
-    if role in {"intake", "auditor", "operator"}:
+    if role in ROLES:
         return
     if role.startswith("department:") and role.split(":", 1)[1] in {d.value for d in Department}:
         return

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import random
 from collections.abc import Callable
 from datetime import date
@@ -18,7 +17,7 @@ import httpx
 
 from contracts.topics import TopicNames
 from deploy.local.stack import LOOP_SERVICES
-from deploy.local.tokens import ensure_tokens
+from deploy.local.tokens import ensure_tokens, role_tokens
 from events.identity import make_resident_id
 from services.runtime.settings import KafkaSettings
 from support.kafka_io import read_documents
@@ -38,7 +37,8 @@ class System:
     def __init__(self, kafka: KafkaSettings, topics: TopicNames, workdir: Path) -> None:
         self.kafka = kafka
         self.topics = topics
-        self.tokens = json.loads(ensure_tokens(workdir / "tokens.json").read_text())
+        self.tokens_file = ensure_tokens(workdir / "tokens.json")
+        self.tokens = role_tokens(self.tokens_file)
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,

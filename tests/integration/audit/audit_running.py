@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 
 from contracts.topics import TopicNames
-from deploy.local.tokens import ensure_tokens
+from deploy.local.tokens import ensure_tokens, role_tokens
 from events.envelope import Envelope
 from services.audit.bootstrap import build
 from services.audit.config import AuditSettings, CheckpointSettings
@@ -101,7 +100,7 @@ async def running_audit(
     tasks = [asyncio.create_task(p.run()) for p in parts.processors]
     transport = httpx.ASGITransport(app=parts.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://audit") as http:
-        running = RunningAudit(parts, http, json.loads(tokens_file.read_text()))
+        running = RunningAudit(parts, http, role_tokens(tokens_file))
         try:
             await running.wait_events(0)
             yield running

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 from unit.audit.audit_histories import R_ALLOWANCE, chained, history
 
 from contracts.topics import TopicNames
-from deploy.local.tokens import ensure_tokens
+from deploy.local.tokens import ensure_tokens, role_tokens
 from events.canonical import canonical_json
 from services.audit.checkpoint_file import read_checkpoint_file
 from services.audit.domain.checkpoint import verify_checkpoint
@@ -85,7 +85,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     service = ServiceProcess("audit", env, workdir).start()
     try:
         service.wait_healthy(timeout=90)
-        yield Stack(kafka, topics, service, json.loads(tokens_file.read_text()), tokens_file)
+        yield Stack(kafka, topics, service, role_tokens(tokens_file), tokens_file)
     finally:
         service.stop()
 
