@@ -89,7 +89,7 @@ fmt: install ## Format the code
 contracts: install ## Regenerate contracts/ (JSON Schema, AsyncAPI) from events/
 	@$(PY) -m contracts.generate
 
-bench: install ## Benchmark the loop against raw Kafka (quick: make bench BENCH_ARGS="--households 2000")
+bench: install ## Benchmark the loop, a policy impact and re-screening (quick: BENCH_ARGS="--households 2000 --impact-households 10000")
 	@$(PY) -m bench $(BENCH_ARGS)
 
 lock: ## Re-pin requirements.lock from pyproject.toml (after changing a dependency)

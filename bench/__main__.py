@@ -1,4 +1,5 @@
-"""`python -m bench` (`make bench`): how much the loop carries on this machine, how fast.
+"""`python -m bench` (`make bench`): how much the loop carries on this machine, how fast, and
+how fast the impact of a policy version and the re-screening under it run.
 
 Exit status 0 when every household received exactly its referrals (targets missed or not:
 they are reported in the table), 1 when the count check failed, 2 when the run could not
@@ -32,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
         "--households",
         type=int,
         default=20_000,
-        help="households per throughput phase (default 20000; 2000 to try)",
+        help="households per throughput phase (default 20000; to try: 2000 with "
+        "--impact-households 10000)",
     )
     parser.add_argument("--seed", type=int, default=2026, help="seed of the household generator")
     parser.add_argument(
@@ -55,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
         "--audit-sample", type=int, default=300, help="households whose chain is read and verified"
     )
     parser.add_argument(
+        "--impact-households",
+        type=int,
+        default=100_000,
+        help="open households the impact of a policy version and the re-screening under it "
+        "cover; the system is topped up to this many through the topic (default 100000)",
+    )
+    parser.add_argument(
         "--profile",
         default="",
         help="comma-separated services to run under pyinstrument; profiles go "
@@ -64,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: http, kafka, latency, audit",
+        help="comma-separated phases to leave out: http, kafka, latency, audit, impact "
+        "(impact: the top-up, the impact of a policy version and the re-screening)",
     )
     parser.add_argument("--log-level", default="INFO", help="the services' log level")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
@@ -91,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.households < 10:
         raise SystemExit("--households must be at least 10")
+    if args.impact_households < 0:
+        raise SystemExit("--impact-households must not be negative")
     options = Options(
         households=args.households,
         seed=args.seed,
@@ -98,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         latency_seconds=args.latency_seconds,
         latency_load=args.latency_load,
         audit_sample=args.audit_sample,
+        impact_households=args.impact_households,
         output=args.output,
         keep=args.keep,
         profile=_names(args.profile, LOOP_SERVICES, "service"),
         log_level=args.log_level,
-        skip=_names(args.skip, ("http", "kafka", "latency", "audit"), "phase"),
+        skip=_names(args.skip, ("http", "kafka", "latency", "audit", "impact"), "phase"),
     )
     console = Console(stderr=True)
     _quiet_libraries()
@@ -121,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     report.write(results, options.output)
     report.show(results, Console())
     Console(stderr=True).print(f"results: {options.output}")
+    for difference in results.get("rescreening", {}).get("differences", [])[:20]:
+        console.print(f"[yellow]impact report vs loop[/]: {difference}", highlight=False)
     checks = results.get("checks", {})
     if not checks.get("ok", False):
         console.print(

@@ -26,10 +26,28 @@ from bench.verdict import ISSUED, Delivery
 from contracts.topics import TopicNames
 from events.types import Department
 from services.runtime.kafka import partitions_of
+from services.runtime.settings import KafkaSettings
 
 
 def watched_topics(topics: TopicNames) -> list[str]:
     return [topics.referrals(d) for d in Department] + [topics.deadletter]
+
+
+async def watched_ends(kafka: KafkaSettings, topics: TopicNames) -> dict[str, int]:
+    """End offsets (committed transactions) of every watched partition, as observer keys:
+    what `Observer.caught_up` waits for."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        partitions: list[TopicPartition] = []
+        for topic in watched_topics(topics):
+            partitions += await partitions_of(consumer, topic)
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {f"{tp.topic}/{tp.partition}": end for tp, end in ends.items()}
 
 
 # -- the observing process ----------------------------------------------------------------------

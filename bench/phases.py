@@ -37,7 +37,8 @@ class Context:
     topics: TopicNames
     stack: Stack
     observer: Observer
-    tokens: dict[str, str]
+    tokens: dict[str, str]  # role -> the token of its first user
+    users: dict[str, str]  # user -> token (the second policy user approves)
     progress: Progress
     baseline: Baseline
     occurred_at: datetime
@@ -74,8 +75,26 @@ async def _alongside(work: Awaitable[T], waiting: Awaitable[None]) -> T:
     return load.result()
 
 
+async def at_rest(ctx: Context, label: str, timeout: float = 300.0) -> None:
+    """Wait for the loop to be at rest, the processors' remaining lag shown as progress."""
+    task = ctx.progress.add_task(f"{label}: until the loop is at rest (lag)", total=None)
+    peak = 0
+
+    def seen(lag: int) -> None:
+        nonlocal peak
+        peak = max(peak, lag, 1)
+        ctx.progress.update(task, total=peak, completed=peak - lag)
+
+    await ctx.stack.wait_idle(timeout=timeout, on_lag=seen)
+    ctx.progress.update(task, total=max(peak, 1), completed=max(peak, 1))
+
+
 async def _loop_figures(
-    ctx: Context, households: Sequence[Household], first: float, cpu: dict[str, float]
+    ctx: Context,
+    households: Sequence[Household],
+    first: float,
+    cpu: dict[str, float],
+    label: str,
 ) -> dict[str, Any]:
     done = [
         ctx.observer.done_at[h.household_id]
@@ -85,7 +104,7 @@ async def _loop_figures(
     seconds = max(done) - first
     per_second = rate(len(households), seconds)
     # CPU until every processor is done, those off the referral path (audit, feedback) too.
-    await ctx.stack.wait_idle()
+    await at_rest(ctx, label, timeout=max(300.0, len(households) / 20))
     used = cpu_ms_per_item(cpu, cpu_snapshot(ctx.pids), len(households))
     return {
         "households": len(households),
@@ -114,7 +133,7 @@ async def loop_http(ctx: Context, households: Sequence[Household]) -> dict[str, 
         _until_done(ctx, households, "loop via HTTP"),
     )
     first = min(s.sent_at for s in submissions)
-    figures = await _loop_figures(ctx, households, first, cpu)
+    figures = await _loop_figures(ctx, households, first, cpu, "loop via HTTP")
     accepted_in = max(s.accepted_at for s in submissions) - first
     figures["intake_per_second"] = round(rate(len(submissions), accepted_in), 1)
     figures["intake_202"] = summary_ms([s.accepted_at - s.sent_at for s in submissions])
@@ -123,11 +142,13 @@ async def loop_http(ctx: Context, households: Sequence[Household]) -> dict[str, 
     return figures
 
 
-async def loop_kafka(ctx: Context, households: Sequence[Household]) -> dict[str, Any]:
+async def loop_kafka(
+    ctx: Context, households: Sequence[Household], label: str = "loop via topic"
+) -> dict[str, Any]:
     """ApplicationReceived envelopes produced straight onto assist.events."""
     _expect(ctx, households)
     messages = application_messages(households, ctx.occurred_at)
-    sent = ctx.progress.add_task("loop via topic: applications produced", total=len(messages))
+    sent = ctx.progress.add_task(f"{label}: applications produced", total=len(messages))
     cpu = cpu_snapshot(ctx.pids)
     first, produced_in = await _alongside(
         inject(
@@ -136,9 +157,9 @@ async def loop_kafka(ctx: Context, households: Sequence[Household]) -> dict[str,
             messages,
             on_progress=lambda n: ctx.progress.update(sent, completed=n),
         ),
-        _until_done(ctx, households, "loop via topic"),
+        _until_done(ctx, households, label),
     )
-    figures = await _loop_figures(ctx, households, first, cpu)
+    figures = await _loop_figures(ctx, households, first, cpu, label)
     figures["produce_seconds"] = round(produced_in, 3)
     return figures
 

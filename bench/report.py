@@ -80,7 +80,11 @@ def table(results: dict[str, Any]) -> Table:
             f"produce alone {base['produce_per_second']:,.0f}/s, "
             f"consume alone {base['consume_per_second']:,.0f}/s",
         )
-    for key, label in (("loop_http", "loop via intake HTTP"), ("loop_kafka", "loop via topic")):
+    for key, label in (
+        ("loop_http", "loop via intake HTTP"),
+        ("loop_kafka", "loop via topic"),
+        ("impact_top_up", "top-up for the impact, via topic"),
+    ):
         loop = results.get(key)
         if loop:
             out.add_row(
@@ -94,15 +98,7 @@ def table(results: dict[str, Any]) -> Table:
                     else ""
                 ),
             )
-            cpu = dict(loop.get("cpu_ms_per_household", {}))
-            if cpu:
-                total = cpu.pop("total")
-                top = sorted(cpu.items(), key=lambda kv: -kv[1])
-                out.add_row(
-                    "  CPU per household",
-                    f"{total:.1f} ms",
-                    ", ".join(f"{name} {ms:.2f}" for name, ms in top),
-                )
+            _cpu_row(out, loop)
     latency = results.get("latency")
     if latency:
         out.add_row(
@@ -144,6 +140,7 @@ def table(results: dict[str, Any]) -> Table:
                 f"{rebuild['events_per_second']:,.0f} ev/s",
                 f"{rebuild['records_read']:,} records in {rebuild['seconds']:.1f} s",
             )
+    _policy_rows(out, results)
     memory = results.get("memory_mib", {})
     if memory:
         out.add_row(
@@ -163,6 +160,72 @@ def table(results: dict[str, Any]) -> Table:
         mark = "[green]met[/]" if target["met"] else "[red]missed[/]"
         out.add_row(f"target: {target['name']}", target["value"], f"{target['target']}: {mark}")
     return out
+
+
+def _cpu_row(out: Table, figures: dict[str, Any]) -> None:
+    cpu = dict(figures.get("cpu_ms_per_household", {}))
+    if cpu:
+        total = cpu.pop("total")
+        top = sorted(cpu.items(), key=lambda kv: -kv[1])
+        out.add_row(
+            "  CPU per household",
+            f"{total:.1f} ms",
+            ", ".join(f"{name} {ms:.2f}" for name, ms in top),
+        )
+
+
+def _times_loop(figures: dict[str, Any]) -> str:
+    ratio, loop = figures.get("ratio_to_loop"), figures.get("relative_to")
+    if ratio is None:
+        return "no loop throughput to compare with"
+    return f"{ratio:,.2f} x the loop's hh/s ({loop})"
+
+
+def _changes(changes: dict[str, int]) -> str:
+    return (
+        f"{changes['tier_changes']:,} change tier, {changes['referrals_issued']:,} referrals "
+        f"issued, {changes['referrals_withdrawn']:,} withdrawn"
+    )
+
+
+def _policy_rows(out: Table, results: dict[str, Any]) -> None:
+    impact = results.get("impact")
+    if impact:
+        problem = f"; [red]{impact['problem']}[/]" if impact.get("problem") else ""
+        out.add_row(
+            "impact of a policy version",
+            f"{impact['households_per_second']:,.0f} hh/s",
+            f"{impact['households']:,} open households in {impact['seconds']:.1f} s "
+            f"(policy service CPU {impact['policy_cpu_seconds']:.1f} s); {_times_loop(impact)}; "
+            f"reported: {_changes(impact['changes'])}{problem}",
+        )
+    rescreening = results.get("rescreening")
+    if rescreening:
+        delivered = rescreening["referral_changes_delivered_seconds"]
+        out.add_row(
+            "re-screening once in effect",
+            f"{rescreening['households_per_second']:,.1f} hh/s",
+            f"{rescreening['households']:,} households classified under "
+            f"{rescreening['policy_version']} in {rescreening['seconds']:.1f} s after the clock "
+            f"advance (last referral change at {delivered:.1f} s); {_times_loop(rescreening)}",
+        )
+        _cpu_row(out, rescreening)
+        agrees = rescreening["agrees_with_impact"]
+        trouble = [
+            "" if agrees else f"{len(rescreening['differences'])} figure(s) differ",
+            f"{rescreening['classified_again']} classified twice"
+            if rescreening["classified_again"]
+            else "",
+            f"{len(rescreening['dead_letters'])} dead letters"
+            if rescreening["dead_letters"]
+            else "",
+        ]
+        out.add_row(
+            "  impact report = what the loop did",
+            "yes" if agrees else "[red]NO[/]",
+            f"loop: {_changes(rescreening['changes'])}"
+            + "".join(f"; [red]{t}[/]" for t in trouble if t),
+        )
 
 
 def write(results: dict[str, Any], path: Path) -> None:

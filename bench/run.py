@@ -2,13 +2,14 @@
 
 Order: raw Kafka baseline (before the services start, so nothing else uses the broker), then
 the loop entered through HTTP, the loop entered through the topic, latency at a fraction of the
-HTTP throughput, the exactly-once check once the loop is at rest, the audit reads and replays,
-and the services' peak memory, read just before they are stopped.
+HTTP throughput, the top-up to the impact's household count, the exactly-once check once the
+loop is at rest, the audit reads and replays, the impact of a policy version and the
+re-screening once it is in effect (these change the chains, so they come after the check and
+the audit), and the services' peak memory, read just before they are stopped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -20,21 +21,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import phases, report
+from bench import phases, policy_phases, report
 from bench.baseline import measure_baseline
 from bench.broker import fresh_broker
 from bench.injector import application_message
-from bench.observer import Observer, watched_topics
+from bench.observer import Observer, watched_ends
 from bench.stack import BenchError, Stack
 from bench.usage import peak_rss_mib
 from bench.verdict import check_deliveries
 from bench.workload import Household, Workload
 from contracts.topics import TopicNames
-from services.runtime.kafka import partitions_of
+from deploy.local.tokens import read_tokens, role_tokens
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
@@ -50,11 +50,12 @@ class Options:
     latency_seconds: float = 30.0
     latency_load: float = 0.5  # of the HTTP loop throughput
     audit_sample: int = 300
+    impact_households: int = 100_000  # open households the impact and re-screening cover
     profile: tuple[str, ...] = ()
     output: Path = RESULTS / "latest.json"
     keep: bool = False
     log_level: str = "INFO"
-    skip: tuple[str, ...] = field(default=())  # phases: http, kafka, latency, audit
+    skip: tuple[str, ...] = field(default=())  # phases: http, kafka, latency, audit, impact
 
 
 def _machine() -> dict[str, Any]:
@@ -78,28 +79,13 @@ def _git_commit() -> str | None:
     return found.stdout.strip() or None
 
 
-async def _ends(kafka: KafkaSettings, topics: TopicNames) -> dict[str, int]:
-    """End offsets (committed transactions) of every watched partition, as observer keys."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers, isolation_level="read_committed"
-    )
-    await consumer.start()
-    try:
-        partitions: list[TopicPartition] = []
-        for topic in watched_topics(topics):
-            partitions += await partitions_of(consumer, topic)
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {f"{tp.topic}/{tp.partition}": end for tp, end in ends.items()}
-
-
 async def run(options: Options, console: Console) -> dict[str, Any]:
     """Measure; the results, with `checks.ok` False when a household was not served right."""
     results: dict[str, Any] = {
         "run": {
             "started_at": datetime.now(UTC).isoformat(),
             "households": options.households,
+            "impact_households": options.impact_households,
             "seed": options.seed,
             "concurrency": options.concurrency,
             "latency_load": options.latency_load,
@@ -181,13 +167,13 @@ async def _measure(
             stack.wait_healthy()
             await observer.start()
             progress.update(task, total=1, completed=1)
-            tokens = json.loads(stack.tokens_file.read_text())
             ctx = phases.Context(
                 kafka,
                 topics,
                 stack,
                 observer,
-                tokens,
+                role_tokens(stack.tokens_file),
+                {t["user"]: t["token"] for t in read_tokens(stack.tokens_file)},
                 progress,
                 baseline,
                 occurred_at=workload.occurred_at,
@@ -199,20 +185,29 @@ async def _measure(
                 await _phases(
                     options, ctx, results, workload, http_households, kafka_households, everyone
                 )
+                if "impact" not in options.skip:
+                    topped, results["impact_top_up"] = await policy_phases.top_up(
+                        ctx, workload, len(everyone), options.impact_households
+                    )
+                    everyone += topped
+                await stack.wait_idle()
+                await observer.caught_up(await watched_ends(kafka, topics))
+                verdict = check_deliveries(
+                    {h.household_id: h.referrals for h in everyone},
+                    observer.deliveries,
+                    observer.dead_letters,
+                )
+                results["checks"] = {**asdict(verdict), "ok": verdict.ok}
+                if verdict.ok and "audit" not in options.skip:
+                    results["audit"] = await phases.audit(
+                        ctx, everyone, options.audit_sample, options.seed
+                    )
+                if verdict.ok and "impact" not in options.skip:
+                    results["impact"], results["rescreening"] = await policy_phases.measure(
+                        ctx, everyone, _loop_throughput(results)
+                    )
             except BenchError as error:
                 raise BenchError(f"{error}\n{stack.exits()}") from None
-            await stack.wait_idle()
-            await observer.caught_up(await _ends(kafka, topics))
-            verdict = check_deliveries(
-                {h.household_id: h.referrals for h in everyone},
-                observer.deliveries,
-                observer.dead_letters,
-            )
-            results["checks"] = {**asdict(verdict), "ok": verdict.ok}
-            if verdict.ok and "audit" not in options.skip:
-                results["audit"] = await phases.audit(
-                    ctx, everyone, options.audit_sample, options.seed
-                )
             results["memory_mib"] = {
                 **stack.peak_rss(),
                 "kafka broker (JVM)": peak_rss_mib(broker_pid),
@@ -221,6 +216,16 @@ async def _measure(
             await observer.stop()
             stack.stop()
     results["targets"] = report.targets(results)
+
+
+def _loop_throughput(results: dict[str, Any]) -> tuple[str, float] | None:
+    """The loop's households/s the policy figures are compared with: via the topic, as
+    measured in its own phase (else the top-up's, also via the topic, else via HTTP)."""
+    for key in ("loop_kafka", "impact_top_up", "loop_http"):
+        figures = results.get(key)
+        if figures:
+            return key, float(figures["households_per_second"])
+    return None
 
 
 async def _phases(

@@ -8,12 +8,12 @@ not started.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import httpx
 
 from bench.usage import peak_rss_mib
 from deploy.local.stack import LOOP_SERVICES
-from deploy.local.tokens import ensure_tokens
+from deploy.local.tokens import ensure_tokens, token_of
 
 
 class BenchError(RuntimeError):
@@ -55,6 +55,9 @@ class Stack:
             "ASSIST_DATA_DIR": str(workdir / "data"),
             "ASSIST_LOG_FORMAT": "json",
             "ASSIST_LOG_LEVEL": log_level,
+            # Time moves only when the benchmark advances it: a policy version's effective
+            # date is reached on demand, and nothing else (overdue notices, reviews) fires.
+            "ASSIST_CLOCK": "manual",
         }
         self._profile = profile or {}
 
@@ -123,7 +126,7 @@ class Stack:
 
     async def health(self, client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
         """Every service's /healthz report (200 or 503 alike), in full: as an operator."""
-        operator = json.loads(self.tokens_file.read_text())["operator"]
+        operator = token_of(self.tokens_file, "operator")
         headers = {"Authorization": f"Bearer {operator}"}
         replies = await asyncio.gather(
             *(
@@ -133,8 +136,14 @@ class Stack:
         )
         return {name: reply.json() for name, reply in zip(LOOP_SERVICES, replies, strict=True)}
 
-    async def wait_idle(self, timeout: float = 300, settle: float = 2.5) -> None:
-        """Until every processor has no lag and consumed nothing new for `settle` seconds."""
+    async def wait_idle(
+        self,
+        timeout: float = 300,
+        settle: float = 2.5,
+        on_lag: Callable[[int], None] | None = None,
+    ) -> None:
+        """Until every processor has no lag and consumed nothing new for `settle` seconds;
+        `on_lag` hears the processors' total lag at each look."""
         deadline = time.monotonic() + timeout
         previous: dict[str, int] | None = None
         async with httpx.AsyncClient() as client:
@@ -149,6 +158,8 @@ class Stack:
                     continue
                 processors = [p for r in reports.values() for p in r["processors"]]
                 consumed = {p["name"]: p["consumed"] for p in processors}
+                if on_lag is not None:
+                    on_lag(sum(p["lag"] or 0 for p in processors))
                 if all(p["lag"] == 0 for p in processors) and consumed == previous:
                     return
                 previous = consumed

@@ -66,8 +66,10 @@ class Workload:
             raise ValueError("occurred_at must be zone-aware")
         self.seed = seed
         self.occurred_at = occurred_at
-        self.on = occurred_at.date()
         self.policy = policy or PolicyBook.load_default()
+        # The applications' effective date: occurred_at's date in each region's zone, as the
+        # loop judges them (not the UTC date, a day behind in the Beijing morning).
+        self._on = {r: self.policy.local_date(r, occurred_at) for r in REGIONS}
         self._rng = random.Random(seed)  # noqa: S311 - workload data, not secrets
         self._persons = 0
         self._lines = {r: self._lines_of(r) for r in REGIONS}
@@ -80,19 +82,24 @@ class Workload:
             "orphans": self._orphans,
         }
 
-    def take(self, count: int, tag: str) -> list[Household]:
-        """The next `count` households; `tag` keeps their ids apart from other batches."""
-        return list(self._generate(count, tag))
+    def effective_date(self, region: str) -> date:
+        """The date the loop judges this workload's applications on in `region`."""
+        return self._on[region]
 
-    def _generate(self, count: int, tag: str) -> Iterator[Household]:
+    def take(self, count: int, tag: str, start: int = 0) -> list[Household]:
+        """The next `count` households; `tag` keeps their ids apart from other batches, and
+        `start` numbers a batch taken in parts on from where the part before ended."""
+        return list(self._generate(count, tag, start))
+
+    def _generate(self, count: int, tag: str, start: int) -> Iterator[Household]:
         names = [name for name, _ in self.PROFILES]
         weights = [weight for _, weight in self.PROFILES]
-        for index in range(count):
+        for index in range(start, start + count):
             household_id = f"BH-{tag}-{index:07d}"
             profile = self._rng.choices(names, weights)[0]
             region = self._rng.choice(REGIONS)
             body = self._body(household_id, profile, region)
-            expected = expected_referrals(household_id, body, self.policy, self.on)
+            expected = expected_referrals(household_id, body, self.policy, self._on[region])
             yield Household(household_id, profile, body, expected)
 
     # -- one household --------------------------------------------------------------------------
@@ -290,7 +297,8 @@ class Workload:
 
     def _birth(self, age: int) -> date:
         # Mid-year of the age: never on a birthday that would move an age across a boundary.
-        return self.on - timedelta(days=int(age * 365.25) + self._rng.randint(60, 300))
+        on = self._on[self._region]
+        return on - timedelta(days=int(age * 365.25) + self._rng.randint(60, 300))
 
     def _spread_income(self, earners: list[Body], total: Decimal) -> None:
         whole = int(total)
@@ -305,6 +313,6 @@ class Workload:
         return Decimal(str(round(self._rng.uniform(low, high), 3)))
 
     def _lines_of(self, region: str) -> _Lines:
-        standard = self.policy.in_force(region, self.on)
+        standard = self.policy.in_force(region, self._on[region])
         d = standard.dibao_standard
         return _Lines(d=d, m=standard.marginal_line, y=standard.prior_year_disposable_income / 12)

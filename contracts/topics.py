@@ -103,7 +103,15 @@ DEADLETTER = TopicSpec(
     partitions=1,
     key="source topic/partition/offset",
     description="Messages that could not be processed: original bytes, where they came from, why.",
-    publishers=("chainwriter", "identification", "classification", "referral", "feedback"),
+    publishers=(
+        "chainwriter",
+        "identification",
+        "classification",
+        "referral",
+        "feedback",
+        "scheduler",
+        "policy",
+    ),
     subscribers=("operators",),
     messages=("DeadLetter",),
 )

@@ -45,6 +45,8 @@ class FeedbackSubmitted(FeedbackBody):
     # fixed from the topic position.
     feedback_id: uuid.UUID | None = None
     submitted_at: AwareDatetime | None = None
+    # The person who answered (their user id); set by the HTTP route from the token.
+    answered_by: str | None = Field(default=None, max_length=120)
 
 
 class DeadLetterSource(BaseModel):

@@ -162,6 +162,7 @@ class NextRescreening(_Part):
     age: int | None = None  # birthday: the age crossed
     emergency: Emergency | None = None  # emergency_expired: which
     expense: DatedExpense | None = None  # expense_expired: which
+    also: list[RescreeningReason] = Field(default_factory=list)  # other reasons that day
 
 
 class HouseholdClassified(Payload):

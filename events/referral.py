@@ -74,6 +74,7 @@ class ReferralOutcomeReported(Payload):
     delivered: Delivered | None = None
     transfer_to: Department | None = None
     note: str | None = Field(default=None, max_length=2000)
+    answered_by: str | None = None  # the person of the department who answered
 
 
 class ReferralOverdue(Payload):

@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 
-from deploy.local.tokens import role_tokens
+from deploy.local.tokens import read_tokens, role_tokens, token_of
 from events.identity import make_resident_id, mask_resident_id
 
 INTAKE = f"http://127.0.0.1:{os.environ.get('ASSIST_INTAKE_PORT', '8001')}"
 FEEDBACK = f"http://127.0.0.1:{os.environ.get('ASSIST_FEEDBACK_PORT', '8004')}"
+POLICY = f"http://127.0.0.1:{os.environ.get('ASSIST_POLICY_PORT', '8009')}"
+SCHEDULER = f"http://127.0.0.1:{os.environ.get('ASSIST_SCHEDULER_PORT', '8010')}"
 
 
 def _member(
@@ -234,8 +236,118 @@ def run_demo(data: Path) -> int:
                 f"{referral['household_id']}: {outcome['outcome']} ({reply.status_code})"
             )
     follower.show(6)
+    over_time(data, run, follower)
     print(
         f"\ndemo done: {follower.seen} events chained. Follow every service with `make logs`; "
         "stop everything with `make down`."
     )
     return 0 if follower.seen else 1
+
+
+def over_time(data: Path, run: str, follower: LogFollower) -> None:
+    """A household over time: a raised standard proposed, its impact, a second person's
+    approval, and the manual clock moved past its effective date and a child's birthday."""
+    tokens = data / "tokens.json"
+    operator = {"Authorization": f"Bearer {token_of(tokens, 'operator')}"}
+    clock = httpx.get(f"{SCHEDULER}/v1/clock", headers=operator, timeout=30).json()
+    if clock.get("mode") != "manual":
+        print("\n(the clock follows the wall clock: ASSIST_CLOCK=manual shows time passing)")
+        return
+    today = date.fromisoformat(clock["today"])
+    effective = today + timedelta(days=10)
+    birthday = effective + timedelta(days=20)
+
+    print("\n== a left-behind child, 16 on " + birthday.isoformat() + ", and a grandmother apply")
+    household_id = f"DEMO-LEFT-BEHIND-{run}"
+    body = _household(
+        "grid_worker",
+        [
+            _member(501, date(today.year - 63, 5, 5), "parent", 1000, "retired", "none"),
+            _member(
+                502,
+                _years_before(birthday, 16),
+                "child",
+                0,
+                "student",
+                "none",
+                in_school=True,
+                left_behind=True,
+            ),
+        ],
+    )
+    reply = _post(
+        f"{INTAKE}/v1/applications",
+        token_of(tokens, "intake"),
+        {**body, "household_id": household_id},
+        key=f"demo-{household_id}",
+    )
+    print(f"  {household_id}: {reply.status_code}")
+    follower.show(6)
+
+    name = f"demo-{run}"
+    print(f"\n== policy: {name} raises Hangzhou's minimum living standard to 1520 from {effective}")
+    version = {
+        "policy_version": name,
+        "effective_from": effective.isoformat(),
+        "regions": [{"region_code": "330100", "dibao_standard": "1520"}],
+    }
+    proposer, approver = _policy_users(tokens)
+    reply = _post(f"{POLICY}/v1/policy/versions", token_of(tokens, "policy", proposer), version)
+    print(f"  proposed by {proposer}: {reply.status_code}")
+    if reply.status_code != 201:
+        print(f"  {reply.text}")
+        return
+    impact = httpx.get(
+        f"{POLICY}/v1/policy/versions/{name}/impact",
+        headers={"Authorization": f"Bearer {token_of(tokens, 'auditor')}"},
+        timeout=300,
+    ).json()
+    _print_impact(impact)
+    own = _post(
+        f"{POLICY}/v1/policy/versions/{name}/approval", token_of(tokens, "policy", proposer), {}
+    )
+    print(f"  {proposer} approves their own version: {own.status_code} {own.json().get('detail')}")
+    reply = _post(
+        f"{POLICY}/v1/policy/versions/{name}/approval", token_of(tokens, "policy", approver), {}
+    )
+    print(f"  approved by {approver}: {reply.status_code}")
+
+    for to, why in (
+        (effective, f"{name} takes effect: every open household is re-screened under it"),
+        (birthday, "the left-behind child turns 16: child care service ends"),
+    ):
+        print(f"\n== the clock moves to {to}: {why}")
+        reply = _post(
+            f"{SCHEDULER}/v1/clock/advance", token_of(tokens, "operator"), {"to": str(to)}
+        )
+        print(f"  clock: {reply.json().get('now', reply.text)}")
+        follower.show(12)
+
+
+def _policy_users(tokens: Path) -> tuple[str, str]:
+    users = [e["user"] for e in read_tokens(tokens) if e["role"] == "policy"]
+    return users[0], users[1]
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _print_impact(impact: dict[str, Any]) -> None:
+    print(
+        f"  impact over {impact.get('households')} open households, "
+        "before anything changes (nothing is written to any chain):"
+    )
+    for region in impact.get("regions", []):
+        print(f"    region {region['region_code']}")
+        for label in ("tiers", "referrals_issued", "referrals_withdrawn"):
+            counts = region.get(label) or {}
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+            print(f"      {label.replace('_', ' '):<20} {shown}")
+        print(
+            f"      {'minimum living gap':<20} {region.get('minimum_living_gap_before')} -> "
+            f"{region.get('minimum_living_gap_after')} a month"
+        )

@@ -35,11 +35,13 @@ class ServiceDef:
 
 SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("chainwriter", 8007, "orders and hash-links chains; delivers referrals"),
+    ServiceDef("scheduler", 8010, "the system's clock; re-screening on the dates that matter"),
     ServiceDef("identification", 8002, "compares declarations with records; monitoring"),
     ServiceDef("classification", 8003, "tiers and tags under the policy in force"),
     ServiceDef("referral", 8006, "push according to needs: a referral per program lacking"),
     ServiceDef("feedback", 8004, "departments' answers, overdue referrals, settlement"),
     ServiceDef("audit", 8005, "auditors: chains, verification, state as of, signed checkpoints"),
+    ServiceDef("policy", 8009, "policy versions: propose, impact, approve by a second person"),
     ServiceDef("intake", 8001, "one-stop intake: applications, visits, records, signals"),
     ServiceDef("operations", 8008, "operator console: processors, lag, dead letters, overdue"),
 )
@@ -92,6 +94,8 @@ def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, st
         "ASSIST_DATA_DIR": str(data.resolve()),
         "ASSIST_TOKENS_FILE": str((data / "tokens.json").resolve()),
         "ASSIST_LOG_FORMAT": "json",
+        # The demo moves time by days: a manual clock unless the environment says otherwise.
+        "ASSIST_CLOCK": os.environ.get("ASSIST_CLOCK", "manual"),
         f"ASSIST_{service.name.upper()}_PORT": str(service.port),
         # The operator console watches every service of this stack, wherever its port is.
         "ASSIST_CONSOLE_SERVICES": json.dumps(
@@ -128,7 +132,10 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
                 return 1
         time.sleep(0.5)
     status(data)
-    print(f"\nbearer tokens (roles intake, auditor, operator, department:<id>): {tokens}")
+    print(
+        f"\nbearer tokens (users with roles intake, auditor, operator, policy, "
+        f"department:<id>): {tokens}"
+    )
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
     console = next((s for s in SERVICES if s.name == "operations"), None)
     if console is not None:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import partitions_of, read_to_end
 from services.runtime.settings import KafkaSettings
 
 
@@ -150,28 +150,6 @@ async def read_log(
     consumer = log_consumer(kafka)
     await consumer.start()
     try:
-        partitions = await partitions_of(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        beginnings = await consumer.beginning_offsets(partitions)
-        ends = await consumer.end_offsets(partitions)
-        total = sum(ends[tp] - beginnings[tp] for tp in partitions)
-        remaining = {tp for tp in partitions if ends[tp] > beginnings[tp]}
-        count = 0
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    on_record(record)
-                    count += 1
-            done = 0
-            for tp in partitions:
-                position = await consumer.position(tp)
-                done += min(position, ends[tp]) - beginnings[tp]
-                if position >= ends[tp]:
-                    remaining.discard(tp)
-            if on_progress is not None:
-                on_progress(done, total)
-        return count
+        return await read_to_end(consumer, topic, on_record, on_progress)
     finally:
         await consumer.stop()

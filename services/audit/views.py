@@ -40,6 +40,21 @@ class ClassificationView(BaseModel):
     effective_date: date
     decided_by: str
     numbers: dict[str, str]
+    next_rescreening_on: date | None = None
+    next_rescreening_reason: str | None = None
+
+
+class RescreeningView(BaseModel):
+    sequence: int
+    on: date
+    reason: str
+    cause: str | None
+
+
+class ClosureView(BaseModel):
+    sequence: int
+    on: date
+    reason: str
 
 
 class ReferralView(BaseModel):
@@ -55,6 +70,8 @@ class ReferralView(BaseModel):
     answered_sequence: int | None
     answered_at: datetime | None
     reason: str | None
+    members: list[str] = []
+    amended_sequences: list[int] = []
 
 
 class DeliveredView(BaseModel):
@@ -86,6 +103,8 @@ class StateView(BaseModel):
     referrals: list[ReferralView]
     delivered: list[DeliveredView]
     settled: bool
+    closed: ClosureView | None = None
+    rescreenings: list[RescreeningView] = []
     unreadable_sequence: int | None
     unreadable_reason: str | None
 
@@ -143,6 +162,8 @@ def state_view(state: HouseholdState) -> StateView:
                 answered_sequence=r.answered_sequence,
                 answered_at=r.answered_at,
                 reason=r.reason,
+                members=list(r.members),
+                amended_sequences=list(r.amended_sequences),
             )
             for r in state.referrals.values()
         ],
@@ -160,6 +181,17 @@ def state_view(state: HouseholdState) -> StateView:
             for d in state.delivered
         ],
         settled=state.settled,
+        closed=(
+            ClosureView(
+                sequence=state.closed.sequence, on=state.closed.on, reason=state.closed.reason
+            )
+            if state.closed
+            else None
+        ),
+        rescreenings=[
+            RescreeningView(sequence=r.sequence, on=r.on, reason=r.reason, cause=r.cause)
+            for r in state.rescreenings
+        ],
         unreadable_sequence=state.unreadable_sequence,
         unreadable_reason=state.unreadable_reason,
     )
@@ -175,4 +207,6 @@ def _classification(c: ClassificationState) -> ClassificationView:
         effective_date=c.effective_date,
         decided_by=c.decided_by,
         numbers=dict(c.numbers),
+        next_rescreening_on=c.next_rescreening_on,
+        next_rescreening_reason=c.next_rescreening_reason,
     )

@@ -2,9 +2,9 @@
 
 It takes proposed events from `assist.events`, drops any event_id it has already chained,
 and appends the rest to `assist.chain` with the next sequence and the hash link. A chained
-referral event (issued, withdrawn, overdue) also goes, the same bytes, to its department's
-topic `assist.referrals.<department>`: in the same transaction, so a department receives each
-exactly once, and a hop sooner than if another processor copied it from the chain.
+referral event (issued, amended, withdrawn, overdue) also goes, the same bytes, to its
+department's topic `assist.referrals.<department>`: in the same transaction, so a department
+receives each exactly once, and a hop sooner than if another processor copied it from the chain.
 Its state (each chain's head and every chained event_id) is rebuilt from `assist.chain`
 itself at start, and chained events are committed in the same transaction as the consumed
 offsets, so a crash at any point neither loses an event nor writes one twice.
@@ -22,14 +22,14 @@ from aiokafka import AIOKafkaConsumer
 from contracts.topics import TopicNames
 from events.chain import ChainHead, linked_bytes
 from events.codec import DecodeError, decode_event
-from events.referral import ReferralIssued, ReferralOverdue, ReferralWithdrawn
+from events.referral import ReferralAmended, ReferralIssued, ReferralOverdue, ReferralWithdrawn
 from services.runtime import metrics
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 
 log = get_logger()
-FOR_DEPARTMENTS = (ReferralIssued, ReferralWithdrawn, ReferralOverdue)
+FOR_DEPARTMENTS = (ReferralIssued, ReferralAmended, ReferralWithdrawn, ReferralOverdue)
 
 
 class ChainWriter:
@@ -94,21 +94,9 @@ class ChainWriter:
         consumer = consumer_factory()
         await consumer.start()
         try:
-            partitions = await partitions_of(consumer, self.topics.chain)
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            remaining = {tp for tp in partitions if ends[tp] > 0}
-            count = 0
-            while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-                for records in batches.values():
-                    for record in records:
-                        self.observe_chained(json.loads(record.value))
-                        count += 1
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
+            count = await read_to_end(
+                consumer, self.topics.chain, lambda r: self.observe_chained(json.loads(r.value))
+            )
             log.info("chain heads rebuilt", events=count, households=len(self.heads))
         finally:
             await consumer.stop()

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from contracts.topics import TopicNames
 from services.classification.handler import ClassificationHandler
-from services.policy.standards import PolicyBook
 from services.runtime.service import ServiceParts, processor_service
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
-    policy = PolicyBook.load_default()
-    # Stateless: nothing to rebuild, so it starts at the committed offsets.
+    # No household state to rebuild, so the inputs start at the committed offsets; the policy
+    # versions are read whole from assist.policy by the handler's bootstrap at every start.
     return processor_service(
         "classification",
         kafka,
         topics,
-        (topics.chain,),
-        lambda: ClassificationHandler(topics, policy),
+        (topics.chain, topics.policy),
+        lambda: ClassificationHandler(topics),
         replay_inputs=False,
     )

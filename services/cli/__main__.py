@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import audit, deadletter
+from services.cli import audit, clock, deadletter, policy
 
 app = typer.Typer(
     name="assist",
@@ -13,6 +13,8 @@ app = typer.Typer(
 )
 audit.register(app)
 deadletter.register(app)
+clock.register(app)
+policy.register(app)
 
 
 def main() -> None:

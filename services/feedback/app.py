@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from contracts.topics import TopicNames
@@ -47,6 +48,8 @@ class FeedbackDeps:
     publisher: KafkaPublisher
     topics: TopicNames
     ledger: Callable[[], Ledger | None]
+    # The system's time (the manual clock's, as the feedback processor last read it).
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def create_app(deps: FeedbackDeps) -> FastAPI:
@@ -101,7 +104,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         status_code=202,
         response_model=FeedbackAccepted,
         tags=["referrals"],
-        summary="Report a referral's outcome (202, or 404 / 403 / 409 with the reason)",
+        summary="Report a referral's outcome (202, or 404 / 403 / 422 / 409 with the reason)",
     )
     async def report_feedback(
         referral_id: str,
@@ -112,8 +115,12 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         department = principal.department
         assert department is not None
         try:
-            referral = ledger().judge(referral_id, department, body.outcome)
+            referral = ledger().judge(referral_id, department, body.outcome, body.transfer_to)
         except Refusal as refusal:
+            if refusal.field is not None:
+                # Answered like any invalid body: 422 naming the field.
+                problem = {"loc": ("body", refusal.field), "msg": refusal.reason}
+                raise RequestValidationError([problem]) from None
             raise HTTPException(refusal.status_code, refusal.reason) from None
         if referral_id in pending_final:
             raise HTTPException(409, f"referral {referral_id!r} already has a final answer")
@@ -127,7 +134,8 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             referral_id=referral_id,
             department=department,
             feedback_id=feedback_id,
-            submitted_at=datetime.now(UTC),
+            submitted_at=deps.now(),
+            answered_by=principal.user,
         )
         await deps.publisher.publish_raw(
             deps.topics.feedback,

@@ -1,4 +1,10 @@
-"""Result feedback: departments' answers become ReferralOutcomeReported; overdue; settled."""
+"""Result feedback: departments' answers become ReferralOutcomeReported; overdue; settled.
+
+Overdue is a timer on the system's clock: the handler follows `assist.clock` and marks a
+referral overdue once the clock has passed its due date, whatever the wall clock says, so a
+replay or a restart fires each overdue on the same ticks (and its id is derived, so the chain
+writer drops a repeat). Before the first tick is read nothing is overdue.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +26,11 @@ from events.referral import (
     ReferralOverdue,
     ReferralWithdrawn,
 )
+from events.schedule import HouseholdClosed
 from events.types import EventType
 from services.feedback.ledger import STATUS_OF_OUTCOME, Ledger, Referral, Refusal, Status
 from services.runtime import metrics
+from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import event_type_of
@@ -36,6 +44,7 @@ _SKIPPED = frozenset(EventType) - {
     EventType.REFERRAL_OUTCOME_REPORTED,
     EventType.REFERRAL_OVERDUE,
     EventType.CHAIN_SETTLED,
+    EventType.HOUSEHOLD_CLOSED,
 }
 ESCALATED_TO = "civil_affairs"  # unified identification follows up late referrals
 log = get_logger()
@@ -46,8 +55,13 @@ class FeedbackHandler:
         self.topics = topics
         self.ledger = Ledger()
         self.answered: set[str] = set()  # feedback ids already taken
+        self.clock = ClockTime()  # the system's time, as read from assist.clock
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        if message.topic == self.topics.clock:
+            if not self.clock.observe_message(message.value):
+                raise Rejected("value: not a ClockAdvanced event")
+            return []
         if message.topic == self.topics.feedback:
             return self._emit(self._answer(message))
         if event_type_of(message.value) in _SKIPPED:
@@ -59,8 +73,11 @@ class FeedbackHandler:
         return self._emit(self._fold(event))
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
+        """Overdue referrals on the system's clock; `now` (the wall clock) is not read."""
+        clock = self.clock.now
+        due = self.ledger.due_for_overdue(clock) if clock is not None else []
         events = []
-        for referral in self.ledger.due_for_overdue(now):
+        for referral in due:
             referral.overdue = True
             payload = ReferralOverdue(
                 referral_id=referral.referral_id,
@@ -78,11 +95,9 @@ class FeedbackHandler:
                 event_type="ReferralOverdue",
                 correlation_id=referral.correlation_id,
             )
-            events.append(
-                self._event(
-                    payload, referral, now, derived_event_id(referral.referral_id, "overdue")
-                )
-            )
+            # It became overdue at its due date, whenever the clock was seen to pass it.
+            overdue_id = derived_event_id(referral.referral_id, "overdue")
+            events.append(self._event(payload, referral, referral.due_at, overdue_id, clock))
         for department, count in self.ledger.overdue_by_department().items():
             metrics.OVERDUE_REFERRALS.labels(department).set(count)
         return self._emit(events)
@@ -118,6 +133,9 @@ class FeedbackHandler:
             return []
         elif isinstance(payload, ChainSettled):
             self.ledger.settled_at_count[household] = payload.referrals
+            return []
+        elif isinstance(payload, HouseholdClosed):
+            self.ledger.closed.add(household)
             return []
         else:
             return []
@@ -166,10 +184,11 @@ class FeedbackHandler:
             return []  # the same answer delivered twice
         try:
             referral = self.ledger.judge(
-                feedback.referral_id, feedback.department, feedback.outcome
+                feedback.referral_id, feedback.department, feedback.outcome, feedback.transfer_to
             )
         except Refusal as refusal:
-            raise Rejected(f"{refusal.status_code}: {refusal.reason}") from None
+            named = f"{refusal.field}: " if refusal.field else ""
+            raise Rejected(f"{refusal.status_code}: {named}{refusal.reason}") from None
         self.answered.add(feedback_id)
         self.ledger.set_status(referral.referral_id, STATUS_OF_OUTCOME[feedback.outcome])
         payload = ReferralOutcomeReported(
@@ -181,6 +200,7 @@ class FeedbackHandler:
             delivered=feedback.delivered,
             transfer_to=feedback.transfer_to,
             note=feedback.note,
+            answered_by=feedback.answered_by,
         )
         occurred = feedback.submitted_at or datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
         log.info(
@@ -191,10 +211,18 @@ class FeedbackHandler:
             event_type="ReferralOutcomeReported",
             correlation_id=referral.correlation_id,
         )
-        return [self._event(payload, referral, occurred, derived_event_id("feedback", feedback_id))]
+        # Recorded on the system's clock (the wall's until a tick is read): a referral it
+        # causes (a transfer, charity) is due from then at the earliest.
+        feedback_event_id = derived_event_id("feedback", feedback_id)
+        return [self._event(payload, referral, occurred, feedback_event_id, self.clock.now)]
 
     def _event(
-        self, payload: Payload, referral: Referral, occurred_at: datetime, event_id: uuid.UUID
+        self,
+        payload: Payload,
+        referral: Referral,
+        occurred_at: datetime,
+        event_id: uuid.UUID,
+        recorded_at: datetime | None = None,
     ) -> Envelope:
         """An event about a referral: caused by its issue, in its correlation."""
         return new_event(
@@ -202,6 +230,7 @@ class FeedbackHandler:
             household_id=referral.household_id,
             producer=SERVICE,
             occurred_at=occurred_at,
+            recorded_at=recorded_at,
             event_id=event_id,
             correlation_id=uuid.UUID(referral.correlation_id),
             causation_id=uuid.UUID(referral.issued_event_id),

@@ -1,7 +1,8 @@
 """The referral ledger: every referral's status, folded from the chain, and the rules of feedback.
 
-Pure: no Kafka, no HTTP, no clock (`now` is passed in). The feedback processor and the HTTP
-routes share one ledger, so an answer is judged the same way whichever way it arrives.
+Pure: no Kafka, no HTTP, no clock (`now`, the system clock's time, is passed in). The feedback
+processor and the HTTP routes share one ledger, so an answer is judged the same way whichever
+way it arrives.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class Referral:
 
 
 class Refusal(Exception):  # noqa: N818 - a verdict, with the HTTP status it maps to
-    """Feedback that cannot be taken: unknown (404), wrong department (403), final (409)."""
+    """Feedback that cannot be taken: unknown (404), wrong department (403), a body that does
+    not fit the referral (422, naming `field`), final (409)."""
 
-    def __init__(self, status_code: int, reason: str) -> None:
+    def __init__(self, status_code: int, reason: str, field: str | None = None) -> None:
         super().__init__(reason)
         self.status_code = status_code
         self.reason = reason
+        self.field = field
 
 
 @dataclass
@@ -57,6 +60,9 @@ class Ledger:
     referrals: dict[str, Referral] = field(default_factory=dict)
     by_household: dict[str, list[str]] = field(default_factory=dict)
     settled_at_count: dict[str, int] = field(default_factory=dict)
+    # Households with no member left: their referrals are withdrawn and never go overdue, even
+    # on a tick that comes between the closing and the withdrawals.
+    closed: set[str] = field(default_factory=set)
 
     def issued(self, referral: Referral) -> None:
         if referral.referral_id not in self.referrals:
@@ -68,7 +74,13 @@ class Ledger:
         if referral is not None and not referral.final:
             referral.status = status
 
-    def judge(self, referral_id: str, department: Department, outcome: Outcome) -> Referral:
+    def judge(
+        self,
+        referral_id: str,
+        department: Department,
+        outcome: Outcome,
+        transfer_to: Department | None = None,
+    ) -> Referral:
         """The referral this answer is for, or a Refusal saying why it cannot be taken."""
         referral = self.referrals.get(referral_id)
         if referral is None:
@@ -78,6 +90,13 @@ class Ledger:
                 403,
                 f"referral {referral_id!r} belongs to {referral.department.value}, "
                 f"not to {department.value}",
+            )
+        if outcome is Outcome.TRANSFERRED and transfer_to == referral.department:
+            raise Refusal(
+                422,
+                f"referral {referral_id!r} is already with {referral.department.value}; "
+                "a transfer names another department",
+                field="transfer_to",
             )
         if referral.final:
             raise Refusal(
@@ -89,10 +108,17 @@ class Ledger:
         return referral
 
     def due_for_overdue(self, now: datetime) -> list[Referral]:
-        """Referrals past their due date without a final answer, not yet marked overdue."""
-        return [
-            r for r in self.referrals.values() if not r.final and not r.overdue and r.due_at < now
+        """Referrals past their due date without a final answer, not yet marked overdue, of
+        households still open; the earliest due first."""
+        due = [
+            r
+            for r in self.referrals.values()
+            if not r.final
+            and not r.overdue
+            and r.due_at < now
+            and r.household_id not in self.closed
         ]
+        return sorted(due, key=lambda r: (r.due_at, r.referral_id))
 
     def settlement(self, household_id: str) -> list[Referral] | None:
         """All of the household's referrals, if every one is final and this was not yet said."""

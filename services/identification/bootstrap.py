@@ -15,6 +15,7 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
         "identification",
         kafka,
         topics,
-        (topics.chain, topics.monitoring),
+        # assist.policy: approved versions of the standards (warning amounts, time zones)
+        (topics.chain, topics.monitoring, topics.policy),
         lambda: Identification(topics, policy),
     )

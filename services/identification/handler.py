@@ -1,121 +1,184 @@
 """Identification: one household's facts, compared with records, before classification.
 
-Consumes the chain (applications and visit results) and the monitoring topic (records and
-signals about persons). Keeps the person -> household index, the latest records, and each
-household's identified facts; emits HouseholdIdentified, VisitRequested, RiskWarningRaised,
-and forwards records and signals about known persons into their household's chain.
+Consumes the chain (applications, visit results, re-screenings), the monitoring topic (records
+and signals about persons) and the policy topic (approved versions of the standards). Keeps the
+person -> household index, the latest records, each household's file and the signals kept for
+later; emits HouseholdIdentified, HouseholdClosed, RescreeningDue (a member moved),
+VisitRequested, RiskWarningRaised, and forwards records and signals about known persons into
+their household's chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+
+from aiokafka import AIOKafkaConsumer
 
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
-from events.envelope import Envelope, derived_event_id, new_event
-from events.household import (
-    Emergency,
-    HouseholdDeclaration,
-    HouseholdIdentified,
-    VisitCompleted,
-    VisitRequested,
-)
-from events.monitoring import RecordReported, RiskWarningRaised, SignalReceived
-from events.types import EMERGENCY_SIGNALS, EventType, FactSource
+from events.envelope import Envelope, Payload, derived_event_id, new_event
+from events.household import HouseholdDeclaration, HouseholdIdentified, VisitCompleted
+from events.monitoring import RecordReported, SignalReceived
+from events.schedule import RescreeningDue
+from events.types import EventType, FactSource, RescreeningReason
 from services.identification.domain.comparison import compare
+from services.identification.domain.households import HouseholdFile
+from services.identification.domain.pending import KeptSignal, kept_with, stray, usable
 from services.identification.domain.records import PersonRecord, merge_record
-from services.identification.domain.signals import apply_signal
 from services.identification.domain.warnings import risk_warning
+from services.identification.requests import visit_for_discrepancies, warning_and_visit
 from services.policy.standards import PolicyBook
+from services.policy.topic_reader import read_policy_topic
+from services.policy.versions import PolicyVersions
+from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import event_type_of
 
 SERVICE = "identification"
 log = get_logger()
-# On the chain only declarations matter; other event types found by a look at the bytes are
-# skipped undecoded (garbage is still decoded, and refused).
-_SKIPPED = frozenset(EventType) - {EventType.APPLICATION_RECEIVED, EventType.VISIT_COMPLETED}
+# On the chain only declarations and re-screenings matter; other event types found by a look
+# at the bytes are skipped undecoded (garbage is still decoded, and refused).
+_SKIPPED = frozenset(EventType) - {
+    EventType.APPLICATION_RECEIVED,
+    EventType.VISIT_COMPLETED,
+    EventType.RESCREENING_DUE,
+}
 
 
 class Identification:
-    def __init__(self, topics: TopicNames, policy: PolicyBook) -> None:
+    def __init__(self, topics: TopicNames, policy: PolicyBook | None = None) -> None:
         self.topics = topics
-        self.policy = policy
+        # The standards: `policy` (the shipped ones by default) plus every approved version.
+        self.versions = PolicyVersions(book=policy or PolicyBook.load_default())
         self.records: dict[str, PersonRecord] = {}
-        self.households_of: dict[str, str] = {}  # person_id -> household_id
-        self.facts: dict[str, HouseholdIdentified] = {}
-        self.emergencies: dict[str, list[Emergency]] = {}  # known before the first identification
-        self.awaiting_visit: dict[str, str] = {}  # household_id -> visit_id
+        self.households_of: dict[str, str] = {}  # person_id -> open household_id
+        self.files: dict[str, HouseholdFile] = {}
+        self.strays: dict[str, list[KeptSignal]] = {}  # person_id -> quiet signals, 12 months
+
+    @property
+    def book(self) -> PolicyBook:
+        return self.versions.book
+
+    async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
+        """Every approved version before the inputs are replayed (see policy.py)."""
+        await read_policy_topic(consumer_factory, self.topics.policy, self.versions)
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
-        if message.topic != self.topics.monitoring and event_type_of(message.value) in _SKIPPED:
+        if message.topic == self.topics.chain and event_type_of(message.value) in _SKIPPED:
             return []  # a chain event of another kind: skip the decode (most of the chain)
         try:
             event = decode_event(message.value)
         except DecodeError as error:
             raise Rejected(str(error)) from None
-        if message.topic == self.topics.monitoring:
-            return [
-                Outbound.event(self.topics.events, e) for e in self._monitoring(event, replaying)
-            ]
-        if isinstance(event.payload, VisitCompleted):
-            outputs = self._declared(event, event.payload, FactSource.VISIT)
-        elif isinstance(event.payload, HouseholdDeclaration):
-            outputs = self._declared(event, event.payload, FactSource.DECLARED)
-        else:
+        if message.topic == self.topics.policy:
+            self.versions.fold(event)
             return []
+        if message.topic == self.topics.monitoring:
+            outputs = self._monitoring(event)
+        else:
+            outputs = self._chain(event)
         return [Outbound.event(self.topics.events, e) for e in outputs]
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
+        return []
+
+    def _chain(self, event: Envelope) -> list[Envelope]:
+        payload = event.payload
+        if isinstance(payload, RescreeningDue):
+            return self._rescreening(event, payload)
+        if isinstance(payload, VisitCompleted):
+            return self._declared(event, payload, FactSource.VISIT)
+        if isinstance(payload, HouseholdDeclaration):
+            return self._declared(event, payload, FactSource.DECLARED)
         return []
 
     def _declared(
         self, cause: Envelope, declaration: HouseholdDeclaration, source: FactSource
     ) -> list[Envelope]:
         household = str(cause.household_id)
-        for member in declaration.members:
-            self.households_of[member.person_id] = household
+        on = self._date(declaration.region_code, cause.occurred_at)
+        file = self.files.get(household)
+        if file is not None and file.closed:
+            log.warning("declaration for a closed household ignored", household_id=household)
+            return []
+        file = file or self.files.setdefault(
+            household, HouseholdFile(declaration.region_code, persons=[])
+        )
+        persons = [m.person_id for m in declaration.members]
+        outputs = self._moved_out(cause, household, persons, on)
+        outputs += self._strays_taken(household, persons, on)
+        before, file.persons, file.region_code = file.persons, persons, declaration.region_code
+        self._index(household, before, file)
         comparison = compare(declaration, self.records, source)
         if comparison.discrepancies and source is FactSource.DECLARED:
-            visit_id = f"V-{derived_event_id(cause.event_id, 'visit').hex[:16]}"
-            self.awaiting_visit[household] = visit_id
-            request = VisitRequested(
-                visit_id=visit_id,
-                region_code=declaration.region_code,
-                reason="declared income lower than the records by more than 10 %",
-                person_ids=[d.person_id for d in comparison.discrepancies],
-                discrepancies=comparison.discrepancies,
-            )
+            request = visit_for_discrepancies(cause, declaration, comparison.discrepancies)
+            file.visit_id = request.visit_id
             log.info(
                 "discrepancy: visit requested",
                 household_id=household,
-                visit_id=visit_id,
+                visit_id=request.visit_id,
                 correlation_id=str(cause.correlation_id),
                 event_type="VisitRequested",
             )
-            return [self._event(request, cause, "visit")]
-        self.awaiting_visit.pop(household, None)
-        previous = self.facts.get(household)
-        emergencies = (
-            list(previous.emergencies) if previous else self.emergencies.pop(household, [])
-        )
-        facts = HouseholdIdentified(
-            region_code=declaration.region_code,
-            trigger="visit" if source is FactSource.VISIT else "application",
-            members=comparison.members,
-            assets=comparison.assets,
-            rigid_expenses_12m=declaration.rigid_expenses_12m,
-            dwelling_unsafe=declaration.dwelling_unsafe,
-            legal_supporter_able=declaration.legal_supporter_able,
-            emergencies=emergencies,
-            provenance=comparison.provenance,
-        )
-        self.facts[household] = facts
-        return [self._event(facts, cause, "identified")]
+            return [*outputs, self._event(request, cause, "visit")]
+        result = file.declared(declaration, comparison, source, on, self.records)
+        self._index(household, persons, file)
+        return [*outputs, self._event(result, cause, _purpose(result))]
 
-    def _monitoring(self, event: Envelope, replaying: bool) -> list[Envelope]:
+    def _moved_out(
+        self, cause: Envelope, household: str, persons: list[str], on: date
+    ) -> list[Envelope]:
+        """Persons the declaration names who belong to another open household move: that one
+        gets a RescreeningDue per person and is re-screened without them, or closed."""
+        leaving: dict[str, list[str]] = {}
+        for person in persons:
+            old = self.households_of.get(person)
+            if old is not None and old != household:
+                leaving.setdefault(old, []).append(person)
+        outputs: list[Envelope] = []
+        for old, movers in leaving.items():
+            old_file = self.files[old]
+            self.files[household].pending += old_file.released(movers)
+            dues = [
+                self._event(
+                    RescreeningDue(reason=RescreeningReason.MEMBER_MOVED, on=on, person_id=p),
+                    cause,
+                    "moved",
+                    p,
+                    household=old,
+                )
+                for p in movers
+            ]
+            before = old_file.persons
+            result = old_file.without(movers, on, self.records)
+            self._index(old, before, old_file)
+            outputs += dues
+            if result is not None:
+                outputs.append(self._event(result, dues[-1], _purpose(result)))
+            log.info("members moved", household_id=old, to=household, persons=len(movers))
+        return outputs
+
+    def _strays_taken(self, household: str, persons: Iterable[str], on: date) -> list[Envelope]:
+        """Quiet signals kept about these persons join the household's file (forwarded into
+        its chain now, applied when it is identified)."""
+        file, forwarded = self.files[household], []
+        for person in persons:
+            for kept in usable(self.strays.pop(person, []), on):
+                file.pending.append(kept)
+                forwarded.append(kept.event.model_copy(update={"household_id": household}))
+        return forwarded
+
+    def _rescreening(self, cause: Envelope, due: RescreeningDue) -> list[Envelope]:
+        if cause.producer == SERVICE:
+            return []  # a member moved: re-screened when identification wrote it
+        file = self.files.get(str(cause.household_id))
+        trigger = f"rescreening:{due.reason.value}"
+        facts = file.rescreened(due.on, trigger, self.records) if file else None
+        return [self._event(facts, cause, "identified")] if facts else []
+
+    def _monitoring(self, event: Envelope) -> list[Envelope]:
         payload = event.payload
         if isinstance(payload, RecordReported):
             self.records[payload.person_id] = merge_record(
@@ -125,101 +188,95 @@ class Identification:
             return [event.model_copy(update={"household_id": household})] if household else []
         if not isinstance(payload, SignalReceived):
             raise Rejected(f"event_type: {event.event_type.value} does not belong on monitoring")
+        on = self._date(payload.region_code, event.occurred_at)
         household = self.households_of.get(payload.person_id)
         if household is not None:
-            return self._signal_for_household(event, payload, household)
-        return self._signal_for_unknown_person(event, payload, replaying)
+            return self._signal_for_household(event, payload, household, on)
+        return self._signal_for_unknown_person(event, payload, on)
 
     def _signal_for_household(
-        self, event: Envelope, signal: SignalReceived, household: str
+        self, event: Envelope, signal: SignalReceived, household: str, on: date
     ) -> list[Envelope]:
         forwarded = event.model_copy(update={"household_id": household})
-        on = event.occurred_at.date()
-        facts = self.facts.get(household)
-        if facts is None:  # still waiting for a visit: remember emergencies for later
-            if signal.kind in EMERGENCY_SIGNALS:
-                self.emergencies.setdefault(household, []).append(
-                    Emergency(kind=signal.kind, on=on)
-                )
+        file = self.files[household]
+        before = file.persons
+        result = file.signal(KeptSignal(forwarded, signal, on), self.records)
+        self._index(household, before, file)
+        if result is None:
             return [forwarded]
-        updated = apply_signal(facts, signal, on)
-        if updated is None:
-            log.info(
-                "last member left the household",
-                household_id=household,
-                correlation_id=str(event.correlation_id),
-                event_type=event.event_type.value,
-            )
-            del self.facts[household]
-            return [forwarded]
-        self.facts[household] = updated
         log.info(
             "signal re-screens household",
             household_id=household,
             kind=signal.kind.value,
+            outcome=result.event_type.value,
             correlation_id=str(event.correlation_id),
-            event_type="HouseholdIdentified",
         )
-        return [forwarded, self._event(updated, forwarded, "identified")]
+        return [forwarded, self._event(result, forwarded, _purpose(result))]
 
     def _signal_for_unknown_person(
-        self, event: Envelope, signal: SignalReceived, replaying: bool
+        self, event: Envelope, signal: SignalReceived, on: date
     ) -> list[Envelope]:
         try:
-            standard = self.policy.in_force(signal.region_code, event.occurred_at.date())
+            standard = self.book.in_force(signal.region_code, on)
         except LookupError as error:
             raise Rejected(f"region_code: {error}") from None
         warning = risk_warning(signal, standard)
-        if warning is None:
+        if warning is None:  # kept a while: the person may yet turn out to have a household
+            kept = self.strays.get(signal.person_id, [])
+            self.strays[signal.person_id] = kept_with(kept, stray(event, signal, on))
             return []
         household = f"HH-W{derived_event_id(event.event_id, 'household').hex[:15].upper()}"
-        self.households_of[signal.person_id] = household
-        if signal.kind in EMERGENCY_SIGNALS:
-            self.emergencies.setdefault(household, []).append(
-                Emergency(kind=signal.kind, on=event.occurred_at.date())
-            )
         forwarded = event.model_copy(update={"household_id": household})
-        raised = self._event(
-            RiskWarningRaised(
-                person_id=signal.person_id,
-                region_code=signal.region_code,
-                signal_kind=signal.kind,
-                signal_event_id=str(event.event_id),
-                reason=warning.reason,
-                amount=signal.amount,
-                threshold=warning.threshold,
-            ),
-            forwarded,
-            "warning",
-        )
-        visit_id = f"V-{derived_event_id(event.event_id, 'visit').hex[:16]}"
-        self.awaiting_visit[household] = visit_id
-        visit = self._event(
-            VisitRequested(
-                visit_id=visit_id,
-                region_code=signal.region_code,
-                reason=f"risk warning: {warning.reason}",
-                person_ids=[signal.person_id],
-            ),
-            raised,
-            "visit",
-        )
+        raised, request = warning_and_visit(forwarded, signal, warning)
+        file = HouseholdFile(signal.region_code, [signal.person_id], visit_id=request.visit_id)
+        self.files[household] = file
+        taken = self._strays_taken(household, [signal.person_id], on)
+        file.pending.append(KeptSignal(forwarded, signal, on))
+        self._index(household, [], file)
+        raised_event = self._event(raised, forwarded, "warning")
         log.info(
             "risk warning raised",
             household_id=household,
-            visit_id=visit_id,
+            visit_id=request.visit_id,
             kind=signal.kind.value,
             correlation_id=str(event.correlation_id),
             event_type="RiskWarningRaised",
         )
-        return [forwarded, raised, visit]
+        return [*taken, forwarded, raised_event, self._event(request, raised_event, "visit")]
 
-    def _event(self, payload: object, cause: Envelope, purpose: str) -> Envelope:
+    def _index(self, household: str, before: Iterable[str], file: HouseholdFile) -> None:
+        """The person index follows the file: who left it leaves the index."""
+        for person in before:
+            if person not in file.persons and self.households_of.get(person) == household:
+                del self.households_of[person]
+        for person in file.persons:
+            self.households_of[person] = household
+
+    def _date(self, region_code: str, instant: datetime) -> date:
+        """The effective date of an event: its date in the region's time zone."""
+        try:
+            return self.book.local_date(region_code, instant)
+        except LookupError as error:
+            raise Rejected(f"region_code: {error}") from None
+
+    def _event(
+        self,
+        payload: Payload,
+        cause: Envelope,
+        purpose: str,
+        *parts: object,
+        household: str | None = None,
+    ) -> Envelope:
         return new_event(
-            payload,  # type: ignore[arg-type]
-            household_id=cause.household_id,
+            payload,
+            household_id=household or cause.household_id,
             producer=SERVICE,
             occurred_at=cause.occurred_at,
-            event_id=derived_event_id(cause.event_id, purpose),
+            event_id=derived_event_id(cause.event_id, purpose, *parts),
             cause=cause,
+            recorded_at=recorded_now(cause),
         )
+
+
+def _purpose(result: Payload) -> str:
+    return "identified" if isinstance(result, HouseholdIdentified) else "closed"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from contracts.topics import TopicNames
+from events.clock import ClockMode
 from events.envelope import Payload, new_event
 from events.household import ApplicationReceived, VisitCompleted
 from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
@@ -21,11 +23,15 @@ from services.intake.requests import ApplicationRequest, RecordRequest, SignalRe
 from services.intake.visits import VisitIndex
 from services.policy.standards import PolicyBook
 from services.runtime.auth import Principal, TokenStore, require
+from services.runtime.clock import ClockNotKnown, ClockSettings, ClockView
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
 from services.runtime.publisher import KafkaPublisher
 
 SERVICE = "intake"
+# A request that comes while a manual clock's first tick is still being read waits this long
+# for it (a cold start) before it is answered 503 with Retry-After.
+CLOCK_WAIT_SECONDS = 5.0
 log = get_logger()
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -44,9 +50,31 @@ class IntakeDeps:
     policy: PolicyBook
     visits: Callable[[], VisitIndex | None]
     keys: IdempotencyKeys
+    # The system's clock ("now" of a request without occurred_at, and every recorded_at);
+    # without one given, the wall clock.
+    clock: ClockView = field(default_factory=lambda: ClockView(ClockSettings(clock=ClockMode.WALL)))
 
 
-async def _parse(request: Request, model: type[Model], policy: PolicyBook) -> tuple[Model, bytes]:
+async def system_now(clock: ClockView) -> datetime:
+    """Now on the system's clock; 503 with Retry-After while a manual clock is not known."""
+    if clock.mode is ClockMode.MANUAL and not clock.known.is_set():
+        try:
+            await asyncio.wait_for(clock.known.wait(), CLOCK_WAIT_SECONDS)
+        except TimeoutError:
+            pass
+    try:
+        return clock.now()
+    except ClockNotKnown:
+        raise HTTPException(
+            503,
+            "the system's clock is not known yet (the manual clock has no tick); try again",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+async def _parse(
+    request: Request, model: type[Model], policy: PolicyBook, now: datetime
+) -> tuple[Model, bytes]:
     body = await request.body()
     try:
         data = json.loads(body)
@@ -55,7 +83,7 @@ async def _parse(request: Request, model: type[Model], policy: PolicyBook) -> tu
             [{"loc": ("body",), "msg": f"not JSON: {error}", "type": "json_invalid"}]
         ) from None
     try:
-        parsed = model.model_validate(data, context={"policy": policy, "now": datetime.now(UTC)})
+        parsed = model.model_validate(data, context={"policy": policy, "now": now})
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
@@ -89,6 +117,7 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         topic: str,
         household_id: str | None,
         occurred_at: datetime,
+        recorded_at: datetime,
         event_id: UUID,
         what: str,
         key: bytes | None = None,
@@ -100,6 +129,7 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             household_id=household_id,
             producer=SERVICE,
             occurred_at=occurred_at,
+            recorded_at=recorded_at,
             event_id=event_id,
         )
         await deps.publisher.publish(topic, event, key=key)
@@ -129,7 +159,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         idempotency_key: str | None = Header(default=None, max_length=200),
         principal: Principal = clerk,
     ) -> Accepted:
-        application, body = await _parse(request, ApplicationRequest, deps.policy)
+        now = await system_now(deps.clock)
+        application, body = await _parse(request, ApplicationRequest, deps.policy, now)
         event_id = event_id_for("applications", idempotency_key, body)
         payload = ApplicationReceived.model_validate(
             application.model_dump(exclude={"household_id", "occurred_at"})
@@ -138,7 +169,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             payload,
             topic=deps.topics.events,
             household_id=application.household_id or household_id_for(event_id),
-            occurred_at=application.occurred_at or datetime.now(UTC),
+            occurred_at=application.occurred_at or now,
+            recorded_at=now,
             event_id=event_id,
             what="application",
             channel=payload.channel.value,
@@ -159,7 +191,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         idempotency_key: str | None = Header(default=None, max_length=200),
         principal: Principal = clerk,
     ) -> Accepted:
-        visit, body = await _parse(request, VisitRequest, deps.policy)
+        now = await system_now(deps.clock)
+        visit, body = await _parse(request, VisitRequest, deps.policy, now)
         index = deps.visits()
         household_id = index.households.get(visit_id) if index else None
         if household_id is None:
@@ -183,7 +216,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             payload,
             topic=deps.topics.events,
             household_id=household_id,
-            occurred_at=visit.occurred_at or datetime.now(UTC),
+            occurred_at=visit.occurred_at or now,
+            recorded_at=now,
             event_id=event_id,
             what="visit result",
             visit_id=visit_id,
@@ -202,12 +236,14 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         idempotency_key: str | None = Header(default=None, max_length=200),
         principal: Principal = provider,
     ) -> Accepted:
-        signal, body = await _parse(request, SignalRequest, deps.policy)
+        now = await system_now(deps.clock)
+        signal, body = await _parse(request, SignalRequest, deps.policy, now)
         return await accept(
             signal.payload(),
             topic=deps.topics.monitoring,
             household_id=None,
             occurred_at=signal.occurred_at,
+            recorded_at=now,
             event_id=event_id_for("signals", idempotency_key, body),
             what="signal",
             key=signal.person_id.encode(),
@@ -228,12 +264,14 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         idempotency_key: str | None = Header(default=None, max_length=200),
         principal: Principal = provider,
     ) -> Accepted:
-        record, body = await _parse(request, RecordRequest, deps.policy)
+        now = await system_now(deps.clock)
+        record, body = await _parse(request, RecordRequest, deps.policy, now)
         return await accept(
             record.payload(),
             topic=deps.topics.monitoring,
             household_id=None,
             occurred_at=record.recorded_at,
+            recorded_at=now,
             event_id=event_id_for("records", idempotency_key, body),
             what="record",
             key=record.person_id.encode(),

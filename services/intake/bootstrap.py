@@ -1,13 +1,15 @@
-"""Composition root of intake: HTTP routes, the Kafka publisher, the visit index."""
+"""Composition root of intake: HTTP routes, the Kafka publisher, the visit index, the clock."""
 
 from __future__ import annotations
 
 from contracts.topics import TopicNames
+from events.clock import ClockMode
 from services.intake.app import IntakeDeps, create_app
 from services.intake.idempotency import IdempotencyKeys
 from services.intake.visits import VisitIndex
 from services.policy.standards import PolicyBook
 from services.runtime.auth import TokenStore
+from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.publisher import KafkaPublisher
@@ -26,6 +28,7 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
         kafka,
     )
     publisher = KafkaPublisher(kafka, "intake")
+    clock = ClockView(ClockSettings())  # "now" is the system's clock, followed on assist.clock
 
     def visit_index() -> VisitIndex | None:
         handler = visits.handler
@@ -38,7 +41,16 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
         policy=PolicyBook.load_default(),
         visits=visit_index,
         keys=IdempotencyKeys(),
+        clock=clock,
     )
     app = create_app(deps)
     install_common_routes(app, "intake", lambda: [visits])
-    return ServiceParts(app, [visits], on_start=publisher.start, on_stop=publisher.stop)
+    # On the wall clock "now" is the wall's: there is nothing to follow.
+    following = clock.mode is ClockMode.MANUAL
+    return ServiceParts(
+        app,
+        [visits],
+        on_start=publisher.start,
+        on_stop=publisher.stop,
+        background=[lambda: clock.follow(kafka, topics.clock)] if following else [],
+    )

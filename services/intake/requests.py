@@ -64,7 +64,8 @@ class ApplicationRequest(HouseholdDeclaration):
 
     @model_validator(mode="after")
     def _members_make_sense(self, info: ValidationInfo) -> ApplicationRequest:
-        effective = (self.occurred_at or _now(info)).date()
+        # The effective date is the date in the region's zone (over-time.md), not UTC's.
+        effective = _policy(info).local_date(self.region_code, self.occurred_at or _now(info))
         _check_members(self.members, effective)
         return self
 

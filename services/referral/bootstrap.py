@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from contracts.topics import TopicNames
-from services.policy.standards import PolicyBook
 from services.referral.handler import ReferralHandler
 from services.runtime.service import ServiceParts, processor_service
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
-    policy = PolicyBook.load_default()
+    # The chain and the policy versions are both replayed from their start at every start:
+    # the versions give the service-level days of the referrals issued.
     return processor_service(
-        "referral", kafka, topics, (topics.chain,), lambda: ReferralHandler(topics, policy)
+        "referral",
+        kafka,
+        topics,
+        (topics.chain, topics.policy),
+        lambda: ReferralHandler(topics),
     )

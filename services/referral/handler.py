@@ -1,137 +1,193 @@
 """Referral: push according to needs, one referral per program a household lacks.
 
-From the chain it learns each household's facts and classification, and issues one referral
-per program the household lacks, withdraws those whose ground is gone, links charity when a
-department declines as not_covered, and re-issues to another department on TRANSFERRED.
-The chain writer delivers each chained referral event to its department's topic.
+From the chain it learns each household's facts and classification; the pure `reconcile`
+(domain/reconcile.py) plans which referrals to issue, amend and withdraw, and this handler
+applies the plan and says so in events. It links charity when a department other than charity
+declines as not_covered, re-issues to another department on TRANSFERRED, and withdraws every
+open referral when the household is closed. The chain writer delivers each chained referral
+event to its department's topic. Policy versions come from `assist.policy`: a referral's
+service-level days are those of the version in force on the day it is issued.
+
+Fed with `replaying=True` the handler only keeps its state (no payload is built, no event is
+made), so reading a whole chain into `households` is cheap: the policy impact report does so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
-from events.envelope import Envelope, derived_event_id, new_event
+from events.envelope import Envelope, Payload, derived_event_id, new_event
 from events.household import HouseholdClassified, HouseholdIdentified
 from events.referral import (
+    ReferralAmended,
     ReferralIssued,
     ReferralOutcomeReported,
     ReferralWithdrawn,
 )
-from events.types import DeclineReason, Department, Outcome, Program
-from services.classification.domain.classify import Classification
+from events.schedule import HouseholdClosed
+from events.types import DeclineReason, Department, EventType, Outcome, Program
 from services.classification.domain.facts import HouseholdFacts
 from services.classification.translation import classification_from_event, facts_from_identified
 from services.policy.standards import PolicyBook
-from services.referral.domain.disclosure import referral_payload
+from services.policy.versions import PolicyVersions
+from services.referral.domain.disclosure import amended_payload, referral_payload
 from services.referral.domain.programs import (
     Need,
     charity_linkage_need,
     needed_programs,
     referral_due_at,
 )
+from services.referral.domain.reconcile import (
+    Amendment,
+    OpenReferral,
+    amendment_reason,
+    reconcile,
+    withdrawal_reason,
+)
+from services.referral.state import Household
+from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.peek import event_type_of
 
 SERVICE = "referral"
+CLOSED_REASON = "household_closed"
 log = get_logger()
+# On the chain only these matter; other event types found by a look at the bytes are skipped
+# undecoded (garbage is still decoded, and refused). Most of a chain is referral events.
+_SKIPPED = frozenset(EventType) - {
+    EventType.HOUSEHOLD_IDENTIFIED,
+    EventType.HOUSEHOLD_CLASSIFIED,
+    EventType.REFERRAL_OUTCOME_REPORTED,
+    EventType.HOUSEHOLD_CLOSED,
+}
 
-
-@dataclass(frozen=True, slots=True)
-class OpenReferral:
-    """What is kept of an issued referral while it is open: enough to withdraw it, transfer it
-    or link charity after it. (The whole ReferralIssued, with each member's details, was
-    about 10 KB per household of this service's memory: make bench.)"""
-
-    referral_id: str
-    program: Program
-    department: Department
-    member_ids: tuple[str, ...]
-    grounds: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, issued: ReferralIssued) -> OpenReferral:
-        return cls(
-            issued.referral_id,
-            issued.program,
-            issued.department,
-            tuple(m.person_id for m in issued.members),
-            tuple(issued.grounds.items()),
-        )
-
-
-@dataclass
-class Household:
-    facts: HouseholdFacts | None = None
-    classification: Classification | None = None
-    open_by_program: dict[Program, OpenReferral] = field(default_factory=dict)
-    # Facts not yet classified, by HouseholdIdentified event id: identification may append a
-    # newer identification before classification answers the older one, and a classification
-    # must be read with the facts it was computed from.
-    unclassified: dict[str, HouseholdFacts] = field(default_factory=dict)
-    # Programs whose referral got a final answer while their ground still holds: re-screening
-    # with the same result issues nothing new; a ground lost and found again is a new need.
-    answered: set[Program] = field(default_factory=set)
+__all__ = ["Household", "OpenReferral", "ReferralHandler"]
 
 
 class ReferralHandler:
-    def __init__(self, topics: TopicNames, policy: PolicyBook) -> None:
+    def __init__(self, topics: TopicNames, policy: PolicyBook | None = None) -> None:
         self.topics = topics
-        self.policy = policy
+        # The shipped standards (or the book given) plus every version approved on the topic.
+        self.versions = PolicyVersions() if policy is None else PolicyVersions(book=policy)
         self.households: dict[str, Household] = {}
 
+    @property
+    def policy(self) -> PolicyBook:
+        return self.versions.book
+
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
+        if message.topic == self.topics.policy:
+            self._fold_policy(message.value)
+            return []
+        if event_type_of(message.value) in _SKIPPED:
+            return []
         try:
             event = decode_event(message.value)
         except DecodeError as error:
             raise Rejected(str(error)) from None
-        household = self.households.setdefault(str(event.household_id), Household())
+        if event.household_id is None:
+            return []
+        household = self.households.setdefault(event.household_id, Household())
+        if household.closed:
+            return []
         payload = event.payload
         if isinstance(payload, HouseholdIdentified):
-            facts = facts_from_identified(str(event.household_id), payload)
-            household.unclassified[str(event.event_id)] = facts
+            household.unclassified[str(event.event_id)] = payload
             return []
         if isinstance(payload, HouseholdClassified):
-            household.facts = household.unclassified.pop(str(event.causation_id), household.facts)
+            on = payload.effective_date
+            identified = household.unclassified.pop(str(event.causation_id), None)
+            if identified is not None:
+                household.facts = facts_from_identified(event.household_id, identified, on)
             household.classification = classification_from_event(payload)
-            return self._emit(self._reconcile(event, household))
+            return self._emit(self._reconcile(event, household, on, replaying))
         if isinstance(payload, ReferralOutcomeReported):
-            return self._emit(self._after_outcome(event, payload, household))
+            return self._emit(self._after_outcome(event, payload, household, replaying))
+        if isinstance(payload, HouseholdClosed):
+            return self._emit(self._close(event, household, replaying))
         return []
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []
 
+    def _fold_policy(self, value: bytes | None) -> None:
+        try:
+            self.versions.fold(decode_event(value))
+        except (DecodeError, LookupError, ValueError) as error:
+            raise Rejected(f"policy message not taken: {error}") from None
+
     def _emit(self, events: list[Envelope]) -> list[Outbound]:
         return [Outbound.event(self.topics.events, e) for e in events]
 
-    def _reconcile(self, cause: Envelope, household: Household) -> list[Envelope]:
+    def _reconcile(
+        self, cause: Envelope, household: Household, on: date, replaying: bool
+    ) -> list[Envelope]:
         facts, classification = household.facts, household.classification
         if facts is None or classification is None:
             raise Rejected("household classified before it was identified")
-        on = cause.occurred_at.date()
         try:
             needs = needed_programs(facts, classification, on)
         except ValueError as error:
             raise Rejected(f"needs of household {cause.household_id}: {error}") from None
-        household.answered &= set(needs)
-        issued = [
-            self._issue(cause, household, need)
-            for program, need in sorted(needs.items())
-            if program not in household.open_by_program and program not in household.answered
-        ]
-        withdrawn = [
-            self._withdraw(cause, household, referral, classification)
-            for program, referral in sorted(household.open_by_program.items())
-            if program not in needs and program is not Program.CHARITY_LINKAGE
-        ]
-        return issued + withdrawn
+        plan = reconcile(needs, household.open_by_program, household.answered)
+        household.answered = set(plan.answered)
+        events: list[Envelope] = []
+        for need in plan.issue:
+            events += self._issue(cause, household, need, replaying)
+        for amendment in plan.amend:
+            events += self._amend(cause, household, amendment, on, replaying)
+        for referral in plan.withdraw:
+            reason = withdrawal_reason(referral, classification.tier.value, on)
+            events += self._withdraw(cause, household, referral, reason, replaying)
+        return events
+
+    def _amend(
+        self,
+        cause: Envelope,
+        household: Household,
+        amendment: Amendment,
+        on: date,
+        replaying: bool,
+    ) -> list[Envelope]:
+        referral_id, need = amendment.referral.referral_id, amendment.need
+        household.open_by_program[need.program] = OpenReferral.of(referral_id, need)
+        if replaying or household.facts is None:
+            return []
+        reason = amendment_reason(amendment, on)
+        document = amended_payload(need, household.facts, referral_id=referral_id, reason=reason)
+        log.info(
+            "referral amended",
+            household_id=cause.household_id,
+            referral_id=referral_id,
+            program=need.program.value,
+            event_type="ReferralAmended",
+            correlation_id=str(cause.correlation_id),
+        )
+        payload = ReferralAmended.model_validate(document)
+        return [self._event(payload, cause, f"amend:{referral_id}")]
+
+    def _close(self, cause: Envelope, household: Household, replaying: bool) -> list[Envelope]:
+        """No member is left: withdraw every open referral, keep nothing but the mark."""
+        events: list[Envelope] = []
+        for referral in sorted(household.open_by_program.values(), key=lambda r: r.program):
+            events += self._withdraw(cause, household, referral, CLOSED_REASON, replaying)
+        household.facts = household.classification = None
+        household.unclassified.clear()
+        household.answered.clear()
+        household.closed = True
+        return events
 
     def _after_outcome(
-        self, cause: Envelope, outcome: ReferralOutcomeReported, household: Household
+        self,
+        cause: Envelope,
+        outcome: ReferralOutcomeReported,
+        household: Household,
+        replaying: bool,
     ) -> list[Envelope]:
         referral = household.open_by_program.get(outcome.program)
         if referral is None or referral.referral_id != outcome.referral_id:
@@ -140,44 +196,66 @@ class ReferralHandler:
             return []
         del household.open_by_program[outcome.program]
         if outcome.outcome is not Outcome.TRANSFERRED:
-            household.answered.add(outcome.program)
-        if household.facts is None or household.classification is None:
+            household.answered.add(referral.answered_ground)
+        facts = household.facts
+        if facts is None or household.classification is None:
             return []
+        # Members who left the household since are no one's concern any more.
+        present = {m.person_id for m in facts.members}
+        members = tuple(p for p in referral.member_ids if p in present)
         if outcome.outcome is Outcome.DECLINED and outcome.reason is DeclineReason.NOT_COVERED:
-            if Program.CHARITY_LINKAGE in household.open_by_program:
+            # Charity is the last resort: its own decline links nothing further.
+            declined_by_charity = (
+                outcome.department is Department.CHARITY
+                or outcome.program is Program.CHARITY_LINKAGE
+            )
+            if declined_by_charity or Program.CHARITY_LINKAGE in household.open_by_program:
                 return []
             need = charity_linkage_need(
-                outcome.program,
-                outcome.department,
-                referral.member_ids,
-                household.classification,
+                outcome.program, outcome.department, members, household.classification
             )
-            return [self._issue(cause, household, need)]
+            return self._issue(cause, household, need, replaying)
         if outcome.outcome is Outcome.TRANSFERRED and outcome.transfer_to is not None:
-            need = Need(
-                outcome.program,
-                Department(outcome.transfer_to),
-                referral.member_ids,
-                dict(referral.grounds),
+            need = replace(
+                referral.as_need(), department=Department(outcome.transfer_to), members=members
             )
-            return [self._issue(cause, household, need, transferred_from=referral.referral_id)]
+            return self._issue(
+                cause, household, need, replaying, transferred_from=referral.referral_id
+            )
         return []
 
+    def _due_at(self, at: datetime, facts: HouseholdFacts, department: Department) -> datetime:
+        """Due after the service-level days in force on the issuing day in the region."""
+        try:
+            on = self.policy.local_date(facts.region_code, at)
+        except LookupError:  # a region only a version not yet read here knows: close enough
+            on = at.date()
+        return referral_due_at(at, department, self.policy, on)
+
     def _issue(
-        self, cause: Envelope, household: Household, need: Need, transferred_from: str | None = None
-    ) -> Envelope:
-        assert household.facts is not None and household.classification is not None
+        self,
+        cause: Envelope,
+        household: Household,
+        need: Need,
+        replaying: bool,
+        transferred_from: str | None = None,
+    ) -> list[Envelope]:
         referral_id = (
             f"R-{derived_event_id(cause.event_id, need.program, need.department).hex[:20]}"
         )
-        due_at = referral_due_at(cause.occurred_at, need.department, self.policy)
+        household.open_by_program[need.program] = OpenReferral.of(referral_id, need)
+        if replaying:
+            return []
+        assert household.facts is not None and household.classification is not None
+        # Issued at the later of when its cause happened and when the system recorded it: a
+        # back-dated event never issues a referral already overdue.
+        issued_at = max(cause.occurred_at, cause.recorded_at)
+        due_at = self._due_at(issued_at, household.facts, need.department)
         document = referral_payload(
             need, household.classification, household.facts, referral_id=referral_id, due_at=due_at
         )
         if transferred_from:
             document["transferred_from"] = transferred_from
-        payload = ReferralIssued.model_validate(document)
-        household.open_by_program[need.program] = OpenReferral.of(payload)
         log.info(
             "referral issued",
             household_id=cause.household_id,
@@ -187,22 +265,25 @@ class ReferralHandler:
             event_type="ReferralIssued",
             correlation_id=str(cause.correlation_id),
         )
-        return self._event(payload, cause, referral_id)
+        payload = ReferralIssued.model_validate(document)
+        return [self._event(payload, cause, referral_id, occurred_at=issued_at)]
 
     def _withdraw(
         self,
         cause: Envelope,
         household: Household,
         referral: OpenReferral,
-        classification: Classification,
-    ) -> Envelope:
+        reason: str,
+        replaying: bool,
+    ) -> list[Envelope]:
         del household.open_by_program[referral.program]
+        if replaying:
+            return []
         payload = ReferralWithdrawn(
             referral_id=referral.referral_id,
             program=referral.program,
             department=referral.department,
-            reason=f"re-screening on {cause.occurred_at.date()}: tier "
-            f"{classification.tier.value} no longer grounds {referral.program.value}",
+            reason=reason,
         )
         log.info(
             "referral withdrawn",
@@ -212,14 +293,21 @@ class ReferralHandler:
             event_type="ReferralWithdrawn",
             correlation_id=str(cause.correlation_id),
         )
-        return self._event(payload, cause, f"withdraw:{referral.referral_id}")
+        return [self._event(payload, cause, f"withdraw:{referral.referral_id}")]
 
-    def _event(self, payload: object, cause: Envelope, purpose: str) -> Envelope:
+    def _event(
+        self,
+        payload: Payload,
+        cause: Envelope,
+        purpose: str,
+        occurred_at: datetime | None = None,
+    ) -> Envelope:
         return new_event(
-            payload,  # type: ignore[arg-type]
+            payload,
             household_id=cause.household_id,
             producer=SERVICE,
-            occurred_at=cause.occurred_at,
+            occurred_at=occurred_at or cause.occurred_at,
             event_id=derived_event_id(cause.event_id, purpose),
             cause=cause,
+            recorded_at=recorded_now(cause),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -132,3 +133,18 @@ class ClockView:
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), 10)
+
+
+@functools.cache
+def _manual_clock() -> bool:
+    return ClockSettings().clock is ClockMode.MANUAL
+
+
+def recorded_now(cause: Envelope) -> datetime:
+    """When a processor records an event that `cause` caused: now on the wall clock; on a
+    manual clock the cause's own `recorded_at`, since time stands still between advances (a
+    wall stamp there would put a derived event, and due dates counted from it, in another
+    time than the system's)."""
+    if _manual_clock():
+        return cause.recorded_at
+    return max(datetime.now(UTC), cause.recorded_at)

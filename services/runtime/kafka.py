@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.runtime.settings import KafkaSettings
+
+ConsumerRecord = Any  # aiokafka.structs.ConsumerRecord (aiokafka ships no types)
 
 
 def make_producer(settings: KafkaSettings, transactional_id: str | None = None) -> AIOKafkaProducer:
@@ -55,3 +59,40 @@ async def partitions_of(
         if asyncio.get_running_loop().time() > deadline:
             raise RuntimeError(f"topic {topic} does not exist (no partitions after {timeout}s)")
         await asyncio.sleep(0.2)
+
+
+async def read_to_end(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    on_record: Callable[[ConsumerRecord], object],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Feed every record of `topic` (committed only, for a read_committed consumer) from its
+    beginning to its end as of now to `on_record`, with a started, unsubscribed consumer.
+
+    `on_progress(done, total)` is told after each batch how far the read is, in offsets.
+    Returns the number of records read.
+    """
+    partitions = await partitions_of(consumer, topic)
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    beginnings = await consumer.beginning_offsets(partitions)
+    ends = await consumer.end_offsets(partitions)
+    total = sum(ends[tp] - beginnings[tp] for tp in partitions)
+    remaining = {tp for tp in partitions if ends[tp] > beginnings[tp]}
+    count = 0
+    while remaining:
+        batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+        for records in batches.values():
+            for record in records:
+                on_record(record)
+                count += 1
+        done = 0
+        for tp in partitions:
+            position = await consumer.position(tp)
+            done += min(position, ends[tp]) - beginnings[tp]
+            if position >= ends[tp]:
+                remaining.discard(tp)
+        if on_progress is not None:
+            on_progress(done, total)
+    return count

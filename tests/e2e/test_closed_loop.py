@@ -216,6 +216,11 @@ async def test_transferred_referral_goes_to_the_named_department(system: System)
 
 async def test_a_referral_past_its_due_date_becomes_overdue_once(system: System) -> None:
     household_id = system.apply(dibao_family(days_ago=40)).json()["household_id"]
+    # Applied 40 days ago, but due dates count from when the referrals are issued: none is
+    # born overdue. They become overdue when the system's clock passes their due date.
+    chain = await system.wait_chain(household_id, lambda c: len(issued(c)) >= 4, "4 referrals")
+    assert of_type(chain, "ReferralOverdue") == []
+    system.advance(days=31)
     chain = await system.wait_chain(
         household_id, lambda c: len(of_type(c, "ReferralOverdue")) >= 4, "4 overdue"
     )

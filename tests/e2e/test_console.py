@@ -29,7 +29,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from support.factories import application_event, member
 from support.kafka_io import produce, read_documents
 from support.processes import ServiceProcess
-from support.system import System, new_person
+from support.system import System, new_person, of_type
 
 from events.identity import is_valid_resident_id, mask_resident_id
 
@@ -141,8 +141,13 @@ def rows(driver: webdriver.Chrome, css: str, *attributes: str) -> list[dict[str,
 async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referral(
     system: System, console: ServiceProcess, browser: webdriver.Chrome
 ) -> None:
-    reply = system.apply(dibao_family(days_ago=40))
+    reply = system.apply(dibao_family())
     assert reply.status_code == 202, reply.text
+    household_id = reply.json()["household_id"]
+    await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "4 referrals"
+    )
+    system.advance(days=31)  # past every due date: the referrals become overdue
     letter, resident = await cause_a_dead_letter(system)
     expected = processors_of(system)
 

@@ -3,9 +3,11 @@
     proposed event -> assist.events -> chain writer -> assist.chain
         -> identification, classification, referral, feedback -> assist.events -> ...
 
-Monitoring messages go to identification, feedback messages to the feedback handler. Messages
-move first in, first out, so every consumer sees the chain in chain order, as a consumer of one
-partition would. A handler's Rejected becomes a dead letter here, as the processor would make it.
+Monitoring messages go to identification, feedback messages to the feedback handler, policy
+messages to the processors that judge households, clock ticks to the processors with timers
+(`tick` moves the system's clock, then fires their timers). Messages move first in, first out,
+so every consumer sees the chain in chain order, as a consumer of one partition would. A
+handler's Rejected becomes a dead letter here, as the processor would make it.
 Builders of the households and messages the unit tests share are at the end.
 """
 
@@ -21,8 +23,9 @@ from typing import Any
 
 from contracts.topics import TopicNames
 from events.canonical import canonical_json
+from events.clock import ClockAdvanced, ClockMode
 from events.codec import decode_event
-from events.envelope import Envelope, Payload, new_event
+from events.envelope import Envelope, Payload, derived_event_id, new_event
 from events.household import ApplicationReceived, VisitCompleted
 from events.identity import make_resident_id
 from events.monitoring import RecordReported, SignalReceived
@@ -73,6 +76,15 @@ class Loop:
             ("referral", self.referral),
             ("feedback", self.feedback),
         ]
+        # Who reads assist.policy and assist.clock, as their processors do; `timers` are the
+        # handlers whose tick fires domain timers (a processor with timers adds itself to both).
+        self.policy_consumers: list[tuple[str, Any]] = [
+            ("identification", self.identification),
+            ("classification", self.classification),
+            ("referral", self.referral),
+        ]
+        self.clock_consumers: list[tuple[str, Any]] = [("feedback", self.feedback)]
+        self.timers: list[tuple[str, Any]] = [("feedback", self.feedback)]
 
     # What goes in; each returns the events chained as a consequence, in chain order.
 
@@ -110,9 +122,42 @@ class Loop:
         message = self._put(Outbound(self.topics.feedback, key, value))
         return self.run(self._deliver("feedback", self.feedback, message))
 
+    def policy_event(self, event: Envelope) -> list[Envelope]:
+        """A proposal, approval or withdrawal on assist.policy."""
+        key = str(getattr(event.payload, "policy_version", "")).encode()
+        message = self._put(Outbound(self.topics.policy, key, event.to_bytes()))
+        outputs: list[Outbound] = []
+        for name, consumer in self.policy_consumers:
+            outputs += self._deliver(name, consumer, message)
+        return self.run(outputs)
+
+    def advance_clock(self, now: datetime) -> list[Envelope]:
+        """The system's clock moves to `now`: a ClockAdvanced on assist.clock, read by every
+        clock consumer (no timer fires until `tick`)."""
+        tick = new_event(
+            ClockAdvanced(now=now, mode=ClockMode.MANUAL, advanced_by="operator.test"),
+            household_id=None,
+            producer="scheduler",
+            occurred_at=now,
+            recorded_at=now,
+            event_id=derived_event_id("clock", now.isoformat()),
+        )
+        return self.clock_raw(tick.to_bytes())
+
+    def clock_raw(self, value: bytes) -> list[Envelope]:
+        message = self._put(Outbound(self.topics.clock, b"clock", value))
+        outputs: list[Outbound] = []
+        for name, consumer in self.clock_consumers:
+            outputs += self._deliver(name, consumer, message)
+        return self.run(outputs)
+
     def tick(self, now: datetime) -> list[Envelope]:
-        """The feedback processor's timer."""
-        return self.run(self.feedback.tick(now))
+        """The clock moves to `now`, then every processor with timers ticks (as between
+        batches; their timers read the clock, not the `now` they are given)."""
+        chained = self.advance_clock(now)
+        for _, handler in self.timers:
+            chained += self.run(handler.tick(now))
+        return chained
 
     def run(self, outbound: Iterable[Outbound]) -> list[Envelope]:
         """Move messages until nothing more happens."""

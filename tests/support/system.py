@@ -17,7 +17,7 @@ import httpx
 
 from contracts.topics import TopicNames
 from deploy.local.stack import LOOP_SERVICES
-from deploy.local.tokens import ensure_tokens, role_tokens
+from deploy.local.tokens import ensure_tokens, role_tokens, token_of
 from events.identity import make_resident_id
 from services.runtime.settings import KafkaSettings
 from support.kafka_io import read_documents
@@ -45,6 +45,8 @@ class System:
             "ASSIST_TOKENS_FILE": str(workdir / "tokens.json"),
             "ASSIST_OVERDUE_CHECK_SECONDS": "0.5",
             "ASSIST_DATA_DIR": str(workdir / "data"),
+            # Time moves only when a test advances it (interfaces.md: the manual clock).
+            "ASSIST_CLOCK": "manual",
         }
         self.services = {name: ServiceProcess(name, env, workdir) for name in LOOP_SERVICES}
 
@@ -62,8 +64,44 @@ class System:
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
+    def headers(self, role: str, user: str | None = None) -> dict[str, str]:
+        token = token_of(self.tokens_file, role, user) if user else self.tokens[role]
+        return {"Authorization": f"Bearer {token}"}
+
+    # -- the clock and policy versions --------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        reply = httpx.get(
+            f"{self.url('scheduler')}/v1/clock", headers=self.headers("operator"), timeout=30
+        )
+        assert reply.status_code == 200, reply.text
+        result: dict[str, Any] = reply.json()
+        return result
+
+    def today(self) -> date:
+        return date.fromisoformat(self.clock()["today"])
+
+    def advance(self, *, days: int | None = None, to: date | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"days": days} if days is not None else {"to": str(to)}
+        reply = httpx.post(
+            f"{self.url('scheduler')}/v1/clock/advance",
+            json=body,
+            headers=self.headers("operator"),
+            timeout=30,
+        )
+        assert reply.status_code == 200, reply.text
+        result: dict[str, Any] = reply.json()
+        return result
+
+    def policy(
+        self, method: str, path: str, role: str = "policy", user: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return httpx.request(
+            method,
+            f"{self.url('policy')}/v1/policy{path}",
+            headers=self.headers(role, user),
+            timeout=120,
+            **kwargs,
+        )
 
     # -- users' requests ---------------------------------------------------------------------
     def apply(self, body: dict[str, Any], key: str | None = None) -> httpx.Response:
@@ -105,6 +143,9 @@ class System:
         )
 
     # -- what the topics say -----------------------------------------------------------------
+    async def read_chain(self) -> list[dict[str, Any]]:
+        return await read_documents(self.kafka, self.topics.chain)
+
     async def chain_of(self, household_id: str) -> list[dict[str, Any]]:
         documents = await read_documents(self.kafka, self.topics.chain)
         return sorted(

@@ -23,11 +23,13 @@ from events.envelope import Envelope
 from events.household import HouseholdClassified
 from events.referral import (
     ChainSettled,
+    ReferralAmended,
     ReferralIssued,
     ReferralOutcomeReported,
     ReferralOverdue,
     ReferralWithdrawn,
 )
+from events.schedule import HouseholdClosed, RescreeningDue
 from events.types import (
     FINAL_REFERRAL_STATUSES,
     REFERRAL_STATUS_OF_OUTCOME,
@@ -47,6 +49,8 @@ class ClassificationState:
     effective_date: date
     decided_by: str
     numbers: dict[str, str]
+    next_rescreening_on: date | None = None
+    next_rescreening_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -63,10 +67,29 @@ class ReferralState:
     answered_sequence: int | None = None
     answered_at: datetime | None = None
     reason: str | None = None  # decline reason, withdrawal reason, or transfer target
+    members: tuple[str, ...] = ()  # person ids concerned, as last issued or amended
+    amended_sequences: list[int] = field(default_factory=list)
 
     @property
     def final(self) -> bool:
         return self.status in FINAL_REFERRAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class RescreeningState:
+    """A date that mattered: why the household was re-screened without being asked."""
+
+    sequence: int
+    on: date
+    reason: str
+    cause: str | None  # the member, emergency, expense or policy version
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureState:
+    sequence: int
+    on: date
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +119,8 @@ class HouseholdState:
     referrals: dict[str, ReferralState] = field(default_factory=dict)
     delivered: list[DeliveredItem] = field(default_factory=list)
     settled_sequence: int | None = None  # of the last ChainSettled folded
+    rescreenings: list[RescreeningState] = field(default_factory=list)
+    closed: ClosureState | None = None
     # Where the fold had to stop on an event that could not be read (first such position).
     unreadable_sequence: int | None = None
     unreadable_reason: str | None = None
@@ -163,6 +188,10 @@ def apply(state: HouseholdState, event: Envelope, position: int) -> None:
             effective_date=payload.effective_date,
             decided_by=str(trace.get("decided_by", "")),
             numbers={str(k): str(v) for k, v in dict(trace.get("numbers", {})).items()},
+            next_rescreening_on=payload.next_rescreening.on if payload.next_rescreening else None,
+            next_rescreening_reason=(
+                payload.next_rescreening.reason.value if payload.next_rescreening else None
+            ),
         )
         state.classification = classification
         state.classifications.append(classification)
@@ -176,7 +205,19 @@ def apply(state: HouseholdState, event: Envelope, position: int) -> None:
                 issued_at=event.recorded_at,
                 due_at=payload.due_at,
                 transferred_from=payload.transferred_from,
+                members=tuple(m.person_id for m in payload.members),
             )
+    elif isinstance(payload, ReferralAmended):
+        referral = state.referrals.get(payload.referral_id)
+        if referral is not None and not referral.final:
+            referral.members = tuple(m.person_id for m in payload.members)
+            referral.amended_sequences.append(sequence)
+    elif isinstance(payload, RescreeningDue):
+        state.rescreenings.append(
+            RescreeningState(sequence, payload.on, payload.reason.value, _cause_of(payload))
+        )
+    elif isinstance(payload, HouseholdClosed):
+        state.closed = ClosureState(sequence, payload.on, payload.reason.value)
     elif isinstance(payload, ReferralWithdrawn):
         _answer(
             state, payload.referral_id, ReferralStatus.WITHDRAWN, event, sequence, payload.reason
@@ -242,3 +283,15 @@ def _answer(
     referral.answered_sequence, referral.answered_at = sequence, event.recorded_at
     referral.reason = reason
     return True
+
+
+def _cause_of(due: RescreeningDue) -> str | None:
+    if due.policy_version:
+        return f"policy version {due.policy_version}"
+    if due.person_id:
+        return f"member {due.person_id}" + (f" turns {due.age}" if due.age is not None else "")
+    if due.emergency:
+        return f"{due.emergency.kind.value} on {due.emergency.on.isoformat()}"
+    if due.expense:
+        return f"{due.expense.kind.value} expense of {due.expense.on.isoformat()}"
+    return None

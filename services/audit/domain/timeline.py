@@ -21,11 +21,13 @@ from events.identity import mask_resident_id
 from events.monitoring import RecordReported, RiskWarningRaised, SignalReceived
 from events.referral import (
     ChainSettled,
+    ReferralAmended,
     ReferralIssued,
     ReferralOutcomeReported,
     ReferralOverdue,
     ReferralWithdrawn,
 )
+from events.schedule import HouseholdClosed, RescreeningDue
 
 # The numbers of a rule trace worth a line on the timeline (all are in the stored trace).
 KEY_NUMBERS = (
@@ -99,6 +101,9 @@ def _explain(payload: object) -> tuple[str, str]:
         why = f"decided by {trace.get('decided_by', '?')}: {key_numbers(trace.get('numbers', {}))}"
         if failed:
             why += " | not: " + " | ".join(failed)
+        following = payload.next_rescreening
+        if following is not None:
+            why += f" | next date that matters: {following.on} ({following.reason.value})"
         return (
             f"tier {payload.tier}{tags} (policy {payload.policy_version}, "
             f"effective {payload.effective_date})",
@@ -134,6 +139,35 @@ def _explain(payload: object) -> tuple[str, str]:
         return (
             f"chain settled: {payload.referrals} referrals",
             f"delivered: {', '.join(payload.delivered) or 'none'}",
+        )
+    return _explain_over_time(payload)
+
+
+def _explain_over_time(payload: object) -> tuple[str, str]:
+    if isinstance(payload, RescreeningDue):
+        causes = [
+            f"policy version {payload.policy_version}" if payload.policy_version else "",
+            f"member {mask_resident_id(payload.person_id)}" if payload.person_id else "",
+            f"turns {payload.age}" if payload.age is not None else "",
+            f"{payload.emergency.kind.value} of {payload.emergency.on}"
+            if payload.emergency
+            else "",
+            f"{payload.expense.kind.value} expense of {payload.expense.on}"
+            if payload.expense
+            else "",
+            f"also {', '.join(r.value for r in payload.also)}" if payload.also else "",
+        ]
+        return (
+            f"re-screening due on {payload.on}: {payload.reason.value}",
+            "; ".join(c for c in causes if c),
+        )
+    if isinstance(payload, HouseholdClosed):
+        return f"household closed on {payload.on}", payload.reason.value
+    if isinstance(payload, ReferralAmended):
+        return (
+            f"referral {payload.referral_id} ({payload.program.value}) amended: "
+            f"{len(payload.members)} members",
+            payload.reason,
         )
     return _explain_facts(payload)
 

@@ -10,7 +10,7 @@ from services.classification.domain.tags import Tag, tags_of
 from services.classification.domain.tiers import (
     RuleCheck,
     Tier,
-    check_tiers,
+    check_measured,
     emergency_window,
     fmt,
     measure,
@@ -84,9 +84,11 @@ def classify(facts: HouseholdFacts, standard: RegionStandard, on: date) -> Class
             f"policy {standard.policy_version} takes effect on {standard.effective_from}, "
             f"after the effective date {on}"
         )
-    checks = check_tiers(facts, standard, on)
+    facts = facts.at(on)  # R of the 12 months before `on`, when the expenses have dates
+    ms = measure(facts, standard)
+    checks = check_measured(facts, ms, on)
     tier = checks[-1].tier
-    numbers = measure(facts, standard).numbers() | _context_numbers(facts, standard, on)
+    numbers = ms.numbers() | _context_numbers(facts, standard, on)
     return Classification(
         tier=tier,
         tags=tags_of(facts, tier, on),

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final
 
-from events.types import EMERGENCY_SIGNALS, EmploymentStatus, LabourCapacity, Relation, SignalKind
+from events.types import (
+    EMERGENCY_SIGNALS,
+    EmploymentStatus,
+    ExpenseKind,
+    LabourCapacity,
+    Relation,
+    SignalKind,
+)
+from services.policy.calendar import add_months
+
+EXPENSE_WINDOW_MONTHS: Final = 12
 
 # The signal kinds that can ground temporary assistance, in the events' declaration order.
 EMERGENCY_KINDS: Final[tuple[SignalKind, ...]] = tuple(
@@ -105,6 +115,45 @@ class Emergency:
 
 
 @dataclass(frozen=True)
+class Expense:
+    """A rigid expense paid on a date: it counts in R from `on` to add_months(on, 12) inclusive."""
+
+    kind: ExpenseKind
+    amount: Decimal
+    on: date
+
+    def __post_init__(self) -> None:
+        _set(self, "kind", ExpenseKind(self.kind))
+        _set(self, "amount", _amount(f"expense on {self.on}: amount", self.amount))
+
+    @property
+    def last_day(self) -> date:
+        """The last date the expense counts on."""
+        return add_months(self.on, EXPENSE_WINDOW_MONTHS)
+
+    @property
+    def expires_on(self) -> date:
+        """The first date it no longer counts on."""
+        return self.last_day + timedelta(days=1)
+
+    def counts_on(self, d: date) -> bool:
+        """True when the expense is within the 12 months before `d` (dated later: not yet)."""
+        return self.on <= d <= self.last_day
+
+
+def expense_sums(expenses: tuple[Expense, ...], on: date) -> tuple[Decimal, Decimal]:
+    """The medical and education expenses that count at `on` (R = their sum)."""
+    medical = education = Decimal(0)
+    for e in expenses:
+        if e.counts_on(on):
+            if e.kind is ExpenseKind.MEDICAL:
+                medical += e.amount
+            else:
+                education += e.amount
+    return medical, education
+
+
+@dataclass(frozen=True)
 class HouseholdFacts:
     """Everything the tier, tag and program rules read about one household."""
 
@@ -119,12 +168,18 @@ class HouseholdFacts:
     dwelling_unsafe: bool = False
     legal_supporter_able: bool = False
     emergencies: tuple[Emergency, ...] = ()
+    # The dated expenses behind the two sums above, when known (None: the sums are all there
+    # is, as on events written before expenses had dates). When known, they decide R at any
+    # date: see `at`.
+    expenses: tuple[Expense, ...] | None = None
 
     def __post_init__(self) -> None:
         for field in ("deposits", "medical_expenses_12m", "education_expenses_12m"):
             _set(self, field, _amount(field, getattr(self, field)))
         _set(self, "members", tuple(self.members))
         _set(self, "emergencies", tuple(self.emergencies))
+        if self.expenses is not None:
+            _set(self, "expenses", tuple(self.expenses))
         _require_count("vehicles", self.vehicles)
         _require_count("residential_properties", self.residential_properties)
         ids = [m.person_id for m in self.members]
@@ -137,6 +192,16 @@ class HouseholdFacts:
     def rigid_expenses_12m(self) -> Decimal:
         """R: self-paid medical plus education expenses of the last 12 months."""
         return self.medical_expenses_12m + self.education_expenses_12m
+
+    def at(self, on: date) -> HouseholdFacts:
+        """These facts with the 12-month sums as they stand at `on` (unchanged without dated
+        expenses, or when the sums already are those of `on`)."""
+        if self.expenses is None:
+            return self
+        medical, education = expense_sums(self.expenses, on)
+        if (medical, education) == (self.medical_expenses_12m, self.education_expenses_12m):
+            return self
+        return replace(self, medical_expenses_12m=medical, education_expenses_12m=education)
 
     def member(self, person_id: str) -> Member:
         """The member with this person id (KeyError when absent)."""

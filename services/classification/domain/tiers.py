@@ -291,7 +291,13 @@ def _temporary(facts: HouseholdFacts, on: date) -> RuleCheck:
 
 def check_tiers(facts: HouseholdFacts, standard: RegionStandard, on: date) -> tuple[RuleCheck, ...]:
     """The rules checked in order up to and including the first that passes (NONE always does)."""
-    ms = measure(facts, standard)
+    facts = facts.at(on)
+    return check_measured(facts, measure(facts, standard), on)
+
+
+def check_measured(facts: HouseholdFacts, ms: Measures, on: date) -> tuple[RuleCheck, ...]:
+    """check_tiers on facts already at `on` and measured (classify measures once for the rules
+    and the trace)."""
     rules = (
         _extremely_poor(facts, ms, on),
         _income_rule(Tier.DIBAO, ms),

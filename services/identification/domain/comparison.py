@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -35,8 +35,8 @@ def compare(
     records: Mapping[str, PersonRecord],
     source: FactSource = FactSource.DECLARED,
 ) -> Comparison:
-    """Resolve declared facts against records. A visit's facts are verified: records do not
-    override them, and they raise no discrepancy."""
+    """Resolve declared facts against records. A visit's incomes are verified: records do not
+    override them, and they raise no discrepancy. Assets follow `household_assets` either way."""
     provenance: dict[str, FactSource] = {}
     members: list[Member] = []
     discrepancies: list[Discrepancy] = []
@@ -59,34 +59,35 @@ def compare(
             )
         members.append(member.model_copy(update={"monthly_income": recorded}))
         provenance[key] = FactSource.RECORD
-    assets = _assets(declaration, records, source, provenance)
-    return Comparison(members, assets, provenance, discrepancies)
+    assets, sources = household_assets(
+        declaration.assets, source, [m.person_id for m in declaration.members], records
+    )
+    return Comparison(members, assets, provenance | sources, discrepancies)
 
 
-def _assets(
-    declaration: HouseholdDeclaration,
-    records: Mapping[str, PersonRecord],
+ASSET_FACTS = ("deposits", "vehicles", "residential_properties")
+
+
+def household_assets(
+    declared: Assets,
     source: FactSource,
-    provenance: dict[str, FactSource],
-) -> Assets:
-    """Household assets: the declaration, raised to what the members' records show.
+    person_ids: Iterable[str],
+    records: Mapping[str, PersonRecord],
+) -> tuple[Assets, dict[str, FactSource]]:
+    """For each asset, the larger of the household's declared figure and the sum of its
+    members' latest records, and where the figure came from.
 
-    Records are per person and the declaration is per household, so a record can show that a
-    declaration left something out, but cannot prove that a member without a record has nothing:
-    the larger of the two is kept."""
-    declared = declaration.assets
+    A record states one person's assets and the declaration the household's, so a record can
+    show that a declaration left something out but cannot prove that a member without a record
+    has nothing. The same holds for a visit: a grid worker sees the home, not the bank."""
+    stated = [records[p] for p in person_ids if p in records]
     values: dict[str, Decimal | int] = {}
-    for fact in ("deposits", "vehicles", "residential_properties"):
-        stated = [
-            getattr(records[m.person_id], fact)
-            for m in declaration.members
-            if m.person_id in records and getattr(records[m.person_id], fact) is not None
-        ]
+    provenance: dict[str, FactSource] = {}
+    for fact in ASSET_FACTS:
+        figures = [getattr(r, fact) for r in stated if getattr(r, fact) is not None]
         declared_value = getattr(declared, fact)
-        if source is FactSource.VISIT or not stated or sum(stated) <= declared_value:
-            values[fact] = declared_value
-            provenance[f"assets.{fact}"] = source
+        if figures and sum(figures) > declared_value:
+            values[fact], provenance[f"assets.{fact}"] = sum(figures), FactSource.RECORD
         else:
-            values[fact] = sum(stated)
-            provenance[f"assets.{fact}"] = FactSource.RECORD
-    return Assets.model_validate(values)
+            values[fact], provenance[f"assets.{fact}"] = declared_value, source
+    return Assets.model_validate(values), provenance

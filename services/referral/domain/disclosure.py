@@ -1,4 +1,4 @@
-"""What each department may see of a household: the referral payload, built from an allowlist.
+"""What each department may see of a household: the referral payloads, built from an allowlist.
 
 Fields are named as paths: a top-level key (`tier`), a ground (`grounds.medical_expenses_12m`)
 or a member attribute (`members.disability_grade`). A payload discloses a path only when the
@@ -39,6 +39,8 @@ COMMON: Final = frozenset(
         # A transferred referral names the one it replaces, so the receiving department can
         # trace the case back to the department that passed it on.
         "transferred_from",
+        # Why a referral was amended (members or the emergency grounding it changed).
+        "reason",
     }
 )
 
@@ -138,6 +140,18 @@ def _member_view(member: Member, fields: frozenset[str]) -> dict[str, object]:
     return view
 
 
+def _disclosed(need: Need, facts: HouseholdFacts) -> tuple[list[dict[str, object]], dict[str, str]]:
+    """The members and grounds of `need` that its department may see."""
+    allowed = ALLOWLIST[need.department]
+    member_fields = frozenset(
+        f for f in PROGRAM_MEMBER_FIELDS[need.program] if f"members.{f}" in allowed
+    )
+    # Unknown person ids raise KeyError: a need must only name members of these facts.
+    members = [_member_view(facts.member(pid), member_fields) for pid in need.members]
+    grounds = {k: v for k, v in need.grounds.items() if f"grounds.{k}" in allowed}
+    return members, grounds
+
+
 def referral_payload(
     need: Need,
     classification: Classification,
@@ -149,13 +163,7 @@ def referral_payload(
     """The ReferralIssued payload for `need`, holding only what its department may see."""
     if due_at.utcoffset() is None:
         raise ValueError("due_at must be zone-aware")
-    allowed = ALLOWLIST[need.department]
-    member_fields = frozenset(
-        f for f in PROGRAM_MEMBER_FIELDS[need.program] if f"members.{f}" in allowed
-    )
-    # Unknown person ids raise KeyError: a need must only name members of these facts.
-    members = [_member_view(facts.member(pid), member_fields) for pid in need.members]
-    grounds = {k: v for k, v in need.grounds.items() if f"grounds.{k}" in allowed}
+    members, grounds = _disclosed(need, facts)
     return {
         "referral_id": referral_id,
         "program": need.program.value,
@@ -165,6 +173,22 @@ def referral_payload(
         "tier": classification.tier.value,
         "members": members,
         "grounds": grounds,
+    }
+
+
+def amended_payload(
+    need: Need, facts: HouseholdFacts, *, referral_id: str, reason: str
+) -> dict[str, object]:
+    """The ReferralAmended payload: the referral's new members and grounds, disclosed to
+    `need.department` (the department that holds the referral) as ReferralIssued would be."""
+    members, grounds = _disclosed(need, facts)
+    return {
+        "referral_id": referral_id,
+        "program": need.program.value,
+        "department": need.department.value,
+        "members": members,
+        "grounds": grounds,
+        "reason": reason,
     }
 
 

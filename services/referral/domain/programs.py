@@ -10,7 +10,7 @@ from typing import Final
 
 from events.types import Department, EmploymentStatus, Program, SignalKind
 from services.classification.domain.classify import Classification
-from services.classification.domain.facts import HouseholdFacts
+from services.classification.domain.facts import Emergency, HouseholdFacts
 from services.classification.domain.tags import Tag, tag_members
 from services.classification.domain.tiers import Tier, recent_emergencies
 from services.policy.standards import PolicyBook
@@ -88,6 +88,11 @@ HOUSING_TIERS: Final = frozenset({Tier.EXTREMELY_POOR, Tier.DIBAO, Tier.MARGINAL
 EMPLOYMENT_TIERS: Final = frozenset({Tier.DIBAO, Tier.MARGINAL, Tier.RIGID_EXPENDITURE})
 
 
+# Programs each emergency grounds anew (over-time.md): a second disaster after the first one's
+# relief was delivered is a new need, and the referral lives only as long as its emergency.
+EMERGENCY_GROUNDED: Final = frozenset({Program.TEMPORARY_ASSISTANCE, Program.DISASTER_RELIEF})
+
+
 @dataclass(frozen=True)
 class Need:
     """A program the household lacks: who it concerns and the facts that justify it."""
@@ -96,11 +101,25 @@ class Need:
     department: Department
     members: tuple[str, ...]  # person ids concerned
     grounds: dict[str, str]
+    # The emergency that grounds a program of EMERGENCY_GROUNDED, as `kind@date`; None for
+    # the other programs, whose ground is the program itself.
+    ground: str | None = None
 
 
-def _need(program: Program, members: tuple[str, ...], c: Classification, **grounds: str) -> Need:
+def emergency_ground(emergency: Emergency) -> str:
+    """The identity of an emergency as a ground: `disaster@2026-06-01`."""
+    return f"{emergency.kind.value}@{emergency.on.isoformat()}"
+
+
+def _need(
+    program: Program,
+    members: tuple[str, ...],
+    c: Classification,
+    ground: str | None = None,
+    **grounds: str,
+) -> Need:
     base = {"tier": c.tier.value, "policy_version": c.policy_version, "rule": ISSUED_WHEN[program]}
-    return Need(program, PROGRAM_DEPARTMENT[program], members, base | grounds)
+    return Need(program, PROGRAM_DEPARTMENT[program], members, base | grounds, ground)
 
 
 def needed_programs(
@@ -163,20 +182,30 @@ def needed_programs(
     if tier is Tier.TEMPORARY:
         if not recent:
             raise ValueError(f"tier TEMPORARY, but no emergency in the 90 days up to {on}")
+        # The latest emergency grounds it: one that happens while the referral is open amends
+        # it, one after its final answer is a new need.
         latest = recent[0]
         needs.append(
             _need(
                 Program.TEMPORARY_ASSISTANCE,
                 everyone,
                 c,
+                emergency_ground(latest),
                 emergency_kind=latest.kind.value,
                 emergency_on=latest.on.isoformat(),
             )
         )
     disasters = [e for e in recent if e.kind is SignalKind.DISASTER]
     if disasters:
+        latest = disasters[0]
         needs.append(
-            _need(Program.DISASTER_RELIEF, everyone, c, disaster_on=disasters[0].on.isoformat())
+            _need(
+                Program.DISASTER_RELIEF,
+                everyone,
+                c,
+                emergency_ground(latest),
+                disaster_on=latest.on.isoformat(),
+            )
         )
 
     needs += _tag_needs(facts, c, on)
@@ -214,8 +243,13 @@ def charity_linkage_need(
     )
 
 
-def referral_due_at(effective_at: datetime, department: Department, book: PolicyBook) -> datetime:
-    """The event's effective time plus the department's service-level days."""
-    if effective_at.utcoffset() is None:
-        raise ValueError("effective time must be zone-aware")
-    return effective_at + timedelta(days=book.service_level_days(department))
+def referral_due_at(
+    issued_at: datetime, department: Department, book: PolicyBook, on: date | None = None
+) -> datetime:
+    """When the referral is issued plus the department's service-level days, under the policy
+    version in force on `on` (the issuing date in the household's region; by default the
+    date of `issued_at` as given)."""
+    if issued_at.utcoffset() is None:
+        raise ValueError("the issuing time must be zone-aware")
+    days = book.service_level_days(department, issued_at.date() if on is None else on)
+    return issued_at + timedelta(days=days)

@@ -10,6 +10,7 @@ from support.factories import application_event
 from support.kafka_io import produce
 
 from contracts.topics import TopicNames
+from events.clock import ClockAdvanced, ClockMode
 from events.envelope import new_event
 from events.referral import ReferralIssued
 from events.types import Department, Program
@@ -36,6 +37,17 @@ def overdue_referral() -> bytes:
     return event.to_bytes()
 
 
+def clock_tick() -> bytes:
+    """The system's time, as the scheduler publishes it: overdue is judged against it."""
+    now = datetime.now(UTC)
+    return new_event(
+        ClockAdvanced(now=now, mode=ClockMode.WALL),
+        household_id=None,
+        producer="scheduler",
+        occurred_at=now,
+    ).to_bytes()
+
+
 async def test_metrics_parse_and_move_when_events_flow(
     kafka: KafkaSettings, topics: TopicNames, serve_processors: object
 ) -> None:
@@ -44,7 +56,7 @@ async def test_metrics_parse_and_move_when_events_flow(
     feedback = Processor(
         ProcessorConfig(
             f"{ns}feedback",
-            (topics.chain, topics.feedback),
+            (topics.chain, topics.feedback, topics.clock),
             topics.deadletter,
             tick_seconds=0.2,
             lag_check_seconds=0.3,
@@ -63,6 +75,7 @@ async def test_metrics_parse_and_move_when_events_flow(
     ]
     messages += [(b"HH-M-1", overdue_referral()), (b"HH-M-9", json.dumps(garbage).encode())]
     await produce(kafka, topics.events, messages)
+    await produce(kafka, topics.clock, [(b"clock", clock_tick())])
 
     async def moved() -> object:
         now = await running.metrics()

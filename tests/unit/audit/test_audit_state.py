@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from support.factories import application_event
@@ -13,13 +14,24 @@ from unit.audit.audit_histories import (
     chained,
     classified,
     documents,
+    event,
     history,
     issued,
     overdue,
     withdrawn,
 )
 
-from events.types import Department, Outcome, Program
+from events.household import Emergency
+from events.referral import ReferralAmended
+from events.schedule import HouseholdClosed, RescreeningDue
+from events.types import (
+    ClosureReason,
+    Department,
+    Outcome,
+    Program,
+    RescreeningReason,
+    SignalKind,
+)
 from services.audit.domain.state import ReferralStatus, fold_records, fold_state
 
 HH = "HH-AUDIT"
@@ -139,3 +151,38 @@ def test_an_event_that_does_not_validate_stops_the_fold() -> None:
     state = fold_state(HH, docs)
     assert state.sequence == 2 and state.unreadable_sequence == 3
     assert "payload.program" in (state.unreadable_reason or "")
+
+
+def test_a_household_over_time_shows_its_rescreenings_amendments_and_closure() -> None:
+    allowance = (Program.MINIMUM_LIVING_ALLOWANCE, Department.CIVIL_AFFAIRS)
+    due = RescreeningDue(
+        reason=RescreeningReason.EMERGENCY_EXPIRED,
+        on=date(2026, 9, 1),
+        emergency=Emergency(kind=SignalKind.DISASTER, on=date(2026, 6, 2)),
+    )
+    amended = ReferralAmended(
+        referral_id=R_ALLOWANCE,
+        reason="members changed",
+        members=[],
+        **dict(zip(("program", "department"), allowance, strict=True)),
+    )
+    closed = HouseholdClosed(reason=ClosureReason.LAST_MEMBER_DIED, on=date(2026, 10, 1))
+    events = [
+        *history(HH)[:3],
+        event(HH, due, 50, "due"),
+        event(HH, amended, 51, "amended"),
+        event(HH, closed, 60, "closed"),
+    ]
+    state = fold_state(HH, documents(events))
+    assert [(r.on, r.reason) for r in state.rescreenings] == [
+        (date(2026, 9, 1), "emergency_expired")
+    ]
+    assert state.rescreenings[0].cause == "disaster on 2026-06-02"
+    assert state.referrals[R_ALLOWANCE].amended_sequences == [5]
+    assert state.referrals[R_ALLOWANCE].members == ()
+    assert state.closed is not None and (state.closed.on, state.closed.reason) == (
+        date(2026, 10, 1),
+        "last_member_died",
+    )
+    before = fold_state(HH, documents(events), as_of=at(55))
+    assert before.closed is None and len(before.rescreenings) == 1

@@ -105,6 +105,27 @@ def test_a_good_answer_is_202_and_published_to_the_feedback_topic(service: Servi
     message = FeedbackSubmitted.model_validate(json.loads(value))
     assert (message.referral_id, message.department) == ("R-EDU", Department.EDUCATION)
     assert str(message.feedback_id) == reply.json()["feedback_id"]
+    assert message.answered_by == "department:education"  # the old tokens form: role = user
+
+
+def test_the_answer_names_the_person_and_the_systems_time() -> None:
+    ledger = Ledger()
+    ledger.issued(referral("R-EDU", Department.EDUCATION, Program.EDUCATION_ASSISTANCE))
+    publisher = FakePublisher()
+    tokens = TokenStore.parse(
+        [{"user": "teacher.sun", "role": "department:education", "token": "t"}]
+    )
+    system_time = ISSUED + timedelta(days=400)
+    app = create_app(
+        FeedbackDeps(tokens, publisher, TOPICS, lambda: ledger, lambda: system_time)  # type: ignore[arg-type]
+    )
+    reply = TestClient(app).post(
+        "/v1/referrals/R-EDU/feedback", json=DELIVERED, headers={"Authorization": "Bearer t"}
+    )
+    assert reply.status_code == 202, reply.text
+    [(_, value, _, _)] = publisher.raw
+    message = FeedbackSubmitted.model_validate(json.loads(value))
+    assert (message.answered_by, message.submitted_at) == ("teacher.sun", system_time)
 
 
 def test_an_unknown_referral_is_404_with_the_reason(service: Service) -> None:
@@ -151,6 +172,23 @@ def test_a_body_that_does_not_fit_its_outcome_is_422_naming_the_field(service: S
     assert reply.status_code == 422
     assert reply.json()["fields"][0]["field"] == "delivered.cash_amount"
     assert service.publisher.count == 0
+
+
+def test_a_transfer_to_the_referrals_own_department_is_422_naming_transfer_to(
+    service: Service,
+) -> None:
+    reply = service.post("R-EDU", {"outcome": "TRANSFERRED", "transfer_to": "education"})
+    assert reply.status_code == 422
+    [problem] = reply.json()["fields"]
+    assert problem == {
+        "field": "transfer_to",
+        "message": "referral 'R-EDU' is already with education; a transfer names another "
+        "department",
+    }
+    assert reply.json()["detail"].startswith("transfer_to: ")
+    assert service.publisher.count == 0
+    reply = service.post("R-EDU", {"outcome": "TRANSFERRED", "transfer_to": "housing"})
+    assert reply.status_code == 202
 
 
 @pytest.mark.parametrize(

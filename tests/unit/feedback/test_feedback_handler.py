@@ -20,7 +20,8 @@ from events.referral import (
     ReferralOverdue,
     ReferralWithdrawn,
 )
-from events.types import Department, Outcome, Program, SignalKind
+from events.schedule import HouseholdClosed
+from events.types import ClosureReason, Department, Outcome, Program, SignalKind
 from services.feedback.handler import FeedbackHandler
 from services.feedback.ledger import Status
 from services.runtime.messages import Inbound
@@ -197,6 +198,7 @@ def test_overdue_only_past_due_and_only_once(loop: Loop) -> None:
         due,
         "civil_affairs",
     )
+    assert late.occurred_at == due
     assert loop.tick(due + timedelta(seconds=2)) == []
     assert loop.tick(due + timedelta(days=5)) == []
     assert loop.feedback.ledger.referrals["R-1"].overdue
@@ -214,15 +216,79 @@ def test_an_answered_referral_never_becomes_overdue(loop: Loop) -> None:
 def test_a_restarted_handler_does_not_repeat_an_overdue(loop: Loop) -> None:
     issue(loop, "R-1")
     [late] = loop.tick(ON + timedelta(days=11))
-    fresh = FeedbackHandler(TOPICS)
-    for offset, value in enumerate(loop.log[TOPICS.chain]):
-        fresh.handle(Inbound(TOPICS.chain, 0, offset, b"HH-1", value), replaying=True)
-    assert fresh.tick(ON + timedelta(days=12)) == []
+
+    def replayed(chain: list[bytes]) -> FeedbackHandler:
+        """A new handler that read `chain` and the clock, as after a restart."""
+        handler = FeedbackHandler(TOPICS)
+        for topic, values in ((TOPICS.chain, chain), (TOPICS.clock, loop.log[TOPICS.clock])):
+            for offset, value in enumerate(values):
+                handler.handle(Inbound(topic, 0, offset, b"HH-1", value), replaying=True)
+        return handler
+
+    assert replayed(loop.log[TOPICS.chain]).tick(ON + timedelta(days=12)) == []
     # Had the overdue not been chained, the new handler would make the very same event.
-    again = FeedbackHandler(TOPICS)
-    again.handle(Inbound(TOPICS.chain, 0, 0, b"HH-1", loop.log[TOPICS.chain][0]), replaying=True)
-    [repeat] = again.tick(ON + timedelta(days=12))
+    [repeat] = replayed(loop.log[TOPICS.chain][:1]).tick(ON + timedelta(days=12))
     assert repeat.key == b"HH-1" and late.event_id == _event_id(repeat.value)
+    assert repeat.value == loop.log[TOPICS.events][-1]  # byte for byte
+
+
+def test_overdue_follows_the_systems_clock_not_the_wall_clock(loop: Loop) -> None:
+    issue(loop, "R-1", days=10)
+    due = ON + timedelta(days=10)
+    far = ON + timedelta(days=1000)
+    assert loop.run(loop.feedback.tick(far)) == []  # no clock read yet: nothing fires
+    loop.advance_clock(due - timedelta(hours=1))
+    assert loop.run(loop.feedback.tick(far)) == []  # the wall is far ahead; the clock is not
+    loop.advance_clock(due + timedelta(days=3))
+    [late] = loop.run(loop.feedback.tick(ON))  # the wall argument is not read
+    assert isinstance(late.payload, ReferralOverdue)
+    # It became overdue at its due date, told when the clock was seen past it.
+    assert (late.occurred_at, late.recorded_at) == (due, due + timedelta(days=3))
+
+
+def test_the_clock_never_goes_back(loop: Loop) -> None:
+    issue(loop, "R-1", days=10)
+    loop.advance_clock(ON + timedelta(days=11))
+    loop.advance_clock(ON)
+    assert loop.feedback.clock.now == ON + timedelta(days=11)
+    assert len(loop.tick(ON + timedelta(days=1))) == 1
+
+
+def test_timers_fire_in_due_date_order(loop: Loop) -> None:
+    issue(loop, "R-late", "housing", days=30)
+    issue(loop, "R-soon", days=10)
+    issue(loop, "R-mid", "civil_affairs", days=20)
+    fired = loop.tick(ON + timedelta(days=31))
+    assert [e.payload.referral_id for e in fired] == ["R-soon", "R-mid", "R-late"]
+
+
+def test_a_message_on_the_clock_topic_that_is_no_tick_is_a_dead_letter(loop: Loop) -> None:
+    assert loop.clock_raw(b'{"now":"tomorrow"}') == []
+    [dead] = loop.dead_letters
+    assert (dead.topic, dead.reason) == (TOPICS.clock, "value: not a ClockAdvanced event")
+    assert loop.feedback.clock.now is None
+
+
+def test_a_closed_households_referrals_never_go_overdue(loop: Loop) -> None:
+    # Even on a tick between HouseholdClosed and the withdrawals referral answers it with.
+    issue(loop, "R-1")
+    issue(loop, "R-2", household="HH-2")
+    closing = HouseholdClosed(reason=ClosureReason.LAST_MEMBER_DIED, on=ON.date())
+    loop.submit(event(closing, "HH-1", producer="identification"))
+    fired = loop.tick(ON + timedelta(days=60))
+    assert [e.payload.referral_id for e in fired] == ["R-2"]
+
+
+def test_a_transfer_to_the_same_department_is_refused_naming_transfer_to(loop: Loop) -> None:
+    issue(loop, "R-1")
+    assert loop.answer("R-1", "education", "TRANSFERRED", transfer_to="education") == []
+    assert reason(loop) == (
+        "422: transfer_to: referral 'R-1' is already with education; "
+        "a transfer names another department"
+    )
+    assert loop.feedback.ledger.referrals["R-1"].status is Status.OPEN
+    after = loop.answer("R-1", "education", "TRANSFERRED", transfer_to="civil_affairs")
+    assert [e.payload.outcome for e in after] == [Outcome.TRANSFERRED]
 
 
 def _event_id(value: bytes) -> uuid.UUID:

@@ -67,6 +67,26 @@ def test_after_a_final_answer_every_answer_is_409(final: Status, outcome: Outcom
     assert refused.status_code == 409 and final.value in refused.reason
 
 
+def test_a_transfer_to_the_same_department_is_422_naming_transfer_to() -> None:
+    book = ledger()
+    with pytest.raises(Refusal) as refused:
+        book.judge("R-1", EDU, Outcome.TRANSFERRED, transfer_to=EDU)
+    assert (refused.value.status_code, refused.value.field) == (422, "transfer_to")
+    assert "already with education" in refused.value.reason
+    assert book.judge("R-1", EDU, Outcome.TRANSFERRED, transfer_to=Department.HOUSING)
+
+
+def test_a_closed_households_referrals_are_never_due_and_the_earliest_comes_first() -> None:
+    book = ledger(
+        referral("R-late", due=DUE + timedelta(days=2)),
+        referral("R-1"),
+        referral("R-closed", household="HH-closed"),
+    )
+    book.closed.add("HH-closed")
+    late = DUE + timedelta(days=3)
+    assert [r.referral_id for r in book.due_for_overdue(late)] == ["R-1", "R-late"]
+
+
 def test_accepted_then_delivered_is_fine() -> None:
     book = ledger()
     assert book.judge("R-1", EDU, Outcome.ACCEPTED).referral_id == "R-1"

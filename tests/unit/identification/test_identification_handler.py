@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from identification_feed import Feed, types
 from support.loop import (
     CHONGQING,
+    HANGZHOU,
     ON,
     TOPICS,
     Loop,
     application,
-    decode_all,
     member,
     new_person,
     record,
@@ -25,39 +25,11 @@ from events.envelope import Envelope, derived_event_id
 from events.household import Emergency, HouseholdIdentified, VisitRequested
 from events.monitoring import RiskWarningRaised, SignalReceived
 from events.types import FactSource, SignalKind
-from services.identification.handler import Identification
 from services.policy.standards import PolicyBook
-from services.runtime.messages import Inbound, Rejected
+from services.runtime.messages import Rejected
 
 POLICY = PolicyBook.load_default()
 K = SignalKind
-
-
-class Feed:
-    """One identification handler and the two topics it consumes."""
-
-    def __init__(self) -> None:
-        self.handler = Identification(TOPICS, POLICY)
-        self.offset = 0
-
-    def chain(self, event: Envelope) -> list[Envelope]:
-        return self.raw(TOPICS.chain, event.to_bytes(), event.key)
-
-    def monitoring(self, event: Envelope) -> list[Envelope]:
-        person = getattr(event.payload, "person_id", "")
-        return self.raw(TOPICS.monitoring, event.to_bytes(), person.encode())
-
-    def raw(self, topic: str, value: bytes | None, key: bytes | None = None) -> list[Envelope]:
-        self.offset += 1
-        outputs = self.handler.handle(Inbound(topic, 0, self.offset, key, value), replaying=False)
-        assert all(o.topic == TOPICS.events for o in outputs)
-        events = decode_all(outputs)
-        assert [o.key for o in outputs] == [e.key for e in events]
-        return events
-
-
-def types(events: Iterable[Envelope]) -> list[str]:
-    return [e.event_type.value for e in events]
 
 
 def caused_by(effect: Envelope, cause: Envelope) -> None:
@@ -207,7 +179,9 @@ def test_the_visit_after_a_warning_identifies_the_household_with_its_emergency()
     payload = identified.payload
     assert isinstance(payload, HouseholdIdentified)
     assert payload.trigger == "visit"
-    assert payload.emergencies == [Emergency(kind=K.DISASTER, on=disaster.occurred_at.date())]
+    # dated in the region's zone (17:00 in Hangzhou: the same date as in UTC here)
+    on = POLICY.local_date(HANGZHOU, disaster.occurred_at)
+    assert payload.emergencies == [Emergency(kind=K.DISASTER, on=on)]
 
 
 def test_a_second_signal_about_a_warned_person_is_forwarded_only() -> None:

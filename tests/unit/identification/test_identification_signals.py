@@ -7,11 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.loop import HANGZHOU, member, new_person
 
-from events.household import Emergency, HouseholdIdentified
+from events.household import DatedExpense, Emergency, HouseholdIdentified, RigidExpenses
 from events.monitoring import SignalReceived
-from events.types import EmploymentStatus, FactSource, SignalKind
+from events.types import EmploymentStatus, ExpenseKind, FactSource, SignalKind
 from services.identification.domain.signals import apply_signal
 
 ON = date(2026, 6, 1)
@@ -131,3 +133,62 @@ def test_a_signal_never_changes_the_facts_it_was_given() -> None:
 def test_a_change_about_someone_else_leaves_every_member_as_they_were() -> None:
     after = apply(K.INCOME_CHANGE, new_person(), monthly_income=Decimal(9999))
     assert after.members == household().members
+
+
+# Over time: dated bills, evaluations that never go backwards.
+
+LATER = date(2026, 9, 1)
+
+
+def evaluated_household(on: date = ON, *expenses: DatedExpense) -> HouseholdIdentified:
+    return household().model_copy(update={"evaluated_on": on, "expenses": list(expenses)})
+
+
+def test_a_bill_is_dated_on_the_signals_date() -> None:
+    after = apply_signal(
+        evaluated_household(), signal(K.MAJOR_MEDICAL_EXPENSE, amount=Decimal(900)), LATER
+    )
+    assert after is not None
+    assert after.expenses == [DatedExpense(kind=ExpenseKind.MEDICAL, amount=Decimal(900), on=LATER)]
+    assert after.evaluated_on == LATER
+    assert after.rigid_expenses_12m.medical == Decimal(900)
+
+
+@pytest.mark.parametrize(
+    ("billed_on", "counts"),
+    [
+        (date(2025, 8, 31), False),  # a day older than the 12 months before the evaluation
+        (date(2025, 9, 1), True),  # exactly 12 months before it
+        (date(2025, 9, 2), True),
+    ],
+)
+def test_a_back_dated_bill_counts_while_its_12_months_reach_the_evaluation(
+    billed_on: date, counts: bool
+) -> None:
+    facts = evaluated_household(LATER)
+    after = apply_signal(facts, signal(K.MAJOR_MEDICAL_EXPENSE, amount=Decimal(700)), billed_on)
+    assert after is not None
+    assert after.evaluated_on == LATER  # never backwards
+    assert after.rigid_expenses_12m.medical == (Decimal(700) if counts else Decimal(0))
+    assert len(after.expenses or []) == int(counts)  # one that can never count is dropped
+
+
+@given(
+    previous=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    signalled=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+)
+def test_an_evaluation_never_goes_backwards(previous: date, signalled: date) -> None:
+    after = apply_signal(evaluated_household(previous), signal(K.DISASTER), signalled)
+    assert after is not None
+    assert after.evaluated_on == max(previous, signalled)
+    assert after.emergencies[-1] == Emergency(kind=K.DISASTER, on=signalled)  # its own date
+
+
+def test_moving_the_evaluation_forward_lets_old_expenses_expire() -> None:
+    old = DatedExpense(kind=ExpenseKind.EDUCATION, amount=Decimal(300), on=date(2025, 8, 31))
+    kept = DatedExpense(kind=ExpenseKind.MEDICAL, amount=Decimal(50), on=date(2025, 9, 1))
+    facts = evaluated_household(date(2026, 6, 1), old, kept)
+    after = apply_signal(facts, signal(K.SCHOOL_ENROLLMENT, CHILD), LATER)
+    assert after is not None
+    assert after.expenses == [kept]
+    assert after.rigid_expenses_12m == RigidExpenses(medical=Decimal(50))

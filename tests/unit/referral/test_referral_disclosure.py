@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from events.referral import ReferralAmended
 from events.types import EmploymentStatus, LabourCapacity, Program, Relation, SignalKind
 from services.classification.domain import (
     EMERGENCY_KINDS,
@@ -28,6 +29,7 @@ from services.referral.domain.disclosure import (
     ALLOWLIST,
     COMMON,
     PROGRAM_MEMBER_FIELDS,
+    amended_payload,
     disclosed_fields,
     referral_payload,
 )
@@ -102,6 +104,16 @@ def test_every_department_has_an_allowlist_with_the_common_fields() -> None:
 
 def test_program_member_fields_cover_every_program() -> None:
     assert set(PROGRAM_MEMBER_FIELDS) == set(Program)
+
+
+@pytest.mark.parametrize("program", sorted(NEEDS))
+def test_an_amendment_discloses_what_the_issue_would_and_no_more(program: Program) -> None:
+    need = NEEDS[program]
+    body = amended_payload(need, FACTS, referral_id="r-1", reason="re-screening")
+    assert set(body) == set(ReferralAmended.model_fields)
+    issued = payload(need)
+    assert (body["members"], body["grounds"]) == (issued["members"], issued["grounds"])
+    assert disclosed_fields(body) <= ALLOWLIST[need.department]
 
 
 @pytest.mark.parametrize("program", sorted(NEEDS))

@@ -25,7 +25,9 @@ from services.classification.domain import (
     tags_of,
 )
 from services.policy import Department, PolicyBook
+from services.policy.standards import shipped_proposal
 from services.referral.domain.programs import (
+    EMERGENCY_GROUNDED,
     ISSUED_WHEN,
     PROGRAM_DEPARTMENT,
     Need,
@@ -361,6 +363,31 @@ def test_due_at_adds_the_service_level_days(department: Department) -> None:
     assert due.utcoffset() == at.utcoffset()
 
 
+def test_due_at_takes_the_service_levels_of_the_version_in_force_on_the_issuing_date() -> None:
+    proposal = shipped_proposal()
+    faster = proposal.model_copy(
+        update={
+            "policy_version": "2026-07",
+            "effective_from": date(2026, 7, 1),
+            "service_level_days": proposal.service_level_days | {Department.HOUSING: 7},
+        }
+    )
+    book = BOOK.with_version(faster)
+    at = datetime(2026, 6, 30, 20, 0, tzinfo=UTC)  # 1 July, 04:00 in Hangzhou
+    assert referral_due_at(at, Department.HOUSING, book, date(2026, 6, 30)) == at + timedelta(30)
+    assert referral_due_at(at, Department.HOUSING, book, date(2026, 7, 1)) == at + timedelta(7)
+
+
+def test_emergency_programs_are_grounded_on_their_latest_emergency() -> None:
+    older = Emergency(SignalKind.DISASTER, ON - timedelta(days=40))
+    newer = Emergency(SignalKind.DISASTER, ON - timedelta(days=5))
+    accident = Emergency(SignalKind.MAJOR_ACCIDENT, ON - timedelta(days=2))
+    facts = household(person(), emergencies=(older, newer, accident))
+    result = needs(facts, Tier.TEMPORARY)
+    assert result[P.DISASTER_RELIEF].ground == f"disaster@{newer.on.isoformat()}"
+    assert result[P.TEMPORARY_ASSISTANCE].ground == f"major_accident@{accident.on.isoformat()}"
+
+
 def test_due_at_needs_a_zone() -> None:
     with pytest.raises(ValueError, match="zone"):
         referral_due_at(datetime(2026, 6, 1), Department.HOUSING, BOOK)
@@ -412,6 +439,8 @@ def test_needs_are_well_formed(facts: HouseholdFacts) -> None:
         assert all(isinstance(v, str) for v in need.grounds.values())
         assert need.grounds["tier"] == c.tier.value
         assert need.grounds["rule"] == ISSUED_WHEN[program]
+        # Each emergency grounds its programs anew; the others' ground is the program itself.
+        assert (need.ground is not None) is (program in EMERGENCY_GROUNDED)
 
 
 @given(random_households)

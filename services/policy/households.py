@@ -1,0 +1,115 @@
+"""Every open household as the impact needs it, folded from `assist.chain`.
+
+Per household: its latest facts (HouseholdIdentified), its last evaluation date, and its
+referrals as the referral service holds them. The referrals come from referral's own handler,
+fed the same chain and policy versions with `replaying=True` (it then only keeps its state),
+not from a second reading of the rules: `_referral_handler` and `_referral_state` are the only
+places that know that handler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from contracts.topics import TopicNames
+from events.codec import DecodeError, decode_event
+from events.envelope import Envelope
+from events.household import HouseholdIdentified
+from events.schedule import HouseholdClosed
+from events.types import EventType
+from services.classification.translation import facts_from_identified
+from services.policy.domain.impact import HouseholdSnapshot
+from services.policy.domain.referrals import ReferralState
+from services.policy.standards import PolicyBook
+from services.referral.handler import ReferralHandler
+from services.runtime.logging import get_logger
+from services.runtime.messages import Inbound, Rejected
+from services.runtime.peek import event_type_of
+
+log = get_logger()
+# The chain events that change what the impact reads of a household (besides its referrals).
+# A classification is made at its identification's evaluated_on, so it adds no date to read
+# (and its rule trace is the longest decode of the chain).
+_FOLDED = frozenset({EventType.HOUSEHOLD_IDENTIFIED.value, EventType.HOUSEHOLD_CLOSED.value})
+_NO_REFERRALS = ReferralState()
+
+
+def _referral_handler(topics: TopicNames) -> ReferralHandler:
+    return ReferralHandler(topics)
+
+
+def _referral_state(referrals: ReferralHandler, household_id: str) -> ReferralState:
+    household = referrals.households.get(household_id)
+    if household is None:
+        return _NO_REFERRALS
+    return ReferralState.of(household.open_by_program, household.answered)
+
+
+class HouseholdIndex:
+    """The open households of the chain, each a frozen snapshot replaced on every change."""
+
+    def __init__(self, topics: TopicNames, book: Callable[[], PolicyBook]) -> None:
+        self._book = book
+        self._referrals = _referral_handler(topics)
+        self.open: dict[str, HouseholdSnapshot] = {}
+        self.closed: set[str] = set()  # for good, as referral and identification hold them
+
+    def fold_policy(self, message: Inbound) -> None:
+        """A message of `assist.policy`, for referral's own fold of the versions."""
+        self._feed_referrals(message)
+
+    def fold(self, message: Inbound) -> None:
+        """A message of `assist.chain`."""
+        self._feed_referrals(message)
+        household_id = message.key.decode() if message.key else None
+        if event_type_of(message.value) in _FOLDED:
+            try:
+                event = decode_event(message.value)
+            except DecodeError:
+                return  # the chain writer let it through; referral dead-letters it, not us
+            household_id = event.household_id
+            if household_id is not None:
+                self._fold_event(household_id, event)
+        if household_id is not None and household_id in self.open:
+            current = self.open[household_id]
+            state = _referral_state(self._referrals, household_id)
+            if state != current.referrals:
+                self.open[household_id] = dataclasses.replace(current, referrals=state)
+
+    def snapshot(self) -> list[HouseholdSnapshot]:
+        """The open households as they stand: frozen records, safe to read from any thread."""
+        return list(self.open.values())
+
+    def _feed_referrals(self, message: Inbound) -> None:
+        try:
+            self._referrals.handle(message, True)
+        except Rejected:
+            pass  # refused by referral in its own service too: it keeps nothing of it
+        except Exception as error:  # noqa: BLE001 - one household's trouble must not stop us
+            log.warning(
+                "referral state not updated",
+                topic=message.topic,
+                offset=message.offset,
+                error=f"{type(error).__name__}: {error}",
+            )
+
+    def _fold_event(self, household_id: str, event: Envelope) -> None:
+        payload, current = event.payload, self.open.get(household_id)
+        if household_id in self.closed:
+            return
+        if isinstance(payload, HouseholdIdentified):
+            # Evaluated at the date identification chose; older events: occurred_at's date.
+            on = payload.evaluated_on or self._book().local_date(
+                payload.region_code, event.occurred_at
+            )
+            self.open[household_id] = HouseholdSnapshot(
+                household_id=household_id,
+                region_code=payload.region_code,
+                evaluated_on=max(on, current.evaluated_on) if current else on,
+                facts=facts_from_identified(household_id, payload, on),
+                referrals=current.referrals if current else _NO_REFERRALS,
+            )
+        elif isinstance(payload, HouseholdClosed):
+            self.open.pop(household_id, None)  # no more re-screening: not in any impact
+            self.closed.add(household_id)
