@@ -42,6 +42,8 @@ def test_make_run_feeds_the_demo_and_make_down_leaves_nothing(
         "chainwriter",
         "audit",
         "operations",
+        "scheduler",
+        "policy",
     )
     ports = {f"ASSIST_{name.upper()}_PORT": str(free_port()) for name in names}
     env = {**os.environ, **ports, "DATA": str(data_dir)}
@@ -66,6 +68,10 @@ def test_make_run_feeds_the_demo_and_make_down_leaves_nothing(
         assert "bearer tokens" in run.stdout and "tokens.json" in run.stdout
         assert "ReferralIssued" in run.stdout and "ChainSettled" not in run.stderr
         assert "demo done" in run.stdout
+        # The demo's time passing: a version proposed, approved by another user, in effect,
+        # and the child's birthday, each re-screening households on the manual clock.
+        assert "approved by policy.liu: 200" in run.stdout, run.stdout[-3000:]
+        assert "RescreeningDue" in run.stdout and "ReferralWithdrawn" in run.stdout
         status = subprocess.run(
             [*make, "status"],
             cwd=repo_root,
