@@ -34,6 +34,10 @@ from bench.workload import Household, Workload
 
 PROPOSER, APPROVER = "policy.chen", "policy.liu"  # users of the tokens file (maker, checker)
 GENERATE_IN = 2000  # households generated between two progress reports
+# Households entered at once: all of a chunk's applications reach the chain writer before the
+# first household's next event, so a chunk far larger than what the loop carries in the
+# observer's stall window (90 s) would look like no progress at all.
+TOP_UP_CHUNK = 5000
 
 
 async def top_up(
@@ -51,7 +55,12 @@ async def top_up(
         ctx.progress.update(task, completed=len(households))
         await asyncio.sleep(0)  # let the observer's reader run
     await at_rest(ctx, "impact top-up")
-    return households, await loop_kafka(ctx, households, "impact top-up via topic")
+    figures = None
+    chunks = range(0, len(households), TOP_UP_CHUNK)
+    for n, start in enumerate(chunks, start=1):
+        chunk = households[start : start + TOP_UP_CHUNK]
+        figures = await loop_kafka(ctx, chunk, f"impact top-up via topic {n}/{len(chunks)}")
+    return households, figures
 
 
 async def measure(

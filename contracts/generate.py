@@ -19,6 +19,7 @@ from events.envelope import Envelope, Payload
 from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackSubmitted
 from events.legacy import LEGACY_PAYLOADS
 from events.registry import PAYLOAD_TYPES
+from events.skips import MessageSkipped, SkipOrdered
 
 HERE = Path(__file__).parent
 SCHEMAS = HERE / "schemas"
@@ -54,6 +55,8 @@ def schema_files() -> dict[str, dict[str, Any]]:
     files["FeedbackSubmitted.v1.json"] = _schema(FeedbackSubmitted, "FeedbackSubmitted")
     files["DeadLetter.v1.json"] = _schema(DeadLetter, "DeadLetter")
     files["DeadLetterRedriven.v1.json"] = _schema(DeadLetterRedriven, "DeadLetterRedriven")
+    files["SkipOrdered.v1.json"] = _schema(SkipOrdered, "SkipOrdered")
+    files["MessageSkipped.v1.json"] = _schema(MessageSkipped, "MessageSkipped")
     files["ChainAccessed.v1.json"] = _schema(ChainAccessed, "ChainAccessed")
     files["Checkpoint.v1.json"] = _schema(Checkpoint, "Checkpoint")
     return files
@@ -67,6 +70,8 @@ def asyncapi() -> dict[str, Any]:
         "FeedbackSubmitted": 1,
         "DeadLetter": 1,
         "DeadLetterRedriven": 1,
+        "SkipOrdered": 1,
+        "MessageSkipped": 1,
         "ChainAccessed": 1,
         "Checkpoint": 1,
     }

@@ -81,7 +81,9 @@ CHAIN = TopicSpec(
 MONITORING = TopicSpec(
     name="assist.monitoring",
     partitions=6,
-    key="person_id",
+    # HMAC-SHA256(deployment secret, person_id) in hex: one person, one partition, and no
+    # resident id in clear (services/runtime/pseudonym.py).
+    key="pseudonym of person_id",
     description="Data providers' reference records and monitoring signals about persons, "
     "before identification has found their household.",
     publishers=("intake",),
@@ -102,7 +104,8 @@ DEADLETTER = TopicSpec(
     name="assist.deadletter",
     partitions=1,
     key="source topic/partition/offset",
-    description="Messages that could not be processed: original bytes, where they came from, why.",
+    description="Messages that could not be processed: original bytes (of a larger one than a "
+    "dead letter may quote, its size, SHA-256 and first bytes), where they came from, why.",
     publishers=(
         "chainwriter",
         "identification",
@@ -125,6 +128,18 @@ DEADLETTER_REDRIVEN = TopicSpec(
     publishers=("operators",),
     subscribers=("operators",),
     messages=("DeadLetterRedriven",),
+)
+DEADLETTER_SKIPS = TopicSpec(
+    name="assist.deadletter.skips",
+    partitions=1,
+    key="processor",
+    description="Messages that stop a processor and that an operator ordered it to skip "
+    "(SkipOrdered: which processor, which input position, who, when, why), and the "
+    "processor's record of doing so (MessageSkipped), written in the same transaction as the "
+    "message's dead letter and the input offset past it. Every processor reads it at start.",
+    publishers=("operators", *DEADLETTER.publishers),
+    subscribers=(*DEADLETTER.publishers, "operators"),
+    messages=("SkipOrdered", "MessageSkipped"),
 )
 CHECKPOINTS = TopicSpec(
     name="assist.checkpoints",
@@ -175,6 +190,14 @@ CLOCK = TopicSpec(
 )
 
 
+def skips_topic_of(deadletter_topic: str) -> str:
+    """The skips topic beside a dead-letter topic (same namespace): where processors look for
+    operators' orders to skip a message."""
+    if deadletter_topic.endswith(DEADLETTER.name):
+        return deadletter_topic.removesuffix(DEADLETTER.name) + DEADLETTER_SKIPS.name
+    return f"{deadletter_topic}.skips"
+
+
 def referral_topic(department: Department | str) -> str:
     """`assist.referrals.<department>`: what one department receives."""
     return f"assist.referrals.{Department(department).value}"
@@ -202,6 +225,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     *REFERRALS,
     DEADLETTER,
     DEADLETTER_REDRIVEN,
+    DEADLETTER_SKIPS,
     CHECKPOINTS,
     AUDIT_ACCESS,
     POLICY,
@@ -243,6 +267,10 @@ class TopicNames:
     @property
     def deadletter_redriven(self) -> str:
         return self.namespace + DEADLETTER_REDRIVEN.name
+
+    @property
+    def deadletter_skips(self) -> str:
+        return self.namespace + DEADLETTER_SKIPS.name
 
     @property
     def checkpoints(self) -> str:

@@ -54,7 +54,11 @@ class DeadLetterSource(BaseModel):
     topic: str
     partition: int
     offset: int
-    key_base64: str | None
+    key_base64: str | None  # None: no key, or one too long to keep (see key_prefix_base64)
+    # A key too long to quote (services/runtime/limits.py): its size, digest and first bytes.
+    key_bytes: int | None = None
+    key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    key_prefix_base64: str | None = None
 
 
 class DeadLetter(BaseModel):
@@ -66,7 +70,14 @@ class DeadLetter(BaseModel):
     reason: str
     failed_at: AwareDatetime
     source: DeadLetterSource
-    value_base64: str | None
+    value_base64: str | None  # the original bytes; None when truncated (or none at all)
+    # Size and SHA-256 of the original value (dead letters written before these have neither).
+    value_bytes: int | None = None
+    value_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # True when the original (value or key) was too large to quote whole: the dead letter
+    # keeps its first bytes, and the original stays at its source offset.
+    truncated: bool = False
+    value_prefix_base64: str | None = None
 
     def as_document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

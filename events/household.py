@@ -26,6 +26,10 @@ from events.types import (
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
+# Who sent an event to intake: the user of the bearer token and its role (interfaces.md), so an
+# auditor sees who said what. Optional: events written before intake recorded it have neither.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Role = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 
 
 class _Part(BaseModel):
@@ -97,6 +101,8 @@ class ApplicationReceived(HouseholdDeclaration):
 
     event_type: ClassVar[EventType] = EventType.APPLICATION_RECEIVED
     schema_version: ClassVar[int] = 2
+    submitted_by: UserId | None = None  # the clerk whose token sent it
+    submitted_by_role: Role | None = None
 
 
 class VisitCompleted(HouseholdDeclaration):
@@ -106,6 +112,8 @@ class VisitCompleted(HouseholdDeclaration):
     visit_id: str = Field(min_length=1, max_length=80)
     visitor: str = Field(min_length=1, max_length=80)
     findings: Text = ""
+    submitted_by: UserId | None = None  # the user whose token sent it (visitor: who went)
+    submitted_by_role: Role | None = None
 
 
 class Discrepancy(_Part):

@@ -7,14 +7,14 @@ from typing import ClassVar
 from pydantic import AwareDatetime, Field
 
 from events.envelope import Payload
+from events.household import Role, UserId
 from events.identity import ResidentId
 from events.types import Department, EventType, Money, RegionCode, SignalKind
 
 
-class SignalReceived(Payload):
-    """A data provider's monitoring signal about one person."""
+class SignalFacts(Payload):
+    """What a data provider says about one person in a signal (the body of POST /v1/signals)."""
 
-    event_type: ClassVar[EventType] = EventType.SIGNAL_RECEIVED
     kind: SignalKind
     person_id: ResidentId
     region_code: RegionCode
@@ -22,6 +22,16 @@ class SignalReceived(Payload):
     amount: Money | None = None
     grade: int | None = Field(default=None, ge=1, le=4)
     monthly_income: Money | None = None
+
+
+class SignalReceived(SignalFacts):
+    """A data provider's monitoring signal about one person, and who sent it."""
+
+    event_type: ClassVar[EventType] = EventType.SIGNAL_RECEIVED
+    # The user and role of the token it came with (intake sets them, never the body); absent
+    # on events written before intake recorded them.
+    submitted_by: UserId | None = None
+    submitted_by_role: Role | None = None
 
 
 class RecordReported(Payload):
@@ -35,6 +45,8 @@ class RecordReported(Payload):
     deposits: Money | None = None
     vehicles: int | None = Field(default=None, ge=0)
     residential_properties: int | None = Field(default=None, ge=0)
+    submitted_by: UserId | None = None  # as on SignalReceived
+    submitted_by_role: Role | None = None
 
 
 class RiskWarningRaised(Payload):

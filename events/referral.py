@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from events.envelope import Payload
 from events.identity import ResidentId
@@ -30,6 +30,23 @@ class ReferredMember(BaseModel):
     left_behind: bool | None = None
 
 
+# A keyed pseudonym of the household (HMAC under the deployment's secret), given instead of any
+# member to a department that is not a government body (charity, PIPL Art. 23).
+HouseholdRef = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=128,
+        description="a keyed pseudonym of the household, stable across its referrals",
+    ),
+]
+
+
+def _anonymised_names_no_member(household_ref: str | None, members: list[ReferredMember]) -> None:
+    if household_ref is not None and members:
+        raise ValueError("an anonymised referral (household_ref) names no member")
+
+
 class ReferralIssued(Payload):
     """A program's referral, addressed to its department (push according to needs)."""
 
@@ -44,6 +61,14 @@ class ReferralIssued(Payload):
     # The facts that justify this referral, and only those its department may see.
     grounds: dict[str, str] = Field(default_factory=dict)
     transferred_from: str | None = None
+    # Charity's reference of the household instead of its members (absent for a government
+    # department, and on referrals written before it existed).
+    household_ref: HouseholdRef | None = None
+
+    @model_validator(mode="after")
+    def _anonymised(self) -> Self:
+        _anonymised_names_no_member(self.household_ref, self.members)
+        return self
 
 
 class ReferralWithdrawn(Payload):
@@ -107,3 +132,9 @@ class ReferralAmended(Payload):
     members: list[ReferredMember] = Field(default_factory=list)
     grounds: dict[str, str] = Field(default_factory=dict)
     reason: str
+    household_ref: HouseholdRef | None = None
+
+    @model_validator(mode="after")
+    def _anonymised(self) -> Self:
+        _anonymised_names_no_member(self.household_ref, self.members)
+        return self

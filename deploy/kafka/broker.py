@@ -27,6 +27,7 @@ from deploy.kafka.probe import (
     signal_pid,
     tail,
 )
+from services.runtime.limits import broker_properties
 
 HERE = Path(__file__).resolve().parent
 READY_LINE = "Kafka Server started"
@@ -236,7 +237,12 @@ def _wait_ready(paths: _Paths, pid: int, port: int, offset: int, timeout: float)
 def _write_config(paths: _Paths, port: int, controller_port: int) -> None:
     template = Template((HERE / "server.properties.template").read_text())
     paths.props.write_text(
-        template.substitute(port=port, controller_port=controller_port, data_dir=paths.root)
+        template.substitute(
+            port=port,
+            controller_port=controller_port,
+            data_dir=paths.root,
+            **broker_properties(),
+        )
     )
     ports = {
         "port": port,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local.tokens import ensure_tokens
+from services.runtime.pseudonym import KEY_FILE, ensure_key_file
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,62 @@ def _pid_file(data: Path, name: str) -> Path:
     return data / "run" / f"{name}.pid"
 
 
+# Flags of a task in /proc/<pid>/stat (include/linux/sched.h).
+_PF_EXITING = 0x00000004  # being torn down: its command line already reads empty
+
+
 def _alive(pid: int) -> bool:
+    """Is `pid` one of our services, still running?
+
+    Not when it is gone, a zombie (killed, and not yet reaped by whichever process inherited
+    it: state Z, an empty command line), on its way out (kill -9 a moment ago), or a recycled
+    pid now running another program (another user's, a kernel thread's). The pid file is
+    written only once `Popen` has returned, that is after the exec, so one of our services
+    always has its own command line by then: an empty one means dead, not "just forked".
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # another user's process: the pid was recycled
+        return False
+    seen = _proc_state(pid) or _ps_state(pid)
+    if seen is None:  # neither /proc nor ps says anything: the signal reached something
         return True
-    try:  # a zombie or a recycled pid of another program does not count
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        # Right after a fork the command line can still be empty: trust the pid then.
-        return not cmdline or b"services." in cmdline
+    state, exiting, command = seen
+    return state not in {"Z", "X", "x"} and not exiting and b"services." in command
+
+
+def _proc_state(pid: int) -> tuple[str, bool, bytes] | None:
+    """(state, exiting, command line) from Linux's /proc; None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        # Gone between the signal and the read, or no /proc at all (not Linux).
+        return ("X", True, b"") if Path("/proc/self/stat").exists() else None
     except OSError:
-        return True
+        return None
+    # "pid (comm) state ppid pgrp session tty tpgid flags ...": comm may hold spaces and ")".
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0], bool(int(fields[6]) & _PF_EXITING), command
+
+
+def _ps_state(pid: int) -> tuple[str, bool, bytes] | None:
+    """(state, exiting, command line) from ps(1), where there is no /proc (macOS)."""
+    try:
+        shown = subprocess.run(  # noqa: S603 - fixed arguments
+            ["ps", "-o", "stat=", "-o", "command=", "-p", str(pid)],  # noqa: S607
+            capture_output=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if not shown:
+        return ("X", True, b"")
+    state, _, command = shown.partition(b" ")
+    return state[:1].decode(), b"E" in state[1:], command  # BSD ps: E, trying to exit
 
 
 def running_pid(data: Path, name: str) -> int | None:
@@ -93,6 +137,8 @@ def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, st
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "ASSIST_DATA_DIR": str(data.resolve()),
         "ASSIST_TOKENS_FILE": str((data / "tokens.json").resolve()),
+        # The secret of the keyed pseudonyms in Kafka keys (services/runtime/pseudonym.py).
+        "ASSIST_PSEUDONYM_KEY_FILE": str((data / KEY_FILE).resolve()),
         "ASSIST_LOG_FORMAT": "json",
         # The demo moves time by days: a manual clock unless the environment says otherwise.
         "ASSIST_CLOCK": os.environ.get("ASSIST_CLOCK", "manual"),
@@ -108,19 +154,12 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
     for sub in ("log", "run"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     tokens = ensure_tokens(data / "tokens.json")
+    pseudonym_key = ensure_key_file(data / KEY_FILE)  # mode 0600, like the tokens
+    started: set[str] = set()
     for service in SERVICES:
-        if running_pid(data, service.name):
-            continue
-        log = (data / "log" / f"{service.name}.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-m", f"services.{service.name}"],
-            env=service_env(data, bootstrap, service),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        _pid_file(data, service.name).write_text(f"{process.pid}\n")
-        print(f"started {service.name:<15} pid {process.pid}")
+        if not running_pid(data, service.name):
+            _start(data, bootstrap, service)
+            started.add(service.name)
     deadline = time.monotonic() + timeout
     waiting = {s.name for s in SERVICES}
     while waiting and time.monotonic() < deadline:
@@ -128,6 +167,12 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
             if service.name in waiting and _health(service.port)[0] == 200:
                 waiting.discard(service.name)
             elif service.name in waiting and not running_pid(data, service.name):
+                if service.name not in started:
+                    # It was running when looked at, and is gone now: killed just before
+                    # (a SIGKILL takes effect a moment after kill(2) returns). Start it.
+                    _start(data, bootstrap, service)
+                    started.add(service.name)
+                    continue
                 print(f"{service.name} exited; its log says:\n{_tail(data, service.name)}")
                 return 1
         time.sleep(0.5)
@@ -136,6 +181,7 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
         f"\nbearer tokens (users with roles intake, auditor, operator, policy, "
         f"department:<id>): {tokens}"
     )
+    print(f"secret of the keyed pseudonyms in Kafka keys: {pseudonym_key}")
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
     console = next((s for s in SERVICES if s.name == "operations"), None)
     if console is not None:
@@ -147,6 +193,19 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
         print(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}")
         return 1
     return 0
+
+
+def _start(data: Path, bootstrap: str, service: ServiceDef) -> None:
+    with (data / "log" / f"{service.name}.log").open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-m", f"services.{service.name}"],
+            env=service_env(data, bootstrap, service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _pid_file(data, service.name).write_text(f"{process.pid}\n")
+    print(f"started {service.name:<15} pid {process.pid}")
 
 
 def down(data: Path, timeout: float = 20.0) -> int:

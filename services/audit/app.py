@@ -1,6 +1,13 @@
 """The audit service's HTTP routes: chains, verification, state as of an instant, checkpoints.
 
 Every read of a household is recorded on `assist.audit.access` before it is answered.
+
+Who may read what: a household's file (its chain, its state as of an instant) is for auditors
+only. Operators watch processors, never a household's personal data: they get 403 there, and
+may still verify a chain (valid, length, head hash, the first bad sequence and why: hashes,
+positions and household ids, nothing of what the events say), read the index's size and the
+checkpoints (household ids, lengths, head hashes) and rebuild the index, whose answer is
+counts and a rate.
 """
 
 from __future__ import annotations
@@ -105,14 +112,21 @@ def create_app(deps: AuditDeps) -> FastAPI:
         description="Auditors read, verify and replay any household's chain.",
     )
     install_error_handlers(app)
-    check = require(deps.tokens, "auditor", "operator")
 
-    async def reader_of(request: Request) -> Reader:
-        principal = await check(request)
-        token = request.headers.get("authorization", "").partition(" ")[2].strip()
-        return Reader(principal.role, token_fingerprint(token), principal.user)
+    def reader_with(*roles: str) -> Callable[[Request], Awaitable[Reader]]:
+        check = require(deps.tokens, *roles)
 
-    reader = Depends(reader_of)
+        async def reader_of(request: Request) -> Reader:
+            principal = await check(request)
+            token = request.headers.get("authorization", "").partition(" ")[2].strip()
+            return Reader(principal.role, token_fingerprint(token), principal.user)
+
+        return reader_of
+
+    # Integrity and operations: nothing of what a household's events say.
+    reader = Depends(reader_with("auditor", "operator"))
+    # A household's file: its events and what they add up to.
+    auditor = Depends(reader_with("auditor"))
 
     def indexer() -> ChainIndexer:
         current = deps.indexer()
@@ -171,9 +185,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
         "/v1/households/{household_id}/chain",
         response_model=ChainView,
         tags=["audit"],
-        summary="The household's events in chain order, as stored",
+        summary="The household's events in chain order, as stored (auditors only)",
     )
-    async def chain(household_id: HouseholdPath, who: Reader = reader) -> ChainView:
+    async def chain(household_id: HouseholdPath, who: Reader = auditor) -> ChainView:
         return await answer(
             household_id, who, AccessKind.CHAIN, lambda values: chain_view(household_id, values)
         )
@@ -182,7 +196,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         "/v1/households/{household_id}/chain/verify",
         response_model=VerificationView,
         tags=["audit"],
-        summary="Order, links and hashes of the household's chain",
+        summary="Order, links and hashes of the household's chain (no event content)",
     )
     async def verify(household_id: HouseholdPath, who: Reader = reader) -> VerificationView:
         return await answer(
@@ -196,12 +210,12 @@ def create_app(deps: AuditDeps) -> FastAPI:
         "/v1/households/{household_id}/state",
         response_model=StateView,
         tags=["audit"],
-        summary="Tier, tags, referrals and delivered list as of an instant",
+        summary="Tier, tags, referrals and delivered list as of an instant (auditors only)",
     )
     async def state(
         household_id: HouseholdPath,
         as_of: AsOfQuery = None,
-        who: Reader = reader,
+        who: Reader = auditor,
     ) -> StateView:
         return await answer(
             household_id,

@@ -1,8 +1,11 @@
-"""`assist deadletter list | show ID | replay ID`: inspect dead letters, re-drive them after a fix.
+"""`assist deadletter list | show ID | replay ID | skip | skips`: inspect dead letters, re-drive
+them after a fix, and skip a message that stops a processor.
 
 Kafka and the topic namespace come from the environment, as for the services
 (KAFKA_BOOTSTRAP_SERVERS, ASSIST_TOPIC_NAMESPACE). Output masks resident identity numbers;
-`show --raw` is the one way to get a dead letter's original bytes, to edit them into a fix.
+`show --raw` is the one way to get a dead letter's original bytes, to edit them into a fix. A
+truncated dead letter (an original too large to quote whole) holds only the original's first
+bytes: `show --raw` and `replay` read the original back from its source offset.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from rich.table import Table
 
 from contracts.topics import TopicNames
 from services.operations.deadletters import DeadLetterEntry, DeadLetterLog, describe, json_refusal
-from services.operations.redrive import RedriveRefused, load_dead_letters, redrive
+from services.operations.redrive import RedriveRefused, load_dead_letters, original_of, redrive
+from services.operations.skips import SkipEntry, SkipRefused, load_skips, order_skip
 from services.runtime.logging import mask_identity_numbers
 from services.runtime.settings import KafkaSettings, TopicSettings
 
@@ -42,7 +46,7 @@ def _run(job: Coroutine[Any, Any, T]) -> T:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its retries: we say it once
     try:
         return asyncio.run(job)
-    except RedriveRefused as refused:
+    except (RedriveRefused, SkipRefused) as refused:
         err.print(f"[red]refused:[/red] {mask_identity_numbers(str(refused))}")
         raise typer.Exit(1) from None
     except LookupError as missing:
@@ -115,7 +119,10 @@ def show(
     """Show one dead letter: its reason, source, key, original message and re-drives."""
     entry = _run(_find(dead_letter_id))
     if raw:
-        sys.stdout.buffer.write(entry.value)
+        original = entry.value
+        if original is None:  # truncated: the original is at its source offset
+            _, original = _run(original_of(KafkaSettings(), entry))
+        sys.stdout.buffer.write(original)
         sys.stdout.buffer.flush()
         return
     document = describe(entry)
@@ -130,7 +137,7 @@ def show(
         ("reason", document["reason"]),
         ("source", f"{source['topic']} partition {source['partition']} offset {source['offset']}"),
         ("key", document["key"]),
-        ("size", f"{document['value_bytes']} bytes"),
+        ("size", _size(document)),
         (
             "re-driven",
             ", ".join(
@@ -141,8 +148,19 @@ def show(
         ),
     ):
         out.print(f"[bold]{label:>10}[/bold]  {mask_identity_numbers(str(value))}")
-    out.print("[bold]  original[/bold]")
+    out.print("[bold]  original[/bold]" + (" (first bytes)" if document["truncated"] else ""))
     out.out(mask_identity_numbers(document["value_text"] or "(not UTF-8 text)"), highlight=False)
+
+
+def _size(document: dict[str, Any]) -> str:
+    size = f"{document['value_bytes']} bytes"
+    if not document["truncated"]:
+        return size
+    return (
+        f"{size}, sha256 {document['value_sha256']}; truncated: the dead letter holds the first "
+        f"{document['quoted_bytes']}, the original is at {document['original_at']} "
+        "(show --raw and replay read it from there)"
+    )
 
 
 async def _find(dead_letter_id: str) -> DeadLetterEntry:
@@ -187,14 +205,105 @@ def replay(
     )
 
 
+def skip(
+    service: Annotated[
+        str,
+        typer.Option(
+            "--service",
+            "--processor",
+            help="The processor (its name in /healthz, with or without the topic namespace).",
+        ),
+    ],
+    topic: Annotated[str, typer.Option(help="The input topic of the message.")],
+    partition: Annotated[int, typer.Option(min=0, help="Its partition.")],
+    offset: Annotated[int, typer.Option(min=0, help="Its offset.")],
+    reason: Annotated[
+        str, typer.Option(help="Why it is skipped: recorded with the order and the dead letter.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Order a processor to dead-letter the message at one input position and go on past it.
+
+    For a message the processor is stuck at (/healthz and the console say "stuck at
+    topic/partition@offset: reason"). The order is recorded on assist.deadletter.skips with who
+    gave it and why; the processor carries it out at its next start (a stuck one restarts
+    within seconds), and records that it did. The message stays at its offset, and its dead
+    letter can be re-driven once what stopped the processor is fixed.
+    """
+    kafka, topics = _settings()
+    placed = _run(order_skip(kafka, topics, service, topic, partition, offset, reason))
+    order = placed.order
+    if as_json:
+        _print_json(
+            {
+                **order.model_dump(mode="json"),
+                "committed": placed.committed,
+                "end": placed.end,
+                "new": placed.new,
+            }
+        )
+        return
+    where = f"{order.topic}/{order.partition}@{order.offset}"
+    if not placed.new:
+        out.print(f"{order.processor} was already ordered to skip {where} by {order.operator}")
+    else:
+        out.print(
+            f"ordered {order.processor} to skip {where}; recorded on {topics.deadletter_skips}"
+        )
+    if placed.committed is None:
+        out.print(
+            f"[yellow]note:[/yellow] {order.processor} has committed nothing on that "
+            "partition yet: check the processor's name if it is not stuck at its very "
+            "first message"
+        )
+    elif placed.committed != order.offset:
+        out.print(
+            f"[yellow]note:[/yellow] {order.processor} is at offset {placed.committed} there: "
+            "the message is skipped when it gets to it (after its next start)"
+        )
+
+
+def skips(as_json: JsonOption = False) -> None:
+    """List the orders to skip a message, and whether each processor carried its own out."""
+    kafka, topics = _settings()
+    entries: list[SkipEntry] = _run(load_skips(kafka, topics))
+    if as_json:
+        _print_json(
+            [
+                {
+                    **e.order.model_dump(mode="json"),
+                    "skipped": e.done.model_dump(mode="json") if e.done else None,
+                }
+                for e in entries
+            ]
+        )
+        return
+    table = Table(title=f"{len(entries)} skip orders")
+    for column in ("ordered at", "by", "processor", "position", "reason", "skipped"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            entry.order.ordered_at.isoformat(timespec="seconds"),
+            entry.order.operator,
+            entry.order.processor,
+            entry.position,
+            mask_identity_numbers(entry.order.reason),
+            entry.done.skipped_at.isoformat(timespec="seconds") if entry.done else "not yet",
+        )
+    out.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `assist` app."""
     group = typer.Typer(
         name="deadletter",
         no_args_is_help=True,
-        help="Dead letters: list, inspect, and re-drive them after a fix.",
+        help="Dead letters: list, inspect, re-drive them after a fix; skip a message that "
+        "stops a processor.",
     )
     group.command("list")(list_dead_letters)
     group.command("show")(show)
     group.command("replay")(replay)
+    group.command("skip")(skip)
+    group.command("skips")(skips)
     app.add_typer(group, name="deadletter")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
@@ -16,8 +16,16 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.topics import TopicNames
 from events.clock import ClockMode
-from events.envelope import Payload, new_event
+from events.envelope import Envelope, Payload, new_event
 from events.household import ApplicationReceived, VisitCompleted
+from services.intake.answers import (
+    UNAVAILABLE,
+    Unavailable,
+    install_unavailable_handler,
+    not_durable,
+)
+from services.intake.callers import data_provider, speaking_for_itself, submitted_by
+from services.intake.durable import NotConfirmed, NotRecorded
 from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
 from services.intake.requests import ApplicationRequest, RecordRequest, SignalRequest, VisitRequest
 from services.intake.visits import VisitIndex
@@ -26,7 +34,7 @@ from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.clock import ClockNotKnown, ClockSettings, ClockView
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
-from services.runtime.publisher import KafkaPublisher
+from services.runtime.pseudonym import Pseudonyms
 
 SERVICE = "intake"
 # A request that comes while a manual clock's first tick is still being read waits this long
@@ -42,17 +50,26 @@ class Accepted(BaseModel):
     household_id: str | None = None
 
 
+class Publisher(Protocol):
+    async def publish(self, topic: str, event: Envelope, key: bytes | None = None) -> None:
+        """Return once the event is durable; raise NotRecorded or NotConfirmed otherwise."""
+
+
 @dataclass
 class IntakeDeps:
     tokens: TokenStore
-    publisher: KafkaPublisher
+    publisher: Publisher
     topics: TopicNames
     policy: PolicyBook
     visits: Callable[[], VisitIndex | None]
     keys: IdempotencyKeys
+    # Keys of assist.monitoring: a keyed pseudonym of the person, never the resident id.
+    pseudonyms: Pseudonyms
     # The system's clock ("now" of a request without occurred_at, and every recorded_at);
     # without one given, the wall clock.
     clock: ClockView = field(default_factory=lambda: ClockView(ClockSettings(clock=ClockMode.WALL)))
+    # How long a request waits for the broker (ASSIST_INTAKE_DURABLE_SECONDS), as said in a 503.
+    durable_seconds: float = 5.0
 
 
 async def system_now(clock: ClockView) -> datetime:
@@ -102,7 +119,7 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
     clerk = Depends(require(deps.tokens, "intake"))
-    provider = Depends(require(deps.tokens, "intake", "department"))
+    provider = Depends(data_provider(deps.tokens))
 
     def event_id_for(route: str, key: str | None, body: bytes, reused: str | None = None) -> UUID:
         """The request's event id; 409 when its Idempotency-Key served another request."""
@@ -132,7 +149,18 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             recorded_at=recorded_at,
             event_id=event_id,
         )
-        await deps.publisher.publish(topic, event, key=key)
+        try:
+            await deps.publisher.publish(topic, event, key=key)
+        except (NotRecorded, NotConfirmed) as error:
+            log.warning(
+                f"{what} not durable",
+                household_id=household_id,
+                event_type=event.event_type.value,
+                correlation_id=str(event.correlation_id),
+                reason=str(error),
+                recorded="no" if isinstance(error, NotRecorded) else "unknown",
+            )
+            raise Unavailable(not_durable(error, event_id, deps.durable_seconds)) from None
         log.info(
             f"{what} accepted",
             household_id=household_id,
@@ -153,6 +181,7 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         openapi_extra=_schema(ApplicationRequest),
         tags=["intake"],
         summary="Register a household's application (202 once durably in Kafka)",
+        responses=UNAVAILABLE,
     )
     async def submit_application(
         request: Request,
@@ -164,6 +193,7 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         event_id = event_id_for("applications", idempotency_key, body)
         payload = ApplicationReceived.model_validate(
             application.model_dump(exclude={"household_id", "occurred_at"})
+            | submitted_by(principal)
         )
         return await accept(
             payload,
@@ -184,6 +214,7 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         openapi_extra=_schema(VisitRequest),
         tags=["intake"],
         summary="Record a home-visit result (the household as found)",
+        responses=UNAVAILABLE,
     )
     async def submit_visit(
         visit_id: str,
@@ -210,7 +241,11 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
             reused=f"visit {visit_id!r} already has a different result",
         )
         payload = VisitCompleted.model_validate(
-            {**visit.model_dump(exclude={"household_id", "occurred_at"}), "visit_id": visit_id}
+            {
+                **visit.model_dump(exclude={"household_id", "occurred_at"}),
+                "visit_id": visit_id,
+                **submitted_by(principal),
+            }
         )
         return await accept(
             payload,
@@ -229,7 +264,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         response_model=Accepted,
         openapi_extra=_schema(SignalRequest),
         tags=["monitoring"],
-        summary="A data provider's monitoring signal about one person",
+        summary="A department's monitoring signal about one person, sent as itself",
+        responses=UNAVAILABLE,
     )
     async def submit_signal(
         request: Request,
@@ -238,15 +274,16 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
     ) -> Accepted:
         now = await system_now(deps.clock)
         signal, body = await _parse(request, SignalRequest, deps.policy, now)
+        speaking_for_itself(principal, signal.source_department)
         return await accept(
-            signal.payload(),
+            signal.payload(**submitted_by(principal)),
             topic=deps.topics.monitoring,
             household_id=None,
             occurred_at=signal.occurred_at,
             recorded_at=now,
             event_id=event_id_for("signals", idempotency_key, body),
             what="signal",
-            key=signal.person_id.encode(),
+            key=deps.pseudonyms.key(signal.person_id),
             kind=signal.kind.value,
             person_id=signal.person_id,
         )
@@ -257,7 +294,8 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
         response_model=Accepted,
         openapi_extra=_schema(RecordRequest),
         tags=["monitoring"],
-        summary="Verified facts about one person from a data provider",
+        summary="Verified facts about one person from a department, sent as itself",
+        responses=UNAVAILABLE,
     )
     async def submit_record(
         request: Request,
@@ -266,15 +304,16 @@ def install_routes(app: FastAPI, deps: IntakeDeps) -> None:
     ) -> Accepted:
         now = await system_now(deps.clock)
         record, body = await _parse(request, RecordRequest, deps.policy, now)
+        speaking_for_itself(principal, record.source_department)
         return await accept(
-            record.payload(),
+            record.payload(**submitted_by(principal)),
             topic=deps.topics.monitoring,
             household_id=None,
             occurred_at=record.recorded_at,
             recorded_at=now,
             event_id=event_id_for("records", idempotency_key, body),
             what="record",
-            key=record.person_id.encode(),
+            key=deps.pseudonyms.key(record.person_id),
             person_id=record.person_id,
             source=record.source_department.value,
         )
@@ -287,5 +326,7 @@ def create_app(deps: IntakeDeps) -> FastAPI:
         description="One-stop intake: applications, home visits, records, signals.",
     )
     install_error_handlers(app)
+
+    install_unavailable_handler(app)
     install_routes(app, deps)
     return app

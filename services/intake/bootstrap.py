@@ -1,10 +1,12 @@
-"""Composition root of intake: HTTP routes, the Kafka publisher, the visit index, the clock."""
+"""Composition root of intake: HTTP routes, the durable publisher, the visit index, the clock."""
 
 from __future__ import annotations
 
 from contracts.topics import TopicNames
 from events.clock import ClockMode
 from services.intake.app import IntakeDeps, create_app
+from services.intake.config import IntakeSettings
+from services.intake.durable import DurablePublisher
 from services.intake.idempotency import IdempotencyKeys
 from services.intake.visits import VisitIndex
 from services.policy.standards import PolicyBook
@@ -12,7 +14,7 @@ from services.runtime.auth import TokenStore
 from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
-from services.runtime.publisher import KafkaPublisher
+from services.runtime.pseudonym import load_pseudonyms
 from services.runtime.service import ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
@@ -27,7 +29,16 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
         VisitIndex,
         kafka,
     )
-    publisher = KafkaPublisher(kafka, "intake")
+    own = IntakeSettings()
+    # One transactional id per instance (ASSIST_INSTANCE): a restarted intake fences its
+    # predecessor and the broker aborts whatever that one left open.
+    publisher = DurablePublisher(
+        kafka,
+        transactional_id=f"{topics.namespace}intake.publisher.{settings.instance}",
+        service="intake",
+        seconds=own.durable_seconds,
+        max_batch=own.max_batch,
+    )
     clock = ClockView(ClockSettings())  # "now" is the system's clock, followed on assist.clock
 
     def visit_index() -> VisitIndex | None:
@@ -41,7 +52,9 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
         policy=PolicyBook.load_default(),
         visits=visit_index,
         keys=IdempotencyKeys(),
+        pseudonyms=load_pseudonyms(settings.data_dir),
         clock=clock,
+        durable_seconds=own.durable_seconds,
     )
     app = create_app(deps)
     install_common_routes(app, "intake", lambda: [visits])

@@ -16,7 +16,7 @@ from pydantic import (
 
 from events.household import HouseholdDeclaration, Member
 from events.identity import ResidentId
-from events.monitoring import RecordReported, SignalReceived
+from events.monitoring import RecordReported, SignalFacts, SignalReceived
 from events.types import Department, HouseholdId, Money, SignalKind
 from services.policy.standards import PolicyBook
 
@@ -87,8 +87,8 @@ class VisitRequest(ApplicationRequest):
     findings: str = Field(default="", max_length=2000)
 
 
-class SignalRequest(SignalReceived):
-    """POST /v1/signals: a monitoring signal about one person."""
+class SignalRequest(SignalFacts):
+    """POST /v1/signals: a monitoring signal about one person (who sent it is the token's)."""
 
     occurred_at: AwareDatetime
 
@@ -111,8 +111,8 @@ class SignalRequest(SignalReceived):
                 raise ValueError(f"{name}: not part of a {self.kind.value} signal")
         return self
 
-    def payload(self) -> SignalReceived:
-        return SignalReceived.model_validate(self.model_dump(exclude={"occurred_at"}))
+    def payload(self, **sender: str) -> SignalReceived:
+        return SignalReceived.model_validate(self.model_dump(exclude={"occurred_at"}) | sender)
 
 
 class RecordRequest(BaseModel):
@@ -139,6 +139,6 @@ class RecordRequest(BaseModel):
             )
         return self
 
-    def payload(self) -> RecordReported:
+    def payload(self, **sender: str) -> RecordReported:
         data = self.model_dump(exclude={"recorded_at"})
-        return RecordReported.model_validate({**data, "reported_at": self.recorded_at})
+        return RecordReported.model_validate({**data, "reported_at": self.recorded_at, **sender})

@@ -3,6 +3,10 @@
 Pure: no Kafka, no clock. The console's processor and the `assist deadletter` commands fold the
 same two topics through `DeadLetterLog`, and `redrive_refusal` is the one place that says when
 a dead letter may not be re-published.
+
+A truncated dead letter (its original was too large to quote whole, services/runtime/limits.py)
+holds the original's first bytes, size and SHA-256; the original itself is read back from its
+source offset when it is needed whole (redrive.py).
 """
 
 from __future__ import annotations
@@ -34,21 +38,61 @@ class DeadLetterEntry:
         return str(self.letter.dead_letter_id)
 
     @property
-    def value(self) -> bytes:
+    def truncated(self) -> bool:
+        """The original was too large to quote whole: it is at the source offset."""
+        return self.letter.truncated
+
+    @property
+    def value(self) -> bytes | None:
+        """The original bytes, or None when the dead letter holds only their first bytes."""
+        if self.truncated:
+            return None
         return base64.b64decode(self.letter.value_base64 or "")
 
     @property
+    def quoted(self) -> bytes:
+        """What the dead letter holds of the original: all of it, or its first bytes."""
+        if self.truncated:
+            return base64.b64decode(self.letter.value_prefix_base64 or "")
+        return base64.b64decode(self.letter.value_base64 or "")
+
+    @property
+    def value_bytes(self) -> int:
+        """The original's size (older dead letters: what they quote, which is all of it)."""
+        size = self.letter.value_bytes
+        return size if size is not None else len(self.quoted)
+
+    @property
     def key(self) -> bytes | None:
+        """The original key, or None when there was none or it is too long to be quoted."""
         key = self.letter.source.key_base64
         return base64.b64decode(key) if key is not None else None
 
     @property
+    def key_truncated(self) -> bool:
+        return self.letter.source.key_sha256 is not None
+
+    @property
+    def key_text(self) -> str | None:
+        source = self.letter.source
+        if source.key_prefix_base64 is not None:
+            prefix = base64.b64decode(source.key_prefix_base64).decode("utf-8", "replace")
+            return f"{prefix}… ({source.key_bytes} bytes)"
+        return self.key.decode("utf-8", "replace") if self.key is not None else None
+
+    @property
     def value_text(self) -> str | None:
-        """The original bytes as text (pretty when JSON), or None when they are not UTF-8."""
+        """The original bytes as text (pretty when JSON), or None when they are not UTF-8; of a
+        truncated dead letter, its first bytes as they are."""
         try:
-            text = self.value.decode("utf-8")
+            text = self.quoted.decode("utf-8")
         except UnicodeDecodeError:
-            return None
+            if not self.truncated:
+                return None
+            # The cut may fall inside a character: what comes before it is still text.
+            text = self.quoted.decode("utf-8", "ignore")
+        if self.truncated:
+            return text
         try:
             return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False)
         except ValueError:
@@ -178,8 +222,15 @@ def describe(entry: DeadLetterEntry) -> dict[str, Any]:
             "partition": letter.source.partition,
             "offset": letter.source.offset,
         },
-        "key": entry.key.decode("utf-8", "replace") if entry.key is not None else None,
+        "key": entry.key_text,
         "value_text": entry.value_text,
-        "value_bytes": len(entry.value),
+        "value_bytes": entry.value_bytes,
+        "value_sha256": letter.value_sha256,
+        "truncated": entry.truncated,
+        # How much of the original the dead letter holds (all of it unless truncated).
+        "quoted_bytes": len(entry.quoted),
+        "original_at": None
+        if not entry.truncated
+        else f"{letter.source.topic}/{letter.source.partition}@{letter.source.offset}",
         "redrives": [r.model_dump(mode="json") for r in entry.redrives],
     }

@@ -16,7 +16,7 @@ from services.operations.referral_board import DepartmentLoad, ReferralBoard
 class ProcessorView:
     service: str
     name: str
-    state: str  # running, catching up, stalled, held, disconnected, down, or "no answer"
+    state: str  # running, catching up, stalled, held, stuck, disconnected, down, "no answer"
     ready: bool
     lag: int | None = None
     lag_by_partition: dict[str, int] = field(default_factory=dict)
@@ -27,6 +27,9 @@ class ProcessorView:
     restarts: int | None = None
     seconds_since_progress: float | None = None
     last_error: str | None = None
+    # "stuck at topic/partition@offset: reason": failing run after run on one message
+    stuck: str | None = None
+    skip_command: str | None = None  # what gets it past that message, once an operator agrees
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,18 @@ def _processor_view(health: ServiceHealth, report: dict[str, Any], now: float) -
         if isinstance(progress, float | int)
         else None,
         last_error=str(report["last_error"]) if report.get("last_error") else None,
+        stuck=str(report["stuck"]) if report.get("stuck") else None,
+        skip_command=_skip_command(name, report.get("stuck_at")),
+    )
+
+
+def _skip_command(processor: str, stuck_at: object) -> str | None:
+    if not isinstance(stuck_at, dict):
+        return None
+    return (
+        f"assist deadletter skip --service {processor} --topic {stuck_at.get('topic')} "
+        f"--partition {stuck_at.get('partition')} --offset {stuck_at.get('offset')} "
+        '--reason "…"'
     )
 
 

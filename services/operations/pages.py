@@ -73,6 +73,12 @@ def _processor_row(p: ProcessorView) -> str:
         for tp, lag in sorted(p.lag_by_partition.items())
     )
     error = f'<div class="err">{escape(p.last_error)}</div>' if p.last_error else ""
+    if p.stuck:  # where it fails, and how an operator gets it past that message
+        command = f"<code>{escape(p.skip_command)}</code>" if p.skip_command else ""
+        error = (
+            f'<div class="err stuck">{escape(p.stuck)}</div>'
+            f'<div class="muted">to skip it (recorded, dead-lettered): {command}</div>'
+        )
     return (
         f'<tr class="processor" data-service="{escape(p.service)}" '
         f'data-processor="{escape(p.name)}" data-state="{escape(p.state)}">'
@@ -172,6 +178,12 @@ def dead_letter_page(document: dict[str, Any]) -> str:
         "key": document["key"] if document["key"] is not None else "(none)",
         "size": f"{document['value_bytes']} bytes",
     }
+    if document.get("truncated"):
+        facts["truncated"] = (
+            f"the dead letter holds the first {document['quoted_bytes']} bytes; the original "
+            f"(sha256 {document['value_sha256']}) is at {document['original_at']}, where "
+            "assist deadletter show --raw and replay read it"
+        )
     listing = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts.items())
     value = document["value_text"]
     shown = escape(value) if value is not None else "(not UTF-8 text)"
@@ -186,7 +198,8 @@ def dead_letter_page(document: dict[str, Any]) -> str:
     body = (
         _header('<a href="/" style="color:#fff">← back to the console</a>')
         + f"<main><h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
-        f'<h2>Original message</h2><pre id="value">{shown}</pre>'
+        f"<h2>Original message{' (first bytes)' if document.get('truncated') else ''}</h2>"
+        f'<pre id="value">{shown}</pre>'
         f"<h2>Re-drives</h2><ul>{redrives}</ul><p>Re-drive after a fix: <code>assist "
         f"deadletter replay {escape(document['dead_letter_id'])} --value-file FIXED.json"
         "</code></p></main>"

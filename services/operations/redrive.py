@@ -4,6 +4,9 @@ A re-drive is one Kafka transaction: the message goes back to its source topic w
 key, and a DeadLetterRedriven record goes to assist.deadletter.redriven, both or neither. All
 re-drives share one transactional id, so starting one fences any other still in flight, and the
 "already re-driven?" check is made after that fence, on committed records only.
+
+A truncated dead letter holds only the first bytes of its original: the original is read back
+from its source offset, and re-driven only when its SHA-256 is the one the dead letter recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import getpass
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
+
+from aiokafka import TopicPartition
 
 from contracts.topics import TopicNames
 from events.canonical import canonical_json
@@ -59,7 +64,69 @@ async def load_dead_letters(kafka: KafkaSettings, topics: TopicNames) -> DeadLet
     return log
 
 
-def _operator() -> str:
+class OriginalGone(LookupError):
+    """The original of a truncated dead letter cannot be read back from its source offset."""
+
+
+async def read_record(
+    kafka: KafkaSettings, topic: str, partition: int, offset: int, timeout: float = 30.0
+) -> Any:
+    """The committed record at `topic`/`partition`@`offset`, or OriginalGone saying why not."""
+    consumer = make_consumer(kafka, group_id=None)
+    try:
+        await asyncio.wait_for(consumer.start(), timeout)
+        tp = TopicPartition(topic, partition)
+        if tp not in await partitions_of(consumer, topic, timeout):
+            raise OriginalGone(f"{topic} has no partition {partition}")
+        consumer.assign([tp])
+        first, end = (
+            (await consumer.beginning_offsets([tp]))[tp],
+            (await consumer.end_offsets([tp]))[tp],
+        )
+        if not first <= offset < end:
+            raise OriginalGone(f"{topic}/{partition} holds offsets {first} to {end - 1} now")
+        consumer.seek(tp, offset)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await consumer.position(tp) <= offset:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"reading {topic}/{partition}@{offset} took over {timeout:.0f}s")
+            for record in (await consumer.getmany(tp, timeout_ms=500, max_records=1)).get(tp, []):
+                if record.offset == offset:
+                    return record
+                if record.offset > offset:
+                    break
+        raise OriginalGone(f"no committed record at {topic}/{partition}@{offset}")
+    finally:
+        await consumer.stop()
+
+
+async def original_of(kafka: KafkaSettings, entry: DeadLetterEntry) -> tuple[bytes | None, bytes]:
+    """The original key and value of a dead letter: quoted whole, or read back from the source
+    offset (checked against the recorded SHA-256)."""
+    value = entry.value
+    if value is not None and not entry.key_truncated:
+        return entry.key, value
+    source = entry.letter.source
+    where = f"{source.topic}/{source.partition}@{source.offset}"
+    try:
+        record = await read_record(kafka, source.topic, source.partition, source.offset)
+    except OriginalGone as gone:
+        raise OriginalGone(
+            f"the dead letter holds only the first {len(entry.quoted)} of {entry.value_bytes} "
+            f"bytes, and the original is not at {where} ({gone}): re-drive it with "
+            "--value-file FIXED.json"
+        ) from None
+    original: bytes = record.value or b""
+    if hashlib.sha256(original).hexdigest() != entry.letter.value_sha256:
+        raise OriginalGone(
+            f"the record at {where} is not the dead letter's original (another SHA-256): "
+            "re-drive it with --value-file FIXED.json"
+        )
+    return record.key, original
+
+
+def operator_name() -> str:
+    """Who is at the keyboard, for the records of operators' actions."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
@@ -81,11 +148,15 @@ async def redrive(
         refusal = redrive_refusal(entry, topics, force)
         if refusal is not None:
             raise RedriveRefused(refusal)
-        payload = entry.value if value is None else value
+        if value is not None and not entry.key_truncated:
+            key, payload = entry.key, value
+        else:  # the original, quoted or read back from its source offset, or its key for a fix
+            key, original = await original_of(kafka, entry)
+            payload = original if value is None else value
         source = entry.letter.source
         await producer.begin_transaction()
         try:
-            sent = await producer.send_and_wait(source.topic, payload, key=entry.key)
+            sent = await producer.send_and_wait(source.topic, payload, key=key)
             record = DeadLetterRedriven(
                 dead_letter_id=entry.letter.dead_letter_id,
                 redriven_at=datetime.now(UTC),
@@ -95,7 +166,7 @@ async def redrive(
                 value_sha256=hashlib.sha256(payload).hexdigest(),
                 fixed=value is not None,
                 forced=bool(entry.redrives),
-                operator=_operator(),
+                operator=operator_name(),
             )
             await producer.send_and_wait(
                 topics.deadletter_redriven,

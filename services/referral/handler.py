@@ -34,7 +34,7 @@ from services.classification.domain.facts import HouseholdFacts
 from services.classification.translation import classification_from_event, facts_from_identified
 from services.policy.standards import PolicyBook
 from services.policy.versions import PolicyVersions
-from services.referral.domain.disclosure import amended_payload, referral_payload
+from services.referral.domain.disclosure import Pseudonym, amended_payload, referral_payload
 from services.referral.domain.programs import (
     Need,
     charity_linkage_need,
@@ -70,8 +70,15 @@ __all__ = ["Household", "OpenReferral", "ReferralHandler"]
 
 
 class ReferralHandler:
-    def __init__(self, topics: TopicNames, policy: PolicyBook | None = None) -> None:
+    def __init__(
+        self,
+        topics: TopicNames,
+        policy: PolicyBook | None = None,
+        pseudonym: Pseudonym | None = None,
+    ) -> None:
         self.topics = topics
+        # The deployment's keyed pseudonym: charity's household_ref (without it, none is sent).
+        self.pseudonym = pseudonym
         # The shipped standards (or the book given) plus every version approved on the topic.
         self.versions = PolicyVersions() if policy is None else PolicyVersions(book=policy)
         self.households: dict[str, Household] = {}
@@ -159,7 +166,14 @@ class ReferralHandler:
         if replaying or household.facts is None:
             return []
         reason = amendment_reason(amendment, on)
-        document = amended_payload(need, household.facts, referral_id=referral_id, reason=reason)
+        document = amended_payload(
+            need,
+            household.facts,
+            referral_id=referral_id,
+            reason=reason,
+            on=on,
+            pseudonym=self.pseudonym,
+        )
         log.info(
             "referral amended",
             household_id=cause.household_id,
@@ -214,6 +228,8 @@ class ReferralHandler:
             need = charity_linkage_need(
                 outcome.program, outcome.department, members, household.classification
             )
+            # Charity reads the declined need's figures (its disclosure keeps only those).
+            need = replace(need, grounds=dict(referral.grounds) | need.grounds)
             return self._issue(cause, household, need, replaying)
         if outcome.outcome is Outcome.TRANSFERRED and outcome.transfer_to is not None:
             need = replace(
@@ -252,7 +268,12 @@ class ReferralHandler:
         issued_at = max(cause.occurred_at, cause.recorded_at)
         due_at = self._due_at(issued_at, household.facts, need.department)
         document = referral_payload(
-            need, household.classification, household.facts, referral_id=referral_id, due_at=due_at
+            need,
+            household.classification,
+            household.facts,
+            referral_id=referral_id,
+            due_at=due_at,
+            pseudonym=self.pseudonym,
         )
         if transferred_from:
             document["transferred_from"] = transferred_from

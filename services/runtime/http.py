@@ -1,7 +1,10 @@
-"""HTTP parts every service shares: /healthz, /metrics, request metrics."""
+"""HTTP parts every service shares: /healthz, /metrics, request metrics, the body size limit."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import metrics
 from services.runtime.auth import TokenStore, bearer_principal
+from services.runtime.limits import (
+    HTTP_DISCARD_BYTES,
+    HTTP_DISCARD_SECONDS,
+    HTTP_MAX_BODY_BYTES,
+)
 from services.runtime.processor import Processor
 
 STALL_SECONDS = 30.0  # default; ServiceSettings.stall_seconds (ASSIST_STALL_SECONDS) moves it
@@ -22,21 +30,29 @@ def health_report(
     service: str, processors: Sequence[Processor], stall_seconds: float = STALL_SECONDS
 ) -> tuple[bool, dict[str, Any]]:
     """Ready when every processor runs, reaches the broker, has replayed its state, and is
-    neither stalled (input waiting with no progress for `stall_seconds`) nor held (input
-    behind a transaction that never ends)."""
+    neither stalled (input waiting with no progress for `stall_seconds`), held (input behind a
+    transaction that never ends) nor stuck (failing run after run on one message)."""
     report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds, "processors": []}
     healthy = True
     for processor in processors:
         status = processor.status
         stalled = status.running and status.stalled(stall_seconds)
         held = status.running and bool(status.held)
-        ok = status.running and status.connected and status.caught_up and not (stalled or held)
+        stuck = status.stuck
+        ok = (
+            status.running
+            and status.connected
+            and status.caught_up
+            and not (stalled or held or stuck is not None)
+        )
         healthy = healthy and ok
         report["processors"].append(
             {
                 "name": status.name,
                 "inputs": list(status.inputs),
-                "state": _state(status.running, status.connected, stalled, held, ok),
+                "state": "stuck"
+                if stuck is not None
+                else _state(status.running, status.connected, stalled, held, ok),
                 "running": status.running,
                 "connected": status.connected,
                 "caught_up": status.caught_up,
@@ -51,6 +67,9 @@ def health_report(
                 "waiting_since": status.waiting_since,
                 "lag_checked_at": status.lag_checked_at,
                 "last_error": status.last_error,
+                # "stuck at topic/partition@offset: reason", and the same as fields
+                "stuck": stuck.describe() if stuck is not None else None,
+                "stuck_at": stuck.as_document() if stuck is not None else None,
             }
         )
     report["status"] = "ok" if healthy else "unavailable"
@@ -122,7 +141,110 @@ def install_common_routes(
             raise refusal
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Added first, so that RequestMetrics (added last, so outermost) counts its 413s too.
+    app.add_middleware(BodySizeLimit, limit=HTTP_MAX_BODY_BYTES)
     app.add_middleware(RequestMetrics, service=service)
+
+
+class BodyTooLarge(Exception):  # noqa: N818 - the verdict on a request, not a program error
+    """Raised from `receive` once a request body goes past the limit, to stop whoever reads it."""
+
+
+class BodySizeLimit:
+    """Refuses a request body over `limit` bytes with 413; the app never gets more than `limit`.
+
+    A declared Content-Length over the limit is refused before the app sees the request; a body
+    without one (chunked) is counted as it streams, and the read that passes the limit raises
+    `BodyTooLarge` into the app. Whatever answer the app then makes of that (FastAPI turns a
+    failed body read into a 400) is dropped and the 413 sent instead, so every service answers
+    the same way whatever its routes do. Before answering, the rest of the body is read and
+    thrown away, up to HTTP_DISCARD_BYTES and HTTP_DISCARD_SECONDS (limits.py), so that the
+    client gets to read the answer; then the connection is closed.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = HTTP_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            if declared <= self.limit + HTTP_DISCARD_BYTES:
+                await _discard(receive, HTTP_DISCARD_BYTES)
+            await self._refuse(send)
+            return
+        received = 0
+        refused = answered = False
+
+        async def receiving() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    refused = True
+                    raise BodyTooLarge(f"request body over {self.limit} bytes")
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            if refused and not answered:
+                return  # the app's answer to a body it could not read: ours goes instead
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except Exception:
+            if not refused:
+                raise
+        if refused and not answered:
+            await _discard(receive, HTTP_DISCARD_BYTES)
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "error": "request body too large",
+                "detail": f"request body over {self.limit} bytes",
+                "limit_bytes": self.limit,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    # The rest of the body is not read: the connection cannot carry another.
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _discard(receive: Receive, budget: int) -> None:
+    """Read and drop what is left of a refused body, up to `budget` bytes and a few seconds."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(HTTP_DISCARD_SECONDS):
+            while budget >= 0:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+                budget -= len(message.get("body", b""))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None  # malformed: the server refuses it
+    return None
 
 
 class RequestMetrics:

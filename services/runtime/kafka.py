@@ -8,6 +8,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.runtime.limits import (
+    CONSUMER_FETCH_MAX_BYTES,
+    CONSUMER_MAX_PARTITION_FETCH_BYTES,
+    PRODUCER_BATCH_BYTES,
+    PRODUCER_MAX_REQUEST_BYTES,
+)
 from services.runtime.settings import KafkaSettings
 
 ConsumerRecord = Any  # aiokafka.structs.ConsumerRecord (aiokafka ships no types)
@@ -26,7 +32,10 @@ def make_producer(settings: KafkaSettings, transactional_id: str | None = None) 
         transactional_id=transactional_id,
         retry_backoff_ms=settings.txn_retry_backoff_ms if transactional_id is not None else 100,
         transaction_timeout_ms=settings.transaction_timeout_ms,
-        max_batch_size=256 * 1024,
+        max_batch_size=PRODUCER_BATCH_BYTES,
+        # The broker's limit too (services/runtime/limits.py): refused here, at once, with the
+        # size named, rather than by the broker after a round trip.
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,
     )
 
 
@@ -39,7 +48,8 @@ def make_consumer(settings: KafkaSettings, group_id: str | None) -> AIOKafkaCons
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         request_timeout_ms=settings.request_timeout_ms,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
+        max_partition_fetch_bytes=CONSUMER_MAX_PARTITION_FETCH_BYTES,
+        fetch_max_bytes=CONSUMER_FETCH_MAX_BYTES,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
 

@@ -5,6 +5,11 @@ consumed are committed together, or not at all. A handler keeps its state in mem
 (and after any failure) a fresh handler is rebuilt by replaying its inputs from the beginning up
 to the committed offsets, with outputs discarded, so state is exactly what the committed outputs
 were computed from. Handlers must therefore be deterministic: no wall clock outside `tick`.
+
+A message the handler cannot take becomes a dead letter (bounded: deadletter.py). A failure
+around the handler makes the run start again; failing on the same message run after run, the
+processor reports itself stuck there (stuck.py) until an operator orders it to skip that
+message (skips.py), which it then dead-letters and commits past, in one transaction.
 """
 
 from __future__ import annotations
@@ -20,14 +25,24 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import ProducerFenced
 
+from contracts.topics import skips_topic_of
+from events.skips import SkipOrdered
 from services.runtime import metrics
-from services.runtime.deadletter import dead_letter
+from services.runtime.deadletter import dead_letter, dead_letter_id
 from services.runtime.kafka import make_consumer, make_producer, partitions_of
+from services.runtime.limits import (
+    PRODUCER_MAX_REQUEST_BYTES,
+    RECORD_FRAMING_BYTES,
+    fits_a_record,
+    record_bytes,
+)
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import event_type_of, trace_fields
 from services.runtime.settings import KafkaSettings
+from services.runtime.skips import Position, load_skip_book, skip_reason, skipped_record
 from services.runtime.status import ProcessorStatus
+from services.runtime.stuck import FailureTracker
 
 log = get_logger()
 
@@ -66,6 +81,20 @@ class ProcessorConfig:
     # something, when the input goes quiet, or after this long: a transaction per such batch
     # costs the broker and the loop more than the message itself (see _step).
     idle_commit_seconds: float = 1.0
+    # Runs failing in a row on the same input position before the processor says it is stuck
+    # there (/healthz, the console) and an operator may skip the message.
+    stuck_after: int = 3
+    # Where operators' orders to skip a message are; by default beside the dead-letter topic.
+    skips_topic: str | None = None
+
+    @property
+    def skip_orders_topic(self) -> str:
+        return self.skips_topic or skips_topic_of(self.deadletter_topic)
+
+
+class OutputTooLarge(RuntimeError):
+    """A handler caused a message larger than any record may be: the run fails (the handler's
+    state has taken the input in), and the processor reports itself stuck at that input."""
 
 
 class Processor:
@@ -95,6 +124,17 @@ class Processor:
         # Per input partition: the last stable offset seen and since when (see _watch_held).
         self._stable_since: dict[TopicPartition, tuple[int, float]] = {}
         self._metrics = _Metrics(config.name)
+        self._failures = FailureTracker(config.stuck_after)
+        # Operators' skips (skips.py): positions skipped before (passed over in a replay), and
+        # orders still to carry out; read at every start.
+        self._skipped: set[Position] = set()
+        self._skip_orders: dict[Position, SkipOrdered] = {}
+        # Where the work of this run is, for a failure to be put down to a message: the one
+        # being handled, else the first one of the uncommitted batch that caused something,
+        # else the first one not yet committed.
+        self._current: Position | None = None
+        self._first_output: Position | None = None
+        self._first_uncommitted: Position | None = None
 
     @property
     def _step_limit(self) -> float:
@@ -133,12 +173,26 @@ class Processor:
         self.status.last_error = f"{type(error).__name__}: {error}"
         self.status.restarts += 1
         metrics.RESTARTS.labels(self.config.name).inc()
+        at = self._current or self._first_output or self._first_uncommitted
+        stuck = self.status.stuck = self._failures.failed(at, error)
         log.error(
             "processor failed; restarting",
             processor=self.config.name,
             error=self.status.last_error,
             backoff=backoff,
+            **({"at": f"{at[0]}/{at[1]}@{at[2]}"} if at is not None else {}),
         )
+        if stuck is not None:
+            log.error(
+                "processor stuck at a message",
+                processor=self.config.name,
+                position=stuck.position,
+                reason=stuck.reason,
+                failures=stuck.failures,
+                skip=f"assist deadletter skip --service {self.config.name} --topic "
+                f"{stuck.topic} --partition {stuck.partition} --offset {stuck.offset} "
+                "--reason WHY",
+            )
         await asyncio.sleep(backoff)
 
     async def _run_once(self) -> None:
@@ -150,9 +204,13 @@ class Processor:
         try:
             await consumer.start()
             try:
+                # Before the inputs are assigned: the same consumer reads the skip orders.
+                skips = await load_skip_book(consumer, self.config.skip_orders_topic, name)
                 if hasattr(handler, "bootstrap"):
                     await handler.bootstrap(lambda: make_consumer(self._kafka, group_id=None))
                 committed = await self._assign(consumer)
+                self._skipped, self._skip_orders = skips.done, skips.pending(committed)
+                self._current = self._first_output = self._first_uncommitted = None
                 self.handler = handler
                 self.status.running, self.status.started_at = True, time.time()
                 self.status.caught_up, self.status.lag = False, {}
@@ -229,6 +287,7 @@ class Processor:
         for tp, records in batches.items():
             for record in records:
                 replaying = record.offset < committed[tp]
+                position = (tp.topic, tp.partition, record.offset)
                 message = Inbound(
                     tp.topic,
                     tp.partition,
@@ -237,8 +296,18 @@ class Processor:
                     record.value,
                     record.timestamp,
                 )
-                produced = self._handle(handler, message, replaying)
+                if position in self._skipped:  # skipped before: the state never had it
+                    produced = []
+                elif position in self._skip_orders and not replaying:
+                    produced = self._skip(message, self._skip_orders.pop(position))
+                else:
+                    self._current = position
+                    produced = self._handle(handler, message, replaying)
+                    self._current = None
                 if not replaying:
+                    if produced and self._first_output is None:
+                        self._first_output = position
+                    self._first_uncommitted = self._first_uncommitted or position
                     outputs.extend(produced)
                     offsets[tp] = record.offset + 1
         positions = {tp: int(await consumer.position(tp)) for tp in committed}
@@ -255,6 +324,7 @@ class Processor:
         if outputs or (self._uncommitted and quiet):
             await self._commit(producer, outputs, self._uncommitted)
             self._uncommitted, self._committed_at = {}, time.monotonic()
+            self._first_output = self._first_uncommitted = None
         if batches:
             self.status.last_progress_at = time.time()
             metrics.LAST_PROGRESS.labels(self.config.name).set(self.status.last_progress_at)
@@ -295,6 +365,8 @@ class Processor:
                 )
         if reason is not None:
             produced = [dead_letter(message, name, reason, self.config.deadletter_topic)]
+        elif not replaying:
+            _check_sizes(produced)
         if not replaying:
             self._metrics.processing.observe(time.perf_counter() - started)
             self.status.consumed += 1
@@ -342,9 +414,30 @@ class Processor:
                 raise TimeoutError(f"transaction not committed within {limit:g} s") from error
             raise
         self._metrics.transaction.observe(time.perf_counter() - started)
+        self._failures.committed({(tp.topic, tp.partition): at for tp, at in offsets.items()})
+        self.status.stuck = self._failures.stuck
         for out in outputs:
             self._metrics.events_out(out.topic, out.label).inc()
         self.status.produced += len(outputs)
+
+    def _skip(self, message: Inbound, order: SkipOrdered) -> list[Outbound]:
+        """Carry out an operator's order: the message is dead-lettered, not handled, and the
+        skip is recorded; both are committed with the offset past it (skips.py)."""
+        name, position = self.config.name, (message.topic, message.partition, message.offset)
+        letter = dead_letter(message, name, skip_reason(order), self.config.deadletter_topic)
+        letter_id = dead_letter_id(name, *position)
+        self._skipped.add(position)
+        self.status.consumed += 1
+        metrics.DEAD_LETTERS.labels(name, message.topic).inc()
+        log.warning(
+            "message skipped by an operator's order",
+            processor=name,
+            position=f"{message.topic}/{message.partition}@{message.offset}",
+            operator=order.operator,
+            reason=order.reason,
+            dead_letter_id=str(letter_id),
+        )
+        return [letter, skipped_record(order, self.config.skip_orders_topic, letter_id)]
 
     def _tick_due(self) -> bool:
         if self.config.tick_seconds is None:
@@ -444,6 +537,23 @@ class Processor:
             for tp, end in ends.items():
                 self._ends[tp] = max(end, self._ends.get(tp, 0))
             self._refresh_lag()
+
+
+def _check_sizes(produced: list[Outbound]) -> None:
+    """Refuse, before the transaction, an output no producer or broker would take."""
+    for out in produced:
+        # The framing of a record is under RECORD_FRAMING_BYTES: most outputs need no estimate.
+        if (
+            len(out.value) + len(out.key or b"") + RECORD_FRAMING_BYTES
+            <= PRODUCER_MAX_REQUEST_BYTES
+        ):
+            continue
+        if not fits_a_record(out.key, out.value):
+            raise OutputTooLarge(
+                f"{out.label or 'a message'} for {out.topic} would be "
+                f"{record_bytes(out.key, out.value)} bytes, over the limit of "
+                f"{PRODUCER_MAX_REQUEST_BYTES}"
+            )
 
 
 def _being_cancelled() -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from services.runtime.stuck import StuckAt
+
 __all__ = ["ProcessorStatus"]
 
 
@@ -33,6 +35,9 @@ class ProcessorStatus:
     # behind a transaction that never ends (a "hanging transaction"), which read_committed
     # readers never see and the lag does not show. Partition -> since when (wall clock).
     held: dict[str, float] = field(default_factory=dict)
+    # The input position where the last `stuck_after` runs failed in a row, and why (stuck.py):
+    # the processor meets that message again at every restart until an operator skips it.
+    stuck: StuckAt | None = None
 
     @property
     def total_lag(self) -> int:

@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 
 from contracts.topics import TopicSpec, catalog
+from services.runtime.limits import topic_properties
 from services.runtime.logging import get_logger
 from services.runtime.settings import KafkaSettings, TopicSettings
 
@@ -19,6 +20,7 @@ def topic_config(spec: TopicSpec, settings: TopicSettings) -> dict[str, str]:
         "retention.ms": str(spec.retention_ms),
         "min.insync.replicas": str(settings.min_isr),
         "cleanup.policy": "delete",
+        **topic_properties(),  # max.message.bytes: the same on every topic and every cluster
         **spec.extra_config,
     }
 

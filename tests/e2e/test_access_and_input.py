@@ -161,3 +161,76 @@ def test_operators_details_need_an_operator_token(system: System) -> None:
     assert httpx.get(f"{url}/metrics", headers=system.headers("auditor")).status_code == 403
     scraped = httpx.get(f"{url}/metrics", headers=system.headers("operator"))
     assert scraped.status_code == 200 and "assist_events_in_total" in scraped.text
+
+
+async def test_a_department_speaks_only_for_itself_and_the_chain_says_who_spoke(
+    system: System,
+) -> None:
+    body = dibao_family()
+    household_id = system.apply(body).json()["household_id"]
+    await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "4 referrals"
+    )
+    spouse = body["members"][1]["person_id"]
+    income = {
+        "kind": "income_change",
+        "person_id": spouse,
+        "region_code": "330100",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "source_department": "human_resources",
+        "monthly_income": 90000,
+    }
+    # Issue 13's attack: charity, then intake's clerk, speaking for human_resources.
+    url = f"{system.url('intake')}/v1/signals"
+    forged = httpx.post(url, json=income, headers=system.headers("department:charity"))
+    assert forged.status_code == 403, forged.text
+    assert "'human_resources'" in forged.text and "'charity'" in forged.text
+    clerk = httpx.post(url, json=income, headers=system.headers("intake"))
+    assert clerk.status_code == 403 and "not a data provider" in clerk.text
+    record = {
+        "person_id": spouse,
+        "source_department": "human_resources",
+        "recorded_at": datetime.now(UTC).isoformat(),
+        "monthly_income": 90000,
+    }
+    forged = httpx.post(
+        f"{system.url('intake')}/v1/records", json=record, headers=system.headers("intake")
+    )
+    assert forged.status_code == 403
+    # The department itself may; the chain records who sent what.
+    income["monthly_income"] = 1600
+    assert system.signal(income).status_code == 202
+    chain = await system.wait_chain(
+        household_id, lambda c: bool(of_type(c, "SignalReceived")), "the signal"
+    )
+    [signal] = of_type(chain, "SignalReceived")
+    assert signal["payload"]["monthly_income"] == "1600"
+    assert signal["payload"]["submitted_by"] == "human_resources.desk"
+    assert signal["payload"]["submitted_by_role"] == "department:human_resources"
+    [application] = of_type(chain, "ApplicationReceived")
+    assert application["payload"]["submitted_by"] == "clerk.wang"
+    assert not of_type(chain, "ReferralWithdrawn")  # nothing the forgeries said took effect
+    # Kafka keys of assist.monitoring name no resident id.
+    monitoring = await read_all(system.kafka, system.topics.monitoring)
+    assert monitoring and all(r.key and spouse.encode() not in r.key for r in monitoring)
+
+
+async def test_operators_do_not_read_household_files(system: System) -> None:
+    household_id = system.apply(dibao_family()).json()["household_id"]
+    await system.wait_chain(household_id, lambda c: len(c) >= 3, "a classification")
+    audit = f"{system.url('audit')}/v1/households/{household_id}"
+
+    async def auditor_reads() -> bool:
+        reply = await asyncio.to_thread(
+            httpx.get, audit + "/chain", headers=system.headers("auditor")
+        )
+        return reply.status_code == 200
+
+    await system.wait_until(auditor_reads, "the audit to have the chain")
+    for path in ("/chain", "/state"):
+        refused = httpx.get(audit + path, headers=system.headers("operator"))
+        assert refused.status_code == 403 and "auditor" in refused.text
+        assert httpx.get(audit + path, headers=system.headers("auditor")).status_code == 200
+    verified = httpx.get(audit + "/chain/verify", headers=system.headers("operator"))
+    assert verified.status_code == 200 and verified.json()["valid"] is True
+    assert "payload" not in verified.text and "person_id" not in verified.text

@@ -19,6 +19,7 @@ from contracts.topics import TopicNames
 from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens, role_tokens, token_of
 from events.identity import make_resident_id
+from services.runtime.pseudonym import ensure_key_file
 from services.runtime.settings import KafkaSettings
 from support.kafka_io import read_documents
 from support.processes import ServiceProcess
@@ -39,10 +40,13 @@ class System:
         self.topics = topics
         self.tokens_file = ensure_tokens(workdir / "tokens.json")
         self.tokens = role_tokens(self.tokens_file)
+        # The secret of the keyed pseudonyms in Kafka keys, as `make run` writes one.
+        self.pseudonym_key_file = ensure_key_file(workdir / "pseudonym.key")
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,
             "ASSIST_TOKENS_FILE": str(workdir / "tokens.json"),
+            "ASSIST_PSEUDONYM_KEY_FILE": str(self.pseudonym_key_file),
             "ASSIST_OVERDUE_CHECK_SECONDS": "0.5",
             "ASSIST_DATA_DIR": str(workdir / "data"),
             # Time moves only when a test advances it (interfaces.md: the manual clock).
@@ -111,10 +115,12 @@ class System:
         )
 
     def signal(self, body: dict[str, Any]) -> httpx.Response:
+        """A signal sent by its source department's token (a department speaks only as itself)."""
+        role = f"department:{body.get('source_department')}"
         return httpx.post(
             f"{self.url('intake')}/v1/signals",
             json=body,
-            headers=self.headers("department:medical_security"),
+            headers=self.headers(role if role in self.tokens else "department:medical_security"),
             timeout=30,
         )
 

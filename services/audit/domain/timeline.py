@@ -179,9 +179,10 @@ def _explain_facts(payload: object) -> tuple[str, str]:
             if isinstance(payload, VisitCompleted)
             else f"application ({payload.channel.value})"
         )
+        findings = payload.findings if isinstance(payload, VisitCompleted) else ""
         return (
             f"{how}: {len(payload.members)} members, region {payload.region_code}",
-            payload.findings if isinstance(payload, VisitCompleted) else "",
+            "; ".join(part for part in (_sender(payload), findings) if part),
         )
     if isinstance(payload, HouseholdIdentified):
         sources: dict[str, int] = {}
@@ -197,12 +198,16 @@ def _explain_facts(payload: object) -> tuple[str, str]:
     if isinstance(payload, SignalReceived):
         return (
             f"signal {payload.kind.value} about {mask_resident_id(payload.person_id)}",
-            f"from {payload.source_department.value}",
+            "; ".join(
+                p for p in (f"from {payload.source_department.value}", _sender(payload)) if p
+            ),
         )
     if isinstance(payload, RecordReported):
         return (
             f"record about {mask_resident_id(payload.person_id)}",
-            f"from {payload.source_department.value}",
+            "; ".join(
+                p for p in (f"from {payload.source_department.value}", _sender(payload)) if p
+            ),
         )
     if isinstance(payload, RiskWarningRaised):
         return (
@@ -211,6 +216,14 @@ def _explain_facts(payload: object) -> tuple[str, str]:
             payload.reason,
         )
     return type(payload).__name__, ""
+
+
+def _sender(payload: ApplicationReceived | VisitCompleted | SignalReceived | RecordReported) -> str:
+    """Who sent it to intake (the token's user and role); nothing for events written before."""
+    if payload.submitted_by is None:
+        return ""
+    role = f" ({payload.submitted_by_role})" if payload.submitted_by_role else ""
+    return f"sent by {payload.submitted_by}{role}"
 
 
 def _outcome_detail(payload: ReferralOutcomeReported) -> str:

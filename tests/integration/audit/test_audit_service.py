@@ -109,7 +109,20 @@ async def test_tokens_roles_unknown_households_and_bad_instants(
         assert (
             await audit.http.get(path, headers=audit.auth("department:civil_affairs"))
         ).status_code == 403
-        assert (await audit.http.get(path, headers=audit.auth("operator"))).status_code == 200
+        # Operators watch processors: a household's file is for auditors (issue 13).
+        for read in (path, f"/v1/households/{HH}/state"):
+            refused = await audit.http.get(read, headers=audit.auth("operator"))
+            assert refused.status_code == 403 and "auditor" in refused.json()["detail"]
+        # Verifying reveals nothing of what the events say: hashes, positions, a count.
+        verified = await audit.get(f"/v1/households/{HH}/chain/verify", role="operator")
+        assert set(verified) == {
+            "household_id",
+            "valid",
+            "length",
+            "head_hash",
+            "first_bad_sequence",
+            "reason",
+        }
         missing = await audit.http.get("/v1/households/HH-NOPE/chain/verify", headers=audit.auth())
         assert missing.status_code == 404 and "HH-NOPE" in missing.json()["detail"]
         naive = await audit.http.get(
@@ -198,6 +211,14 @@ async def test_a_rebuild_from_an_empty_index_and_a_restart_give_the_same_answers
         reply = await audit.http.post("/v1/index/rebuild", headers=audit.auth("operator"))
         assert reply.status_code == 200, reply.text
         assert reply.json()["events"] == 54 and reply.json()["households"] == 6
+        # An operator's action that reveals no data: counts and a rate.
+        assert set(reply.json()) == {
+            "events",
+            "households",
+            "records_read",
+            "seconds",
+            "events_per_second",
+        }
         assert audit.indexer.index is not old_index
         status = await audit.get("/v1/index", role="operator")
         assert (status["households"], status["events"], status["cached_households"]) == (6, 54, 6)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from support.factories import NOW, application_event, person
 from unit.audit.audit_histories import documents, history
 
+from events.envelope import new_event
+from events.monitoring import SignalReceived
+from events.types import Department, SignalKind
 from services.audit.domain.timeline import describe, timeline
 
 HH = "HH-T"
@@ -37,3 +43,23 @@ def test_resident_ids_are_masked_and_unreadable_events_explained() -> None:
     assert person not in row.what + row.why
     broken = describe({"sequence": 4, "event_type": "Nope", "payload": {}})
     assert broken.what == "unreadable event" and "event_type" in broken.why
+
+
+def test_who_sent_an_event_to_intake_is_on_its_row() -> None:
+    sent = application_event(HH, submitted_by="clerk.wang", submitted_by_role="intake")
+    assert describe(sent.to_document()).why == "sent by clerk.wang (intake)"
+    signal = SignalReceived(
+        kind=SignalKind.INCOME_CHANGE,
+        person_id=person(7),
+        region_code="330100",
+        source_department=Department.HUMAN_RESOURCES,
+        monthly_income=Decimal(90000),
+        submitted_by="hr.desk",
+        submitted_by_role="department:human_resources",
+    )
+    row = describe(
+        new_event(signal, household_id=HH, producer="intake", occurred_at=NOW).to_document()
+    )
+    assert row.why == "from human_resources; sent by hr.desk (department:human_resources)"
+    # Events written before intake recorded the sender say nothing of one.
+    assert describe(application_event(HH).to_document()).why == ""

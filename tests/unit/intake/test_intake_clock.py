@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from support.loop import POLICY, TOPICS, declaration, member
-from unit.intake.test_intake_app import INTAKE, MEDICAL, TOKENS, FakePublisher
+from unit.intake.test_intake_app import EMERGENCY, INTAKE, PSEUDONYMS, TOKENS, FakePublisher
 
 from events.clock import ClockAdvanced, ClockMode
 from events.envelope import new_event
@@ -39,6 +39,7 @@ def intake(clock: ClockView) -> tuple[TestClient, FakePublisher]:
         policy=POLICY,
         visits=lambda: visits,
         keys=IdempotencyKeys(),
+        pseudonyms=PSEUDONYMS,
         clock=clock,
     )
     return TestClient(create_app(deps)), publisher
@@ -63,7 +64,7 @@ def test_a_visit_without_occurred_at_too_and_a_signal_is_recorded_at_the_clocks_
         "occurred_at": "2028-02-20T09:00:00+08:00",  # in the future of the wall, not the clock's
         "source_department": "emergency_management",
     }
-    assert client.post("/v1/signals", json=signal, headers=MEDICAL).status_code == 202
+    assert client.post("/v1/signals", json=signal, headers=EMERGENCY).status_code == 202
     visit, signalled = (event for _, event, _ in publisher.events)
     assert (visit.occurred_at, visit.recorded_at) == (CLOCK, CLOCK)
     assert signalled.recorded_at == CLOCK
