@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -100,7 +100,9 @@ async def _parse(
             [{"loc": ("body",), "msg": f"not JSON: {error}", "type": "json_invalid"}]
         ) from None
     try:
-        parsed = model.model_validate(data, context={"policy": policy, "now": now})
+        parsed = model.model_validate(
+            data, context={"policy": policy, "now": now, "wall": datetime.now(UTC)}
+        )
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]

@@ -143,6 +143,19 @@ def test_an_application_in_the_future_is_refused(model: type[BaseModel]) -> None
     assert refused(model, body) == {"occurred_at": "is in the future"}
 
 
+def test_on_a_manual_clock_standing_still_what_already_happened_is_not_the_future() -> None:
+    """The system's clock stands still between advances; the real world's does not."""
+    happened = (NOW + timedelta(hours=3)).isoformat()
+    body = declaration([member()], occurred_at=happened)
+    assert refused(ApplicationRequest, body) == {"occurred_at": "is in the future"}
+    wall = NOW + timedelta(hours=4)
+    accepted = ApplicationRequest.model_validate(body, context={**CONTEXT, "wall": wall})
+    assert accepted.occurred_at == NOW + timedelta(hours=3)
+    later = declaration([member()], occurred_at=(wall + timedelta(hours=1)).isoformat())
+    with pytest.raises(ValidationError, match="in the future"):
+        ApplicationRequest.model_validate(later, context={**CONTEXT, "wall": wall})
+
+
 def test_a_little_clock_skew_is_not_the_future() -> None:
     body = declaration([member()], occurred_at=(NOW + timedelta(minutes=4)).isoformat())
     assert accepted(ApplicationRequest, body).occurred_at is not None
