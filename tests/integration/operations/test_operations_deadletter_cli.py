@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 from operations_running import eventually, parse_metrics, sample
+from support.deadletter_cli import assist, cli
 from support.factories import application_event, member
 from support.kafka_io import produce, read_documents, wait_for_documents
 from support.processes import ServiceProcess
@@ -20,29 +17,6 @@ from support.processes import ServiceProcess
 from contracts.topics import TopicNames
 from events.identity import mask_resident_id
 from services.runtime.settings import KafkaSettings
-
-
-def cli(kafka: KafkaSettings, topics: TopicNames, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "deadletter", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-async def run(kafka: KafkaSettings, topics: TopicNames, *args: str) -> Any:
-    done = await asyncio.to_thread(cli, kafka, topics, *args)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
 async def test_a_fixed_dead_letter_is_replayed_and_chained_exactly_once(
@@ -75,24 +49,24 @@ async def _scenario(
     await produce(kafka, topics.events, [(b"HH-DL-1", garbage)])
     await wait_for_documents(kafka, topics.deadletter, 1)
 
-    [listed] = await run(kafka, topics, "list", "--json")
+    [listed] = await assist(kafka, topics, "list", "--json")
     assert listed["service"] == f"{topics.namespace}chainwriter"
     assert listed["source"]["topic"] == topics.events and listed["redriven"] == 0
     assert listed["reason"].startswith("occurred_at")
-    table = await run(kafka, topics, "list")
+    table = await assist(kafka, topics, "list")
     assert listed["dead_letter_id"] in table and "1 dead letters" in table
 
     short = listed["dead_letter_id"][:8]
-    shown = await run(kafka, topics, "show", short, "--json")
+    shown = await assist(kafka, topics, "show", short, "--json")
     assert shown["key"] == "HH-DL-1" and "last tuesday" in shown["value_text"]
     assert resident not in json.dumps(shown) and mask_resident_id(resident) in shown["value_text"]
-    assert resident not in await run(kafka, topics, "show", short)
+    assert resident not in await assist(kafka, topics, "show", short)
     raw = await asyncio.to_thread(cli, kafka, topics, "show", short, "--raw")
     assert raw.stdout.encode() == garbage  # the one way to the original bytes, to fix them
 
     fixed = tmp_path / "fixed.json"
     fixed.write_bytes(good.to_bytes())
-    record = await run(kafka, topics, "replay", short, "--value-file", str(fixed), "--json")
+    record = await assist(kafka, topics, "replay", short, "--value-file", str(fixed), "--json")
     assert record["topic"] == topics.events and record["fixed"] is True
     assert record["forced"] is False
 
@@ -100,7 +74,7 @@ async def _scenario(
     again = await asyncio.to_thread(cli, kafka, topics, "replay", short, "--value-file", str(fixed))
     assert again.returncode == 1 and "already re-driven" in again.stderr
 
-    forced = await run(
+    forced = await assist(
         kafka, topics, "replay", short, "--value-file", str(fixed), "--force", "--json"
     )
     assert forced["forced"] is True and forced["offset"] != record["offset"]
@@ -108,7 +82,7 @@ async def _scenario(
     await eventually(lambda: _duplicates(writer, 1), "the forced replay dropped as a duplicate")
     assert await _chained(kafka, topics, str(good.event_id), 1)
     assert len(await read_documents(kafka, topics.deadletter_redriven)) == 2
-    [after] = await run(kafka, topics, "list", "--json")
+    [after] = await assist(kafka, topics, "list", "--json")
     assert after["redriven"] == 2
 
     not_json = tmp_path / "broken.json"

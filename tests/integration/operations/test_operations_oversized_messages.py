@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from operations_running import Running, chain_writer, eventually
+from support.deadletter_cli import cli
 from support.factories import application_event
 from support.kafka_io import produce, read_all, read_documents
 from support.loop import HANGZHOU, new_person
@@ -176,23 +174,6 @@ async def test_a_900_kb_message_on_each_input_is_dead_lettered_and_the_loop_goes
     )
     status, _ = await running.health()
     assert status == 200
-
-
-def cli(kafka: KafkaSettings, topics: TopicNames, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "deadletter", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def _count(kafka: KafkaSettings, topic: str, count: int) -> bool:

@@ -7,16 +7,13 @@ message already handled or already skipped are refused."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pytest
 from operations_running import Running, eventually
+from support.deadletter_cli import assist, cli
 from support.kafka_io import produce, read_all
 
 from contracts.topics import TopicNames
@@ -55,29 +52,6 @@ def doubling(topics: TopicNames, kafka: KafkaSettings) -> Processor:
         f"{topics.namespace}doubling", (topics.events,), topics.deadletter, lag_check_seconds=0.3
     )
     return QuickRestarts(config, lambda: Doubling(topics), kafka)
-
-
-def cli(kafka: KafkaSettings, topics: TopicNames, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "deadletter", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-async def assist(kafka: KafkaSettings, topics: TopicNames, *args: str) -> Any:
-    done = await asyncio.to_thread(cli, kafka, topics, *args)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
 async def test_an_operator_skips_the_message_a_processor_is_stuck_at(
