@@ -61,17 +61,26 @@ async def read_documents(kafka: KafkaSettings, topic: str) -> list[dict[str, Any
     return [json.loads(r.value) for r in await read_all(kafka, topic)]
 
 
+async def wait_for_records(
+    kafka: KafkaSettings, topic: str, count: int, timeout: float = 60.0
+) -> list[Any]:
+    """Poll until `topic` holds at least `count` committed records; fail with what was there.
+
+    A commit the producer has been told of is durable, but read_committed readers see it only
+    once the broker has written its markers, which it does just after answering (longer after
+    a restart): a reader must wait for what it expects rather than read once."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        records = await read_all(kafka, topic)
+        if len(records) >= count:
+            return records
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{topic}: {len(records)} records after {timeout}s, want {count}")
+        await asyncio.sleep(0.5)
+
+
 async def wait_for_documents(
     kafka: KafkaSettings, topic: str, count: int, timeout: float = 60.0
 ) -> list[dict[str, Any]]:
     """Poll until `topic` holds at least `count` records; fail with what was there."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        documents = await read_documents(kafka, topic)
-        if len(documents) >= count:
-            return documents
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(
-                f"{topic}: {len(documents)} records after {timeout}s, want {count}"
-            )
-        await asyncio.sleep(0.5)
+    return [json.loads(r.value) for r in await wait_for_records(kafka, topic, count, timeout)]

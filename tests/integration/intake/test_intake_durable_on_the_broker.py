@@ -25,7 +25,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from support.factories import application_body, member, person
-from support.kafka_io import read_all
+from support.kafka_io import read_all, wait_for_records
 from support.processes import ServiceProcess
 
 from contracts.topics import TopicNames
@@ -178,10 +178,12 @@ async def test_broker_paused_or_down_503_in_time_then_the_retry_is_recorded_once
     accepted.add(await _until_accepted(intake, "/v1/applications", down, "intake", "k-4"))
 
     # Exactly once each: what was refused was never seen, what was retried is there once.
+    await wait_for_records(kafka, intake.topics.events, len(accepted), timeout=60)
+    await asyncio.sleep(1.0)  # and nothing more arrives late: a repeat would be counted twice
     events = await read_all(kafka, intake.topics.events, timeout=30)
     counted = Counter(_event_id(r.value) for r in events)
     assert counted == Counter(dict.fromkeys(accepted, 1)), counted
-    monitoring = await read_all(kafka, intake.topics.monitoring, timeout=30)
+    monitoring = await wait_for_records(kafka, intake.topics.monitoring, 1, timeout=60)
     assert [_event_id(r.value) for r in monitoring] == [signalled]
     # Keyed by the person's pseudonym, never the resident id.
     secret = read_key_file(tmp_path / "pseudonym.key")
@@ -208,7 +210,7 @@ async def test_concurrent_requests_share_transactions_and_keep_their_order(
         transactions = publisher.transactions
     finally:
         await publisher.stop()
-    records = await read_all(kafka, topics.events, timeout=30)
+    records = await wait_for_records(kafka, topics.events, 300, timeout=60)
     assert len(records) == 300
     # Group commit: far fewer transactions than requests, and each household's in order.
     assert transactions < 300 / 3, transactions
@@ -252,7 +254,7 @@ async def test_events_in_the_log_of_a_batch_given_up_are_never_seen(kafka: Kafka
     assert not publisher.give_up and refused >= 1  # a batch was given up after it was sent
     # The given-up attempt reached the log; only the committed one is ever read.
     assert [r.value for r in await _read_uncommitted(kafka, topics.events)].count(value) >= 2
-    assert [r.value for r in await read_all(kafka, topics.events, timeout=30)] == [value]
+    assert [r.value for r in await wait_for_records(kafka, topics.events, 1)] == [value]
 
 
 async def _read_uncommitted(kafka: KafkaSettings, topic: str) -> list[Any]:
