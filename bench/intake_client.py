@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from bench.policy_client import retry_after
 from bench.stack import BenchError
 from bench.workload import Household
 
 Progress = Callable[[int], None]
+RETRY_503_FOR = 60.0  # seconds a 503 is sent again before the benchmark gives up
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +39,15 @@ class IntakeClient:
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
-        self.retries = 0  # requests sent again after a dropped connection
+        self.retries = 0  # requests sent again after a dropped connection or a 503
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def submit(self, household: Household, body: bytes, attempts: int = 3) -> Submission:
-        """POST the application; a dropped connection is retried, as a clerk's client would.
+        """POST the application; a dropped connection is retried, and so is a 503 (the broker
+        did not confirm in time: nothing recorded) after its Retry-After, as a clerk's client
+        would.
 
         The Idempotency-Key makes a retry the same event (the chain writer drops a repeat), so
         a retry can never give a household its referrals twice: the count check would say so.
@@ -51,18 +55,25 @@ class IntakeClient:
         """
         sent = time.time()
         headers = {"Idempotency-Key": household.household_id}
-        for attempt in range(1, attempts + 1):
+        unavailable_until = time.monotonic() + RETRY_503_FOR
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 reply = await self._client.post("/v1/applications", content=body, headers=headers)
-                break
             except httpx.TransportError as error:
                 # e.g. a keep-alive connection the server closed just as it was reused
-                if attempt == attempts:
+                if attempt >= attempts:
                     raise BenchError(
                         f"intake unreachable for {household.household_id} after "
                         f"{attempts} attempts: {type(error).__name__}: {error}"
                     ) from None
                 self.retries += 1
+                continue
+            if reply.status_code != 503 or time.monotonic() > unavailable_until:
+                break
+            self.retries += 1
+            await asyncio.sleep(retry_after(reply))
         accepted = time.time()
         if reply.status_code != 202:
             raise BenchError(

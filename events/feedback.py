@@ -11,10 +11,32 @@ from events.referral import Delivered
 from events.types import DeclineReason, Department, Outcome
 
 
+def _given_for(outcome: str, field: str, only_then: bool) -> dict[str, Any]:
+    """JSON Schema: `field` is given when the outcome is `outcome` (and, if `only_then`, null or
+    absent otherwise), as _fields_fit_the_outcome checks: the schema and the validation agree."""
+    rule: dict[str, Any] = {
+        "if": {"properties": {"outcome": {"const": outcome}}, "required": ["outcome"]},
+        "then": {"properties": {field: {"not": {"type": "null"}}}, "required": [field]},
+    }
+    if only_then:
+        rule["else"] = {"properties": {field: {"type": "null"}}}
+    return rule
+
+
 class FeedbackBody(BaseModel):
     """The feedback body of interfaces.md, as a department sends it over HTTP."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                _given_for("DECLINED", "reason", only_then=True),
+                _given_for("TRANSFERRED", "transfer_to", only_then=True),
+                _given_for("DELIVERED", "delivered", only_then=False),
+            ]
+        },
+    )
     outcome: Outcome
     reason: DeclineReason | None = None
     delivered: Delivered | None = None

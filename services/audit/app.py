@@ -39,9 +39,10 @@ from services.audit.views import (
     state_view,
     verification_view,
 )
-from services.runtime.auth import TokenStore, require
+from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
+from services.runtime.openapi import errors
 
 log = get_logger()
 T = TypeVar("T")
@@ -61,6 +62,17 @@ AsOfQuery = Annotated[
         "that after the longest chain prefix recorded at or before it (default: the whole chain)"
     ),
 ]
+
+
+# What a read of one household's chain may answer besides its view.
+HOUSEHOLD_ANSWERS = errors(
+    404,
+    409,
+    503,
+    s404="No chain for this household",
+    s409="The log no longer holds a record the index points at: rebuild the index",
+    s503="Still reading the chain, or the access could not be recorded (not answered)",
+)
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,10 @@ def create_app(deps: AuditDeps) -> FastAPI:
     )
     install_error_handlers(app)
 
-    def reader_with(*roles: str) -> Callable[[Request], Awaitable[Reader]]:
-        check = require(deps.tokens, *roles)
+    def reader_with(*roles: str) -> Callable[..., Awaitable[Reader]]:
+        check = Depends(require(deps.tokens, *roles))
 
-        async def reader_of(request: Request) -> Reader:
-            principal = await check(request)
+        async def reader_of(request: Request, principal: Principal = check) -> Reader:
             token = request.headers.get("authorization", "").partition(" ")[2].strip()
             return Reader(principal.role, token_fingerprint(token), principal.user)
 
@@ -186,6 +197,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=ChainView,
         tags=["audit"],
         summary="The household's events in chain order, as stored (auditors only)",
+        responses=HOUSEHOLD_ANSWERS,
     )
     async def chain(household_id: HouseholdPath, who: Reader = auditor) -> ChainView:
         return await answer(
@@ -197,6 +209,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=VerificationView,
         tags=["audit"],
         summary="Order, links and hashes of the household's chain (no event content)",
+        responses=HOUSEHOLD_ANSWERS,
     )
     async def verify(household_id: HouseholdPath, who: Reader = reader) -> VerificationView:
         return await answer(
@@ -211,6 +224,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=StateView,
         tags=["audit"],
         summary="Tier, tags, referrals and delivered list as of an instant (auditors only)",
+        responses=HOUSEHOLD_ANSWERS,
     )
     async def state(
         household_id: HouseholdPath,
@@ -230,6 +244,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=Checkpoint,
         tags=["checkpoints"],
         summary="The latest signed checkpoint, with every head",
+        responses=errors(404, s404="No checkpoint yet: the chain is empty or still being read"),
     )
     async def latest_checkpoint(_: Reader = reader) -> Checkpoint:
         latest = deps.latest_checkpoint()
@@ -253,6 +268,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=IndexView,
         tags=["operations"],
         summary="Size and position of the audit index",
+        responses=errors(503, s503="Still reading the chain"),
     )
     async def index_status(_: Reader = reader) -> IndexView:
         index = indexer().index
@@ -272,6 +288,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=RebuildView,
         tags=["operations"],
         summary="Rebuild the index from an empty start by reading the whole chain log",
+        responses=errors(503, s503="Still reading the chain, or the rebuild was abandoned"),
     )
     async def rebuild(_: Reader = reader) -> RebuildView:
         indexer()

@@ -16,10 +16,11 @@ from events.canonical import canonical_json
 from events.envelope import derived_event_id
 from events.feedback import FeedbackBody, FeedbackSubmitted
 from events.types import FINAL_OUTCOMES, Department
-from services.feedback.ledger import Ledger, Refusal, Status
+from services.feedback.ledger import Answer, Ledger, Refusal, Status, fingerprint
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
+from services.runtime.openapi import errors
 from services.runtime.publisher import KafkaPublisher
 
 log = get_logger()
@@ -63,6 +64,9 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
     department_only = Depends(require(deps.tokens, "department"))
     # Final answers sent but not yet folded back from the chain: a second one is refused at once.
     pending_final: set[str] = set()
+    # Answers sent, as the ledger keeps them (by their outcome event's id), until and after it
+    # folds them: a retry with the same Idempotency-Key is answered as the first call was.
+    sent: dict[str, Answer] = {}
 
     def ledger() -> Ledger:
         current = deps.ledger()
@@ -75,6 +79,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         response_model=list[ReferralView],
         tags=["referrals"],
         summary="Referrals, filtered by department and status",
+        responses=errors(503, s503="Still reading the chain"),
     )
     async def list_referrals(
         department: Department | None = None,
@@ -105,6 +110,15 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
         response_model=FeedbackAccepted,
         tags=["referrals"],
         summary="Report a referral's outcome (202, or 404 / 403 / 422 / 409 with the reason)",
+        responses=errors(
+            404,
+            409,
+            503,
+            s404="No such referral",
+            s409="The referral already has a final answer (or is already accepted), or the "
+            "Idempotency-Key was used for a different answer",
+            s503="Still reading the chain",
+        ),
     )
     async def report_feedback(
         referral_id: str,
@@ -114,6 +128,24 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
     ) -> FeedbackAccepted:
         department = principal.department
         assert department is not None
+        feedback_id = (
+            derived_event_id("feedback-key", referral_id, idempotency_key)
+            if idempotency_key
+            else uuid.uuid4()
+        )
+        taken_as = str(derived_event_id("feedback", feedback_id))  # its ReferralOutcomeReported
+        earlier = sent.get(taken_as) or ledger().answers.get(taken_as)
+        if earlier is not None:
+            # A retry: answered as the first call was, whatever happened to the referral since.
+            if earlier.fingerprint != fingerprint(body):
+                raise HTTPException(
+                    409,
+                    f"Idempotency-Key {idempotency_key!r} was already used for a different "
+                    "answer to this referral",
+                )
+            return FeedbackAccepted(
+                feedback_id=str(feedback_id), referral_id=referral_id, outcome=earlier.outcome
+            )
         try:
             referral = ledger().judge(referral_id, department, body.outcome, body.transfer_to)
         except Refusal as refusal:
@@ -124,11 +156,6 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             raise HTTPException(refusal.status_code, refusal.reason) from None
         if referral_id in pending_final:
             raise HTTPException(409, f"referral {referral_id!r} already has a final answer")
-        feedback_id = (
-            derived_event_id("feedback-key", referral_id, idempotency_key)
-            if idempotency_key
-            else uuid.uuid4()
-        )
         message = FeedbackSubmitted(
             **body.model_dump(),
             referral_id=referral_id,
@@ -143,6 +170,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             referral_id.encode(),
             "FeedbackSubmitted",
         )
+        sent[taken_as] = Answer(referral_id, body.outcome, fingerprint(body))
         if body.outcome in FINAL_OUTCOMES:
             pending_final.add(referral_id)
         log.info(

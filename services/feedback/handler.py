@@ -28,7 +28,15 @@ from events.referral import (
 )
 from events.schedule import HouseholdClosed
 from events.types import EventType
-from services.feedback.ledger import STATUS_OF_OUTCOME, Ledger, Referral, Refusal, Status
+from services.feedback.ledger import (
+    STATUS_OF_OUTCOME,
+    Answer,
+    Ledger,
+    Referral,
+    Refusal,
+    Status,
+    fingerprint,
+)
 from services.runtime import metrics
 from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
@@ -54,7 +62,6 @@ class FeedbackHandler:
     def __init__(self, topics: TopicNames) -> None:
         self.topics = topics
         self.ledger = Ledger()
-        self.answered: set[str] = set()  # feedback ids already taken
         self.clock = ClockTime()  # the system's time, as read from assist.clock
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
@@ -126,6 +133,11 @@ class FeedbackHandler:
             self.ledger.set_status(payload.referral_id, Status.WITHDRAWN)
         elif isinstance(payload, ReferralOutcomeReported):
             self.ledger.set_status(payload.referral_id, STATUS_OF_OUTCOME[payload.outcome])
+            # What the chain says was taken, whichever input a replay reads first.
+            self.ledger.answers.setdefault(
+                str(event.event_id),
+                Answer(payload.referral_id, payload.outcome, fingerprint(payload)),
+            )
         elif isinstance(payload, ReferralOverdue):
             referral = self.ledger.referrals.get(payload.referral_id)
             if referral is not None:
@@ -180,8 +192,9 @@ class FeedbackHandler:
             feedback.feedback_id
             or derived_event_id(message.topic, message.partition, message.offset)
         )
-        if feedback_id in self.answered:
-            return []  # the same answer delivered twice
+        feedback_event_id = derived_event_id("feedback", feedback_id)
+        if str(feedback_event_id) in self.ledger.answers:
+            return []  # the same answer delivered twice, or already on the chain
         try:
             referral = self.ledger.judge(
                 feedback.referral_id, feedback.department, feedback.outcome, feedback.transfer_to
@@ -189,7 +202,9 @@ class FeedbackHandler:
         except Refusal as refusal:
             named = f"{refusal.field}: " if refusal.field else ""
             raise Rejected(f"{refusal.status_code}: {named}{refusal.reason}") from None
-        self.answered.add(feedback_id)
+        self.ledger.answers[str(feedback_event_id)] = Answer(
+            referral.referral_id, feedback.outcome, fingerprint(feedback)
+        )
         self.ledger.set_status(referral.referral_id, STATUS_OF_OUTCOME[feedback.outcome])
         payload = ReferralOutcomeReported(
             referral_id=referral.referral_id,
@@ -213,7 +228,6 @@ class FeedbackHandler:
         )
         # Recorded on the system's clock (the wall's until a tick is read): a referral it
         # causes (a transfer, charity) is due from then at the earliest.
-        feedback_event_id = derived_event_id("feedback", feedback_id)
         return [self._event(payload, referral, occurred, feedback_event_id, self.clock.now)]
 
     def _event(

@@ -7,9 +7,14 @@ way it arrives.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import BaseModel
+
+from events.canonical import canonical_json
+from events.feedback import FeedbackBody
 from events.types import (
     FINAL_REFERRAL_STATUSES,
     REFERRAL_STATUS_OF_OUTCOME,
@@ -44,6 +49,22 @@ class Referral:
         return self.status in FINAL
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A department's answer taken, under its feedback id: a retry of it is answered the same."""
+
+    referral_id: str
+    outcome: Outcome
+    fingerprint: str  # of the body: the same key with another body is a different request
+
+
+def fingerprint(answer: BaseModel) -> str:
+    """What identifies an answer's content: the fields of a FeedbackBody, from the request, the
+    feedback topic's message or the chain's ReferralOutcomeReported alike."""
+    fields = answer.model_dump(mode="json", include=set(FeedbackBody.model_fields))
+    return hashlib.sha256(canonical_json(fields)).hexdigest()
+
+
 class Refusal(Exception):  # noqa: N818 - a verdict, with the HTTP status it maps to
     """Feedback that cannot be taken: unknown (404), wrong department (403), a body that does
     not fit the referral (422, naming `field`), final (409)."""
@@ -63,6 +84,9 @@ class Ledger:
     # Households with no member left: their referrals are withdrawn and never go overdue, even
     # on a tick that comes between the closing and the withdrawals.
     closed: set[str] = field(default_factory=set)
+    # Every answer taken, by the id of its ReferralOutcomeReported (derived from the feedback
+    # id): a repeat is dropped, a retry with the same Idempotency-Key answered as the first.
+    answers: dict[str, Answer] = field(default_factory=dict)
 
     def issued(self, referral: Referral) -> None:
         if referral.referral_id not in self.referrals:

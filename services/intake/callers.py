@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException
 
 from events.types import Department
 from services.runtime.auth import ROLES, Principal, TokenStore, require
 
 
-def data_provider(tokens: TokenStore) -> Callable[[Request], Awaitable[Principal]]:
+def data_provider(tokens: TokenStore) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: 401 without a valid token, 403 unless it is a department's."""
-    anyone = require(tokens, *ROLES, "department")
+    anyone = Depends(require(tokens, *ROLES, "department"))
 
-    async def dependency(request: Request) -> Principal:
-        principal = await anyone(request)
+    async def dependency(principal: Principal = anyone) -> Principal:
         if principal.department is None:
             raise HTTPException(
                 403,

@@ -20,6 +20,7 @@ from services.operations.deadletters import DeadLetterLog, describe
 from services.operations.overview import Overview
 from services.operations.session import ConsoleAuth, Verdict
 from services.runtime.logging import mask_identity_numbers
+from services.runtime.openapi import errors
 
 # The page holds no script and loads nothing: the browser is told so.
 _HEADERS = {
@@ -37,6 +38,29 @@ class ConsoleDeps:
     overview: Callable[[], Overview]
     dead_letters: Callable[[], DeadLetterLog | None]
     refresh_seconds: int
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _redirect(description: str) -> dict[str, Any]:
+    return {"description": description, "headers": {"Location": {"schema": {"type": "string"}}}}
+
+
+# The console's pages answer a refusal with a page: the log-in form (401) or why not (403).
+_REFUSED_PAGES: dict[int | str, dict[str, Any]] = {
+    401: _page("No valid session or token: the log-in form"),
+    403: _page("The token is not an operator's: a page saying so"),
+}
+# Its JSON answers a refusal in JSON, as every service does.
+_REFUSED_JSON = errors(401, 403)
+_NO_LETTER = errors(
+    404,
+    503,
+    s404="No dead letter with that id",
+    s503="Still reading the dead-letter topic",
+)
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
@@ -67,7 +91,13 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if verdict.status == 401 else None
             raise HTTPException(verdict.status, verdict.reason, headers=headers)
 
-    @app.get("/", response_class=HTMLResponse, tags=["console"], summary="The operator console")
+    @app.get(
+        "/",
+        response_class=HTMLResponse,
+        tags=["console"],
+        summary="The operator console",
+        responses={**_REFUSED_PAGES, 303: _redirect("A token in the link, traded for a cookie")},
+    )
     async def console(request: Request) -> Response:
         token = request.query_params.get("token")
         if token is not None:  # a link with the token: trade it for a cookie, drop it from the URL
@@ -88,7 +118,27 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
     async def login_form() -> Response:
         return html(pages.login_page())
 
-    @app.post("/login", tags=["console"], summary="Trade an operator token for a session cookie")
+    @app.post(
+        "/login",
+        tags=["console"],
+        summary="Trade an operator token for a session cookie",
+        status_code=303,
+        response_class=RedirectResponse,
+        responses={**_REFUSED_PAGES, 303: _redirect("Logged in: to the console")},
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"token": {"type": "string"}},
+                            "required": ["token"],
+                        }
+                    }
+                }
+            }
+        },
+    )
     async def login(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         verdict = auth.judge_token((form.get("token") or [""])[0])
@@ -98,7 +148,14 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         auth.open_session(response, request)
         return response
 
-    @app.post("/logout", tags=["console"], summary="End the console session")
+    @app.post(
+        "/logout",
+        tags=["console"],
+        summary="End the console session",
+        status_code=303,
+        response_class=RedirectResponse,
+        responses={303: _redirect("Logged out: to the log-in form")},
+    )
     async def logout() -> Response:
         response = RedirectResponse("/login", status_code=303, headers=_HEADERS)
         auth.close_session(response)
@@ -109,6 +166,7 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         response_class=HTMLResponse,
         tags=["console"],
         summary="One dead letter: where it came from, why it failed, its original bytes",
+        responses=_REFUSED_PAGES | _NO_LETTER,
     )
     async def dead_letter(dead_letter_id: str, request: Request) -> Response:
         verdict = auth.judge(request)
@@ -116,7 +174,12 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
             return refused_page(verdict)
         return html(pages.dead_letter_page(_find(deps, dead_letter_id)))
 
-    @app.get("/v1/overview", tags=["console"], summary="What the console shows, as JSON")
+    @app.get(
+        "/v1/overview",
+        tags=["console"],
+        summary="What the console shows, as JSON",
+        responses=_REFUSED_JSON,
+    )
     async def overview_json(request: Request) -> Response:
         api_check(request)
         return as_json(deps.overview().as_document())
@@ -125,6 +188,7 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         "/v1/deadletters/{dead_letter_id}",
         tags=["console"],
         summary="One dead letter, as JSON (resident identity numbers masked)",
+        responses=_REFUSED_JSON | _NO_LETTER,
     )
     async def dead_letter_json(dead_letter_id: str, request: Request) -> Response:
         api_check(request)

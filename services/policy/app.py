@@ -29,6 +29,7 @@ from services.runtime.auth import ROLES, Principal, TokenStore, require
 from services.runtime.clock import ClockNotKnown
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
+from services.runtime.openapi import errors
 
 log = get_logger()
 RETRY = {"Retry-After": "1"}  # a 503 here lasts until the topics are read or the clock ticks
@@ -161,6 +162,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=VersionView,
         tags=["policy"],
         summary="Propose a version (422 naming the field when it cannot be)",
+        responses=errors(503),
     )
     async def propose(body: VersionBody, principal: Principal = policy_only) -> VersionView:
         async with deciding:
@@ -190,6 +192,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=list[VersionView],
         tags=["policy"],
         summary="Every version and its status",
+        responses=errors(503),
     )
     async def list_versions(principal: Principal = anyone) -> list[VersionView]:
         current = state()
@@ -204,6 +207,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=VersionView,
         tags=["policy"],
         summary="One version and its status",
+        responses=errors(404, 503, s404="No policy version of that name"),
     )
     async def get_version(policy_version: str, principal: Principal = anyone) -> VersionView:
         current = state()
@@ -214,6 +218,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=ImpactView,
         tags=["policy"],
         summary="What the version would change, over every open household (writes nothing)",
+        responses=errors(404, 503, s404="No policy version of that name"),
     )
     async def impact(policy_version: str, principal: Principal = impact_readers) -> Any:
         current = state()
@@ -230,6 +235,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=ImpactProgress,
         tags=["policy"],
         summary="How far the impact's run has got",
+        responses=errors(404, 503, s404="No policy version of that name"),
     )
     async def impact_progress(
         policy_version: str, principal: Principal = impact_readers
@@ -242,6 +248,13 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=VersionView,
         tags=["policy"],
         summary="Approve a version (a second person: the proposer gets 403)",
+        responses=errors(
+            404,
+            409,
+            503,
+            s404="No policy version of that name",
+            s409="Withdrawn, already approved, or its date has passed",
+        ),
     )
     async def approve(policy_version: str, principal: Principal = policy_only) -> VersionView:
         async with deciding:
@@ -264,6 +277,13 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         response_model=VersionView,
         tags=["policy"],
         summary="Withdraw a version that has not taken effect (409 once it has)",
+        responses=errors(
+            404,
+            409,
+            503,
+            s404="No policy version of that name",
+            s409="Already withdrawn, or in force",
+        ),
     )
     async def withdraw(
         policy_version: str,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events.types import Department
 
@@ -117,6 +118,12 @@ def _check_role(role: str) -> None:
     raise ValueError(f"unknown role in tokens: {role!r}")
 
 
+# Declares the bearer token in every guarded route's OpenAPI; the check itself is ours (below).
+_BEARER = Security(
+    HTTPBearer(auto_error=False, description="A token of the tokens file: its role and user")
+)
+
+
 def require(store: TokenStore, *roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency: 401 without a valid token, 403 when its role is not in `roles`.
 
@@ -125,7 +132,9 @@ def require(store: TokenStore, *roles: str) -> Callable[[Request], Awaitable[Pri
     than the rest of intake's request handling (make bench).
     """
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(
+        request: Request, _: HTTPAuthorizationCredentials | None = _BEARER
+    ) -> Principal:
         principal = bearer_principal(store, request)
         if principal is None:
             raise HTTPException(

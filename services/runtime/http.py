@@ -7,11 +7,12 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import metrics
@@ -21,7 +22,18 @@ from services.runtime.limits import (
     HTTP_DISCARD_SECONDS,
     HTTP_MAX_BODY_BYTES,
 )
+from services.runtime.openapi import BEARER_TOKEN, document_answers, errors
 from services.runtime.processor import Processor
+
+
+class HealthReport(BaseModel):
+    """/healthz: the status for everyone; the processors' details for operators only."""
+
+    service: str
+    status: Literal["ok", "unavailable"]
+    stall_seconds: float | None = None
+    processors: list[dict[str, Any]] | None = None
+
 
 STALL_SECONDS = 30.0  # default; ServiceSettings.stall_seconds (ASSIST_STALL_SECONDS) moves it
 
@@ -122,6 +134,10 @@ def install_common_routes(
         summary="Readiness of the service and its processors",
         description="The status code (200 ready, 503 not) is for every probe; the report of "
         "each processor (state, lag, errors) needs an operator token.",
+        responses={
+            200: {"model": HealthReport, "description": "Ready"},
+            503: {"model": HealthReport, "description": "Not ready: the report says why"},
+        },
     )
     async def healthz(request: Request) -> JSONResponse:
         threshold = (
@@ -134,13 +150,24 @@ def install_common_routes(
             report = {"service": report["service"], "status": report["status"]}
         return JSONResponse(report, status_code=200 if healthy else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (operator token)")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (operator token)",
+        response_class=PlainTextResponse,
+        openapi_extra=BEARER_TOKEN,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **errors(401, 403, s403="Only an operator's token reads the metrics"),
+        },
+    )
     async def prometheus_metrics(request: Request) -> Response:
         refusal = _operator_access(request)
         if refusal is not None:
             raise refusal
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    document_answers(app)
     # Added first, so that RequestMetrics (added last, so outermost) counts its 413s too.
     app.add_middleware(BodySizeLimit, limit=HTTP_MAX_BODY_BYTES)
     app.add_middleware(RequestMetrics, service=service)

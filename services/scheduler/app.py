@@ -13,6 +13,7 @@ from events.clock import ClockMode
 from services.runtime.auth import ROLES, Principal, TokenStore, require
 from services.runtime.clock import ClockNotKnown
 from services.runtime.errors import install_error_handlers
+from services.runtime.openapi import errors
 from services.scheduler.clock import ClockFollowsWall, ClockKeeper, TickNotPublished
 from services.scheduler.domain.advance import AdvanceRefused
 
@@ -63,6 +64,7 @@ def create_app(deps: SchedulerDeps) -> FastAPI:
         response_model=ClockReply,
         tags=["clock"],
         summary="The system's current time, its mode, and today's date",
+        responses=errors(503, s503="The clock is not known yet (Retry-After)"),
     )
     async def show_clock(principal: Principal = anyone) -> ClockReply:
         try:
@@ -82,7 +84,12 @@ def create_app(deps: SchedulerDeps) -> FastAPI:
         response_model=AdvanceReply,
         tags=["clock"],
         summary="Move the manual clock forward (operator); every timer it passes fires",
-        responses={409: {"description": "the clock follows the wall clock"}},
+        responses=errors(
+            409,
+            503,
+            s409="The clock follows the wall clock: it cannot be advanced",
+            s503="The clock is not known yet, or the broker did not take the tick (Retry-After)",
+        ),
     )
     async def advance_clock(body: AdvanceRequest, principal: Principal = operator) -> AdvanceReply:
         try:

@@ -68,6 +68,41 @@ async def test_a_department_sees_and_answers_only_its_own_referrals(system: Syst
     assert second.status_code == 409 and "final answer" in second.text
 
 
+async def test_a_retried_answer_is_answered_as_the_first_even_after_a_restart(
+    system: System,
+) -> None:
+    household_id = system.apply(dibao_family()).json()["household_id"]
+    chain = await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "4 referrals"
+    )
+    [medical] = [
+        d["payload"]
+        for d in of_type(chain, "ReferralIssued")
+        if d["payload"]["department"] == "medical_security"
+    ]
+    referral_id = medical["referral_id"]
+    await system.wait_until(lambda: _listed(system, referral_id), "listing")
+    declined = {"outcome": "DECLINED", "reason": "duplicate"}
+    first = system.feedback(referral_id, "medical_security", declined, key="answer-1")
+    assert first.status_code == 202, first.text
+    await system.wait_chain(
+        household_id, lambda c: bool(of_type(c, "ReferralOutcomeReported")), "the answer"
+    )
+    # The referral is final now; the client that lost the first answer sends it again.
+    again = system.feedback(referral_id, "medical_security", declined, key="answer-1")
+    assert (again.status_code, again.json()) == (202, first.json())
+    other = system.feedback(referral_id, "medical_security", {"outcome": "ACCEPTED"}, "answer-1")
+    assert other.status_code == 409 and "Idempotency-Key" in other.text
+    # Feedback restarted: it knows the answer again from what it reads back, not from memory.
+    feedback = system.services["feedback"]
+    feedback.stop()
+    feedback.start().wait_healthy(timeout=90)
+    after = system.feedback(referral_id, "medical_security", declined, key="answer-1")
+    assert (after.status_code, after.json()) == (202, first.json())
+    chain = await system.chain_of(household_id)
+    assert len(of_type(chain, "ReferralOutcomeReported")) == 1
+
+
 async def _listed(system: System, referral_id: str) -> bool:
     return any(r["referral_id"] == referral_id for r in system.referrals("auditor").json())
 

@@ -132,11 +132,16 @@ class System:
             timeout=30,
         )
 
-    def feedback(self, referral_id: str, department: str, body: dict[str, Any]) -> httpx.Response:
+    def feedback(
+        self, referral_id: str, department: str, body: dict[str, Any], key: str | None = None
+    ) -> httpx.Response:
+        headers = self.headers(f"department:{department}") | (
+            {"Idempotency-Key": key} if key else {}
+        )
         return httpx.post(
             f"{self.url('feedback')}/v1/referrals/{referral_id}/feedback",
             json=body,
-            headers=self.headers(f"department:{department}"),
+            headers=headers,
             timeout=30,
         )
 

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from support.loop import TOPICS
 
-from events.envelope import Envelope
+from events.envelope import Envelope, derived_event_id
 from events.feedback import FeedbackSubmitted
 from events.types import Department, Program
 from services.feedback.app import FeedbackDeps, create_app
-from services.feedback.ledger import Ledger, Referral, Status
+from services.feedback.ledger import Answer, Ledger, Referral, Status, fingerprint
 from services.runtime.auth import TokenStore
 
 TOKENS = TokenStore(
@@ -162,6 +162,45 @@ def test_a_retry_with_the_same_idempotency_key_keeps_the_feedback_id(service: Se
     other = service.post("R-EDU", {"outcome": "ACCEPTED"}, **{"Idempotency-Key": "k-2"})
     assert first.json()["feedback_id"] == second.json()["feedback_id"]
     assert other.json()["feedback_id"] != first.json()["feedback_id"]
+
+
+def test_a_retry_after_success_is_answered_as_the_first_call_was(service: Service) -> None:
+    key = {"Idempotency-Key": "k-final"}
+    first = service.post("R-EDU", DELIVERED, **key)
+    assert first.status_code == 202
+    # The chain has it by now: the referral is final, and the retry is still the first answer.
+    service.ledger.set_status("R-EDU", Status.DELIVERED)
+    again = service.post("R-EDU", DELIVERED, **key)
+    assert (again.status_code, again.json()) == (202, first.json())
+    assert service.publisher.count == 1  # sent once
+
+
+def test_a_retry_after_a_restart_is_answered_from_the_ledger(service: Service) -> None:
+    key = {"Idempotency-Key": "k-before"}
+    first = service.post("R-EDU", DELIVERED, **key).json()
+    # What the feedback processor folds from assist.feedback, read again by a new process.
+    [(_, value, _, _)] = service.publisher.raw
+    taken = FeedbackSubmitted.model_validate_json(value)
+    ledger = Ledger()
+    ledger.issued(referral("R-EDU", Department.EDUCATION, Program.EDUCATION_ASSISTANCE))
+    ledger.set_status("R-EDU", Status.DELIVERED)
+    outcome_event_id = str(derived_event_id("feedback", str(taken.feedback_id)))
+    ledger.answers[outcome_event_id] = Answer("R-EDU", taken.outcome, fingerprint(taken))
+    restarted = create_app(FeedbackDeps(TOKENS, FakePublisher(), TOPICS, lambda: ledger))  # type: ignore[arg-type]
+    again = TestClient(restarted).post(
+        "/v1/referrals/R-EDU/feedback",
+        json=DELIVERED,
+        headers=key | {"Authorization": "Bearer t-edu"},
+    )
+    assert (again.status_code, again.json()) == (202, first)
+
+
+def test_the_same_key_for_a_different_answer_is_409_naming_the_key(service: Service) -> None:
+    key = {"Idempotency-Key": "k-1"}
+    assert service.post("R-EDU", {"outcome": "ACCEPTED"}, **key).status_code == 202
+    reply = service.post("R-EDU", {"outcome": "DECLINED", "reason": "duplicate"}, **key)
+    assert reply.status_code == 409 and "Idempotency-Key 'k-1'" in reply.json()["detail"]
+    assert service.publisher.count == 1
 
 
 def test_a_body_that_does_not_fit_its_outcome_is_422_naming_the_field(service: Service) -> None:

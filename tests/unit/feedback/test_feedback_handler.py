@@ -148,6 +148,27 @@ def test_the_same_feedback_id_is_taken_once(loop: Loop) -> None:
     assert loop.dead_letters == []  # a repeat is recognised, not refused as a second answer
 
 
+def test_a_replay_reading_the_chain_first_knows_the_answer_taken() -> None:
+    """After a restart the handler reads its inputs again, the chain's outcome perhaps before
+    the feedback message that caused it: the answer is known taken, not refused as a second."""
+    loop = Loop()
+    loop.chain_consumers = [("feedback", loop.feedback)]
+    issue(loop, "R-1")
+    feedback_id = str(uuid.uuid4())
+    loop.answer("R-1", "education", "DELIVERED", feedback_id=feedback_id, **DELIVERED)
+    [outcome] = of_type(loop.chain, "ReferralOutcomeReported")
+
+    restarted = FeedbackHandler(TOPICS)
+    for offset, chained in enumerate(loop.chain):
+        restarted.handle(Inbound(TOPICS.chain, 0, offset, None, chained.to_bytes()), True)
+    [message] = loop.log[TOPICS.feedback]
+    assert restarted.handle(Inbound(TOPICS.feedback, 0, 0, b"R-1", message), True) == []
+    taken = restarted.ledger.answers[str(outcome.event_id)]
+    assert (taken.referral_id, taken.outcome) == ("R-1", Outcome.DELIVERED)
+    # The same content as the answer first taken: a retry with its key is recognised.
+    assert taken == loop.feedback.ledger.answers[str(outcome.event_id)]
+
+
 def test_the_same_message_redelivered_is_taken_once() -> None:
     handler = FeedbackHandler(TOPICS)
     loop = Loop()
