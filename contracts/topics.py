@@ -144,11 +144,12 @@ DEADLETTER_SKIPS = TopicSpec(
 CHECKPOINTS = TopicSpec(
     name="assist.checkpoints",
     partitions=1,
-    key="checkpoint",
-    description="Signed checkpoints over every household's chain head (audit).",
+    key="checkpoint | tree-head",
+    description="Signed checkpoints over every household's chain head (key checkpoint) and "
+    "signed tree heads of the Merkle tree over every chain record (key tree-head) (audit).",
     publishers=("audit",),
     subscribers=("auditors",),
-    messages=("Checkpoint",),
+    messages=("Checkpoint", "TreeHead"),
 )
 AUDIT_ACCESS = TopicSpec(
     name="assist.audit.access",

@@ -99,3 +99,37 @@ class Checkpoint(BaseModel):
         """The part of the checkpoint the signature is computed over (JSON-ready)."""
         document = self.model_dump(mode="json", include=set(SIGNED_FIELDS))
         return {name: document[name] for name in SIGNED_FIELDS}
+
+
+class PartitionTree(BaseModel):
+    """The Merkle tree (RFC 6962) over every record of one chain partition, in log order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    partition: int = Field(ge=0)
+    size: int = Field(ge=0)  # records of the partition the tree covers: leaves 0 .. size-1
+    root: str = Field(pattern=_HEX64)
+
+
+class TreeHead(BaseModel):
+    """A signed tree head on `assist.checkpoints` (key `tree-head`): the size and root of each
+    chain partition's Merkle tree. A few hundred bytes whatever the number of households; any
+    event's inclusion and the log's growth between two heads are proven in O(log n) hashes.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: Literal[1] = 1
+    kind: Literal["tree-head"] = "tree-head"
+    tree_head_id: uuid.UUID
+    created_at: AwareDatetime
+    chain_topic: str
+    trees: list[PartitionTree]  # one per partition, by partition number
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    signature: str  # base64 of the Ed25519 signature over the canonical JSON of the rest
+
+    def signed_document(self) -> dict[str, Any]:
+        """Everything but the signature (JSON-ready)."""
+        return self.model_dump(mode="json", exclude={"signature"})
+
+    def tree(self, partition: int) -> PartitionTree | None:
+        return next((t for t in self.trees if t.partition == partition), None)

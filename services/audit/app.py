@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel
 
-from events.audit import AccessKind, ChainAccessed, Checkpoint
+from events.audit import AccessKind, ChainAccessed, Checkpoint, TreeHead
 from services.audit.access import AccessRecorder, token_fingerprint
 from services.audit.chainlog import ChainGone
 from services.audit.domain.state import fold_records
@@ -33,6 +34,9 @@ from services.audit.rebuild import RebuildReport
 from services.audit.store import ChainStore
 from services.audit.views import (
     ChainView,
+    ConsistencyView,
+    InclusionEntry,
+    InclusionView,
     StateView,
     VerificationView,
     chain_view,
@@ -75,6 +79,21 @@ HOUSEHOLD_ANSWERS = errors(
 )
 
 
+def _invalid(field: str, message: str) -> NoReturn:
+    raise RequestValidationError([{"loc": ("query", field), "msg": message}])
+
+
+def _tree_sizes(text: str) -> dict[int, int]:
+    """'0:120,1:98' -> {0: 120, 1: 98}; 422 naming tree_sizes otherwise."""
+    sizes: dict[int, int] = {}
+    for pair in text.split(","):
+        partition, _, size = pair.strip().partition(":")
+        if not (partition.isdigit() and size.isdigit()) or int(partition) in sizes:
+            _invalid("tree_sizes", f"{pair!r} is not partition:size (e.g. 0:120,1:98)")
+        sizes[int(partition)] = int(size)
+    return sizes
+
+
 @dataclass(frozen=True)
 class Reader:
     role: str
@@ -115,6 +134,7 @@ class AuditDeps:
     key: SigningKey
     rebuild: Callable[[], Awaitable[RebuildReport]]
     latest_checkpoint: Callable[[], Checkpoint | None]
+    latest_tree_head: Callable[[], TreeHead | None] = lambda: None
 
 
 def create_app(deps: AuditDeps) -> FastAPI:
@@ -251,6 +271,92 @@ def create_app(deps: AuditDeps) -> FastAPI:
         if latest is None:
             raise HTTPException(404, "no checkpoint yet: the chain is empty or still being read")
         return latest
+
+    @app.get(
+        "/v1/tree-heads/latest",
+        response_model=TreeHead,
+        tags=["checkpoints"],
+        summary="The latest signed tree head: each chain partition's Merkle tree size and root",
+        responses=errors(404, s404="No tree head yet: the chain is empty or still being read"),
+    )
+    async def latest_tree_head(_: Reader = reader) -> TreeHead:
+        latest = deps.latest_tree_head()
+        if latest is None:
+            raise HTTPException(404, "no tree head yet: the chain is empty or still being read")
+        return latest
+
+    @app.get(
+        "/v1/log/consistency",
+        response_model=ConsistencyView,
+        tags=["checkpoints"],
+        summary="Proof that a partition's tree of new_size extends its tree of old_size",
+        responses=errors(503, s503="Still reading the chain"),
+    )
+    async def consistency(
+        partition: Annotated[int, Query(ge=0, le=10_000)],
+        old_size: Annotated[int, Query(ge=0)],
+        new_size: Annotated[int, Query(ge=0)],
+        _: Reader = reader,
+    ) -> ConsistencyView:
+        log_of = indexer().index.logs.get(partition)
+        size = log_of.tree.size if log_of is not None else 0
+        if new_size > size:
+            _invalid("new_size", f"partition {partition} has {size} records")
+        if old_size > new_size:
+            _invalid("old_size", "must not be above new_size")
+        proof = log_of.tree.consistency_proof(old_size, new_size) if log_of is not None else []
+        return ConsistencyView(
+            partition=partition,
+            old_size=old_size,
+            new_size=new_size,
+            proof=[h.hex() for h in proof],
+        )
+
+    @app.get(
+        "/v1/households/{household_id}/inclusion",
+        response_model=InclusionView,
+        tags=["checkpoints"],
+        summary="Where each event of the household is in the log, with its inclusion proof "
+        "in the trees of the given sizes (hashes and positions: no event content)",
+        responses=HOUSEHOLD_ANSWERS,
+    )
+    async def inclusion(
+        household_id: HouseholdPath,
+        tree_sizes: Annotated[
+            str,
+            Query(
+                max_length=2000,
+                description="The tree head's sizes as partition:size pairs: 0:120,1:98,2:130",
+            ),
+        ],
+        who: Reader = reader,
+    ) -> InclusionView:
+        sizes = _tree_sizes(tree_sizes)
+        index = indexer().index
+        for partition, size in sizes.items():
+            log_of = index.logs.get(partition)
+            if size > (log_of.tree.size if log_of is not None else 0):
+                _invalid("tree_sizes", f"partition {partition} has fewer than {size} records")
+
+        def proofs(values: list[bytes | None]) -> InclusionView:
+            entries = []
+            for sequence, (partition, leaf) in enumerate(index.leaves(household_id), start=1):
+                size = sizes.get(partition, 0)
+                path = (
+                    index.logs[partition].tree.inclusion_proof(leaf, size) if leaf < size else None
+                )
+                entries.append(
+                    InclusionEntry(
+                        sequence=sequence,
+                        partition=partition,
+                        leaf_index=leaf,
+                        tree_size=size,
+                        proof=[h.hex() for h in path] if path is not None else None,
+                    )
+                )
+            return InclusionView(household_id=household_id, events=entries)
+
+        return await answer(household_id, who, AccessKind.VERIFY, proofs)
 
     @app.get(
         "/v1/checkpoints/public-key",

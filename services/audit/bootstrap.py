@@ -70,6 +70,7 @@ def build(
             key,
             rebuilder.rebuild,
             lambda: checkpointer.latest,
+            lambda: checkpointer.latest_tree_head,
         )
     )
     install_common_routes(app, "audit", lambda: [processor])

@@ -1,4 +1,5 @@
-"""A checkpoint as an auditor keeps it outside the system: one JSON file with its public key."""
+"""A checkpoint or a tree head as an auditor keeps it outside the system: one JSON file with
+its public key."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from events.audit import Checkpoint
+from events.audit import Checkpoint, TreeHead
 from services.audit.keys import load_public_pem
 
 FORMAT = "assist-checkpoint/1"
+TREE_HEAD_FORMAT = "assist-tree-head/1"
 
 
 class CheckpointFileError(ValueError):
@@ -23,31 +25,70 @@ class CheckpointFileError(ValueError):
 def write_checkpoint_file(
     path: Path, checkpoint: Checkpoint, public_key_pem: str, source: str
 ) -> None:
-    document = {
-        "format": FORMAT,
-        "exported_at": datetime.now(UTC).isoformat(),
-        "source": source,
-        "public_key": {
-            "algorithm": checkpoint.algorithm,
-            "key_id": checkpoint.key_id,
-            "public_key_pem": public_key_pem,
-        },
-        "checkpoint": checkpoint.model_dump(mode="json"),
-    }
-    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    _write(path, FORMAT, "checkpoint", checkpoint, public_key_pem, source)
 
 
 def read_checkpoint_file(path: Path) -> tuple[Checkpoint, Ed25519PublicKey]:
     """The kept checkpoint and the public key kept with it (not yet verified: see verify)."""
+    document, key = _read(path, FORMAT, "checkpoint")
+    try:
+        return Checkpoint.model_validate(document), key
+    except ValidationError as error:
+        raise CheckpointFileError(f"{path}: {error}") from None
+
+
+def write_tree_head_file(path: Path, head: TreeHead, public_key_pem: str, source: str) -> None:
+    _write(path, TREE_HEAD_FORMAT, "tree_head", head, public_key_pem, source)
+
+
+def read_tree_head_file(path: Path) -> tuple[TreeHead, Ed25519PublicKey]:
+    """The kept tree head and the public key kept with it (not yet verified)."""
+    document, key = _read(path, TREE_HEAD_FORMAT, "tree_head")
+    try:
+        return TreeHead.model_validate(document), key
+    except ValidationError as error:
+        raise CheckpointFileError(f"{path}: {error}") from None
+
+
+def is_tree_head_file(path: Path) -> bool:
+    try:
+        document: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") == TREE_HEAD_FORMAT
+
+
+def _write(
+    path: Path,
+    file_format: str,
+    name: str,
+    signed: Checkpoint | TreeHead,
+    public_key_pem: str,
+    source: str,
+) -> None:
+    document = {
+        "format": file_format,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "source": source,
+        "public_key": {
+            "algorithm": signed.algorithm,
+            "key_id": signed.key_id,
+            "public_key_pem": public_key_pem,
+        },
+        name: signed.model_dump(mode="json"),
+    }
+    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _read(path: Path, file_format: str, name: str) -> tuple[Any, Ed25519PublicKey]:
+    """The signed document of a kept file (still to be validated) and its public key."""
     try:
         document: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise CheckpointFileError(f"{path}: cannot read a checkpoint file: {error}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointFileError(f"{path}: not an exported checkpoint (format {FORMAT})")
+        raise CheckpointFileError(f"{path}: cannot read a kept file: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != file_format:
+        raise CheckpointFileError(f"{path}: not an exported {name} (format {file_format})")
     try:
-        checkpoint = Checkpoint.model_validate(document["checkpoint"])
-        key = load_public_pem(str(document["public_key"]["public_key_pem"]))
-    except (KeyError, TypeError, ValueError, ValidationError) as error:
+        return document[name], load_public_pem(str(document["public_key"]["public_key_pem"]))
+    except (KeyError, TypeError, ValueError) as error:
         raise CheckpointFileError(f"{path}: {error}") from None
-    return checkpoint, key

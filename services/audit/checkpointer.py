@@ -1,4 +1,4 @@
-"""Signing and publishing checkpoints off the event loop.
+"""Signing and publishing checkpoints (and the tree head that goes with each) off the event loop.
 
 Hashing and signing every head costs about a second per 100,000 households; done on the event
 loop it would stall every HTTP read meanwhile. So the indexer only takes a snapshot of the heads
@@ -10,15 +10,16 @@ the parts are published to `assist.checkpoints`, acknowledged by every in-sync r
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 
-from events.audit import Checkpoint, CheckpointHead
+from events.audit import Checkpoint, CheckpointHead, TreeHead
 from events.canonical import canonical_json
 from services.audit.domain.checkpoint import make_checkpoint, split
 from services.audit.domain.merkle import LeafCache
+from services.audit.domain.tree_head import make_tree_head
 from services.audit.keys import SigningKey
 from services.runtime.kafka import make_producer
 from services.runtime.logging import get_logger
@@ -26,6 +27,7 @@ from services.runtime.settings import KafkaSettings
 
 log = get_logger()
 CHECKPOINT_KEY = b"checkpoint"
+TREE_HEAD_KEY = b"tree-head"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class HeadsSnapshot:
     heads: dict[str, tuple[int, str]]
     positions: dict[int, int]
     taken_at: datetime
+    # partition -> (size, root) of the Merkle tree over its records, for the tree head
+    trees: dict[int, tuple[int, bytes]] = field(default_factory=dict)
 
 
 class Checkpointer:
@@ -55,6 +59,7 @@ class Checkpointer:
         self._task: asyncio.Task[None] | None = None
         self._leaves: LeafCache = {}
         self.latest: Checkpoint | None = None
+        self.latest_tree_head: TreeHead | None = None
 
     async def start(self) -> None:
         self._producer = make_producer(self._kafka)
@@ -77,6 +82,12 @@ class Checkpointer:
     async def _publish(self, snapshot: HeadsSnapshot) -> None:
         try:
             checkpoint, messages = await asyncio.to_thread(self._sign, snapshot)
+            tree_head = make_tree_head(
+                snapshot.trees,
+                key=self._key.private,
+                created_at=snapshot.taken_at,
+                chain_topic=self._chain_topic,
+            )
             producer = self._producer
             if producer is None:
                 return
@@ -84,12 +95,25 @@ class Checkpointer:
                 await producer.send(self._topic, message, key=CHECKPOINT_KEY)
                 for message in messages
             ]
+            sent.append(
+                await producer.send(
+                    self._topic,
+                    canonical_json(tree_head.model_dump(mode="json")),
+                    key=TREE_HEAD_KEY,
+                )
+            )
             for delivery in sent:
                 await delivery
         except Exception as error:  # noqa: BLE001 - the next checkpoint will be tried anyway
             log.error("checkpoint not published", error=f"{type(error).__name__}: {error}")
             return
-        self.latest = checkpoint
+        self.latest, self.latest_tree_head = checkpoint, tree_head
+        log.info(
+            "tree head published",
+            tree_head_id=str(tree_head.tree_head_id),
+            trees={str(t.partition): f"{t.size} {t.root[:16]}" for t in tree_head.trees},
+            key_id=tree_head.key_id,
+        )
         log.info(
             "checkpoint published",
             checkpoint_id=str(checkpoint.checkpoint_id),

@@ -85,6 +85,17 @@ class AuditClient:
     def latest_checkpoint(self) -> dict[str, Any]:
         return self._get("/v1/checkpoints/latest")
 
+    def latest_tree_head(self) -> dict[str, Any]:
+        return self._get("/v1/tree-heads/latest")
+
+    def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
+        sizes = ",".join(f"{p}:{n}" for p, n in sorted(tree_sizes.items()))
+        return self._get(f"/v1/households/{household_id}/inclusion", {"tree_sizes": sizes})
+
+    def consistency(self, partition: int, old_size: int, new_size: int) -> dict[str, Any]:
+        params = {"partition": str(partition), "old_size": str(old_size), "new_size": str(new_size)}
+        return self._get("/v1/log/consistency", params)
+
     def public_key(self) -> dict[str, Any]:
         return self._get("/v1/checkpoints/public-key")
 

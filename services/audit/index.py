@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from events.audit import CheckpointHead
+from services.audit.domain.log_tree import LogTree
 from services.audit.domain.records import parse_record, stored_hash
+from services.audit.domain.tree_head import record_leaf, unfiled_record_hash
 
 _HOUSEHOLD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -103,8 +106,29 @@ class RawCache:
             self.size -= self._sizes.pop(household_id)
 
 
+class PartitionLog:
+    """The Merkle tree over every record of one chain partition, and each leaf's offset (Kafka
+    offsets skip transaction markers and aborted records: leaf i is the i-th committed record)."""
+
+    __slots__ = ("tree", "offsets")
+
+    def __init__(self) -> None:
+        self.tree = LogTree()
+        self.offsets: array[int] = array("q")
+
+    def append(self, offset: int, leaf: bytes) -> None:
+        self.tree.append(leaf)
+        self.offsets.append(offset)
+
+    def leaf_index(self, offset: int) -> int | None:
+        """The leaf of the record at `offset`, if one was folded there."""
+        index = bisect_left(self.offsets, offset)
+        return index if index < len(self.offsets) and self.offsets[index] == offset else None
+
+
 class ChainIndex:
-    """household -> (partition, offsets, head hash) for one chain topic, plus the bytes cache."""
+    """household -> (partition, offsets, head hash) for one chain topic, plus the bytes cache,
+    plus the Merkle tree over each partition's records (signed in tree heads)."""
 
     def __init__(self, cache_bytes: int = 0) -> None:
         self.entries: dict[str, HouseholdEntry] = {}
@@ -115,6 +139,7 @@ class ChainIndex:
         self.events = 0
         self.unfiled = 0  # records with no usable household key: counted, never indexed
         self.cache = RawCache(cache_bytes)
+        self.logs: dict[int, PartitionLog] = {}
 
     def fold(self, partition: int, offset: int, key: bytes | None, value: bytes | None) -> bool:
         """Take one record of the chain topic; False if it was folded before (same position)."""
@@ -134,8 +159,12 @@ class ChainIndex:
     ) -> None:
         """`fold` for a caller that has parsed the record and filed it already."""
         self.positions[partition] = max(self.positions.get(partition, 0), offset + 1)
+        log = self.logs.get(partition)
+        if log is None:
+            log = self.logs[partition] = PartitionLog()
         if household_id is None:
             self.unfiled += 1
+            log.append(offset, record_leaf(None, 0, unfiled_record_hash(value)))
             return
         entry = self.entries.get(household_id)
         if entry is None:
@@ -143,13 +172,31 @@ class ChainIndex:
             if self.cache.budget:
                 self.cache.put(household_id, [])  # a new chain starts cached, as it is complete
         entry.add(partition, offset)
-        self.heads_map[household_id] = (entry.length, stored_hash(value, document))
+        head_hash = stored_hash(value, document)
+        log.append(offset, record_leaf(household_id, entry.length, head_hash))
+        self.heads_map[household_id] = (entry.length, head_hash)
         self.events += 1
         self.cache.append(household_id, value)
 
     def covers(self, positions: Mapping[int, int]) -> bool:
         """Has this index folded everything up to `positions`?"""
         return all(self.positions.get(p, 0) >= offset for p, offset in positions.items())
+
+    def tree_sizes(self) -> dict[int, tuple[int, bytes]]:
+        """partition -> (size, root) of every partition's tree now: what a tree head signs."""
+        return {p: (log.tree.size, log.tree.root()) for p, log in sorted(self.logs.items())}
+
+    def leaves(self, household_id: str) -> list[tuple[int, int]]:
+        """(partition, leaf index) of each of the household's records, in chain order."""
+        entry = self.entries.get(household_id)
+        if entry is None:
+            return []
+        found = []
+        for partition, offset in entry.positions():
+            index = self.logs[partition].leaf_index(offset)
+            assert index is not None  # noqa: S101 - every filed record was appended as a leaf
+            found.append((partition, index))
+        return found
 
     def heads(self) -> list[CheckpointHead]:
         """Every household's head, sorted by household id."""

@@ -40,7 +40,12 @@ class ChainIndexer:
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         if self._checkpoint_due(now):
-            snapshot = HeadsSnapshot(dict(self.index.heads_map), dict(self.index.positions), now)
+            snapshot = HeadsSnapshot(
+                dict(self.index.heads_map),
+                dict(self.index.positions),
+                now,
+                self.index.tree_sizes(),
+            )
             if self._submit(snapshot):
                 self._since_checkpoint, self._last_checkpoint_at = 0, now
         return []

@@ -125,6 +125,8 @@ def sweep(console: Console, report: SweepReport, checkpoint: Checkpoint | None) 
         )
         for finding in report.findings[:MAX_LISTED]:
             console.print(f"[red]{finding.problem}[/] {finding.household_id}: {finding.detail}")
+    for problem in report.log_findings[:MAX_LISTED]:
+        console.print(f"[red]log[/] {problem}")
     if report.valid:
         console.print(
             "[green]every chain is valid[/]" + (" and extends the checkpoint" if checkpoint else "")
@@ -156,6 +158,7 @@ def sweep_json(report: SweepReport) -> dict[str, Any]:
             {"household_id": f.household_id, "problem": f.problem, "detail": f.detail}
             for f in report.findings
         ],
+        "log_findings": report.log_findings,
     }
 
 

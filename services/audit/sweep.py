@@ -2,7 +2,8 @@
 
 One pass over `assist.chain` rebuilds the audit index from nothing (the projection the service
 holds), verifies every chain (memory: one head per household), and, given a kept checkpoint,
-compares every household it names with what the log holds today.
+compares every household it names with what the log holds today; given a kept tree head, the
+Merkle tree of every partition, rebuilt here, with the roots it signed.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from events.audit import Checkpoint
+from events.audit import Checkpoint, TreeHead
 from events.chain import Verification
 from services.audit.chainlog import Record, read_log
 from services.audit.domain.checkpoint import HeadFinding, ObservedHead, compare_heads
 from services.audit.domain.merkle import merkle_root
 from services.audit.domain.records import parse_record, stored_hash
+from services.audit.domain.tree_head import log_problems
 from services.audit.domain.verification import ChainsVerifier
 from services.audit.index import ChainIndex, household_of
 from services.runtime.settings import KafkaSettings
@@ -35,6 +37,8 @@ class SweepReport:
     merkle_root: str  # over today's heads: what a checkpoint signed now would hold
     broken: list[tuple[str, Verification]] = field(default_factory=list)
     findings: list[HeadFinding] = field(default_factory=list)
+    # Against a kept tree head: partitions cut short or rewritten (domain/tree_head.log_problems)
+    log_findings: list[str] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -42,7 +46,7 @@ class SweepReport:
 
     @property
     def valid(self) -> bool:
-        return not self.broken and not self.findings
+        return not self.broken and not self.findings and not self.log_findings
 
 
 class _Sweep:
@@ -71,8 +75,11 @@ async def sweep(
     topic: str,
     checkpoint: Checkpoint | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    tree_head: TreeHead | None = None,
 ) -> SweepReport:
-    """Read `topic` once from its beginning; verify every chain, and against `checkpoint`."""
+    """Read `topic` once from its beginning; verify every chain, and against `checkpoint`; with
+    a kept `tree_head`, rebuild each partition's Merkle tree here and compare it with what the
+    tree head signed."""
     started = time.perf_counter()
     state = _Sweep(checkpoint)
     records = await read_log(kafka, topic, state.take, on_progress)
@@ -99,11 +106,18 @@ async def sweep(
         merkle_root=root,
         broken=broken,
         findings=findings,
+        log_findings=log_problems(tree_head, {p: log.tree for p, log in index.logs.items()})
+        if tree_head is not None
+        else [],
     )
 
 
 async def sweep_with_progress(
-    kafka: KafkaSettings, topic: str, checkpoint: Checkpoint | None, quiet: bool
+    kafka: KafkaSettings,
+    topic: str,
+    checkpoint: Checkpoint | None,
+    quiet: bool,
+    tree_head: TreeHead | None = None,
 ) -> SweepReport:
     """`sweep`, with a progress bar on a terminal's stderr (never on a pipe or with --json)."""
     errors = Console(stderr=True)
@@ -121,4 +135,4 @@ async def sweep_with_progress(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await sweep(kafka, topic, checkpoint, advance)
+        return await sweep(kafka, topic, checkpoint, advance, tree_head)

@@ -210,3 +210,27 @@ def _classification(c: ClassificationState) -> ClassificationView:
         next_rescreening_on=c.next_rescreening_on,
         next_rescreening_reason=c.next_rescreening_reason,
     )
+
+
+class ConsistencyView(BaseModel):
+    """RFC 6962 consistency proof: the partition's tree of `new_size` extends that of
+    `old_size` (hex hashes; check with verify_consistency against two signed tree heads)."""
+
+    partition: int
+    old_size: int
+    new_size: int
+    proof: list[str]
+
+
+class InclusionEntry(BaseModel):
+    sequence: int  # the event's place in the household's chain (1-based)
+    partition: int
+    leaf_index: int
+    tree_size: int  # of the tree the proof is for
+    # RFC 6962 audit path (hex), or None for an event after the asked tree size
+    proof: list[str] | None
+
+
+class InclusionView(BaseModel):
+    household_id: str
+    events: list[InclusionEntry]

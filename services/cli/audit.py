@@ -20,20 +20,25 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 
 from contracts.topics import TopicNames
-from events.audit import Checkpoint
+from events.audit import Checkpoint, TreeHead
 from services.audit import render
 from services.audit.checkpoint_file import (
     CheckpointFileError,
+    is_tree_head_file,
     read_checkpoint_file,
+    read_tree_head_file,
     write_checkpoint_file,
+    write_tree_head_file,
 )
 from services.audit.client import DEFAULT_URL, AuditClient, AuditError, NotFound, resolve_token
 from services.audit.domain.checkpoint import verify_checkpoint
 from services.audit.domain.state import fold_state
 from services.audit.domain.timeline import timeline
+from services.audit.domain.tree_head import verify_tree_head
 from services.audit.household_check import check_household
 from services.audit.keys import load_public_pem
 from services.audit.sweep import SweepReport, sweep_with_progress
+from services.audit.tree_head_check import check_growth, check_inclusion
 from services.audit.views import state_view
 from services.runtime.settings import KafkaSettings
 
@@ -75,8 +80,9 @@ KeptCheckpoint = Annotated[
     typer.Option(
         "--checkpoint",
         show_default=False,
-        help="A checkpoint file kept outside the system: "
-        "also check that no chain it names was cut short or rewritten.",
+        help="A checkpoint or tree head file kept outside the system: also check that no "
+        "chain it names was cut short or rewritten (checkpoint), or prove each event of the "
+        "household in the signed log (tree head, checked on this side).",
     ),
 ]
 
@@ -88,6 +94,8 @@ def register(app: typer.Typer) -> None:
     app.command("replay")(replay)
     checkpoint = typer.Typer(help="Signed checkpoints over every chain head.", no_args_is_help=True)
     checkpoint.command("export")(export)
+    checkpoint.command("tree-head")(export_tree_head)
+    checkpoint.command("consistency")(consistency)
     app.add_typer(checkpoint, name="checkpoint")
 
 
@@ -142,6 +150,19 @@ def verify(
     if every == (household_id is not None):
         raise typer.BadParameter("give either a HOUSEHOLD or --all")
     with _errors():
+        if kept is not None and is_tree_head_file(kept):
+            head = _kept_tree_head(kept, as_json)
+            if household_id is not None:
+                with _client(url, token, tokens_file) as client:
+                    raise typer.Exit(_verify_in_tree_head(client, household_id, head, as_json))
+            report = _sweep(bootstrap, namespace, None, as_json, head)
+            if as_json:
+                _print_json(render.sweep_json(report))
+            else:
+                render.sweep(Console(), report, None)
+                if report.valid:
+                    Console().print(f"the log extends tree head {head.tree_head_id}")
+            raise typer.Exit(VALID if report.valid else BROKEN)
         checkpoint = _kept(kept, as_json) if kept else None
         if household_id is not None:
             with _client(url, token, tokens_file) as client:
@@ -235,6 +256,105 @@ def export(
     raise typer.Exit(VALID)
 
 
+def export_tree_head(
+    file: Annotated[Path, typer.Argument(help="Where to write the tree head (JSON).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    as_json: Json = False,
+) -> None:
+    """Export the latest signed tree head (a few hundred bytes), with its public key."""
+    if file.exists() and not force:
+        raise typer.BadParameter(f"{file} exists; pass --force to replace it")
+    with _errors(), _client(url, token, tokens_file) as client:
+        try:
+            head = TreeHead.model_validate(client.latest_tree_head())
+        except NotFound as missing:
+            _fail(f"no tree head to export: {missing}")
+        pem = str(client.public_key()["public_key_pem"])
+        problems = verify_tree_head(head, load_public_pem(pem))
+        if problems:
+            _fail(
+                "the service's tree head does not verify, not exported: " + "; ".join(problems),
+                BROKEN,
+            )
+        write_tree_head_file(file, head, pem, client.url)
+    if as_json:
+        _print_json(head.model_dump(mode="json") | {"file": str(file)})
+    else:
+        sizes = ", ".join(f"partition {t.partition}: {t.size}" for t in head.trees)
+        Console().print(
+            f"[green]exported[/] tree head {head.tree_head_id} to {file}: {sizes}; "
+            f"key {head.key_id}"
+        )
+    raise typer.Exit(VALID)
+
+
+def consistency(
+    old: Annotated[Path, typer.Argument(help="The older kept tree head.")],
+    new: Annotated[Path, typer.Argument(help="The newer kept tree head.")],
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    as_json: Json = False,
+) -> None:
+    """Check that the log only grew between two kept tree heads (proofs checked here)."""
+    with _errors():
+        older, newer = _kept_tree_head(old, as_json), _kept_tree_head(new, as_json)
+        if older.key_id != newer.key_id:
+            _fail(f"signed by different keys: {older.key_id} and {newer.key_id}", BROKEN)
+        with _client(url, token, tokens_file) as client:
+            problems = check_growth(client, older, newer)
+    if as_json:
+        _print_json({"consistent": not problems, "problems": problems})
+    elif problems:
+        Console().print("[red]NOT consistent[/]: the newer tree head does not extend the older")
+        for problem in problems:
+            Console().print(f"  {problem}")
+    else:
+        grown = ", ".join(
+            f"partition {t.partition}: {t.size} -> {getattr(newer.tree(t.partition), 'size', 0)}"
+            for t in older.trees
+        )
+        Console().print(f"[green]consistent[/]: the log only grew ({grown})")
+    raise typer.Exit(BROKEN if problems else VALID)
+
+
+def _verify_in_tree_head(
+    client: AuditClient, household_id: str, head: TreeHead, as_json: bool
+) -> int:
+    try:
+        check = check_inclusion(client, household_id, head)
+    except NotFound:
+        _fail(f"no chain for household {household_id!r}")
+    if as_json:
+        _print_json(asdict(check) | {"valid": check.valid})
+    else:
+        console = Console()
+        if check.valid:
+            console.print(
+                f"[green]valid[/]: {household_id}, {check.length} events; {check.in_tree_head} "
+                f"proven in tree head {head.tree_head_id}, {check.after_tree_head} after it"
+            )
+        else:
+            why = check.chain_reason if not check.chain_valid else "not in the signed log"
+            console.print(f"[red]BROKEN[/]: {household_id}: {why}")
+            for finding in check.findings:
+                console.print(f"  {finding}")
+    return VALID if check.valid else BROKEN
+
+
+def _kept_tree_head(path: Path, as_json: bool) -> TreeHead:
+    head, key = read_tree_head_file(path)
+    problems = verify_tree_head(head, key)
+    if problems:
+        if as_json:
+            _print_json({"valid": False, "tree_head_problems": problems})
+        _fail(f"the kept tree head {path} does not verify: " + "; ".join(problems), BROKEN)
+    return head
+
+
 def _verify_one(
     client: AuditClient, household_id: str, checkpoint: Checkpoint | None, as_json: bool
 ) -> int:
@@ -270,10 +390,15 @@ def _kept(path: Path, as_json: bool) -> Checkpoint:
 
 
 def _sweep(
-    bootstrap: str, namespace: str, checkpoint: Checkpoint | None, quiet: bool
+    bootstrap: str,
+    namespace: str,
+    checkpoint: Checkpoint | None,
+    quiet: bool,
+    tree_head: TreeHead | None = None,
 ) -> SweepReport:
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
-    return asyncio.run(sweep_with_progress(kafka, TopicNames(namespace).chain, checkpoint, quiet))
+    topic = TopicNames(namespace).chain
+    return asyncio.run(sweep_with_progress(kafka, topic, checkpoint, quiet, tree_head))
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -63,8 +64,26 @@ def make_checkpoint(
         signature="",
         heads=ordered,
     )
-    signature = key.sign(canonical_json(unsigned.signed_document()))
-    return unsigned.model_copy(update={"signature": base64.b64encode(signature).decode()})
+    return unsigned.model_copy(update={"signature": sign(key, unsigned.signed_document())})
+
+
+def sign(key: Ed25519PrivateKey, document: dict[str, Any]) -> str:
+    """Base64 of the Ed25519 signature over the document's canonical JSON."""
+    return base64.b64encode(key.sign(canonical_json(document))).decode()
+
+
+def signature_problems(
+    signed_by: str, signature: str, document: dict[str, Any], public_key: Ed25519PublicKey
+) -> list[str]:
+    """What is wrong with a signature said to be `public_key`'s over `document`."""
+    problems = []
+    if signed_by != key_id(public_key):
+        problems.append(f"signed by key {signed_by}, not by {key_id(public_key)}")
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), canonical_json(document))
+    except (InvalidSignature, ValueError):
+        problems.append("signature does not verify")
+    return problems
 
 
 def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> list[str]:
@@ -72,13 +91,9 @@ def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> l
     problems: list[str] = []
     if checkpoint.parts != 1:
         problems.append(f"checkpoint is part {checkpoint.part} of {checkpoint.parts}, not whole")
-    if checkpoint.key_id != key_id(public_key):
-        problems.append(f"signed by key {checkpoint.key_id}, not by {key_id(public_key)}")
-    try:
-        signature = base64.b64decode(checkpoint.signature, validate=True)
-        public_key.verify(signature, canonical_json(checkpoint.signed_document()))
-    except (InvalidSignature, ValueError):
-        problems.append("signature does not verify")
+    problems += signature_problems(
+        checkpoint.key_id, checkpoint.signature, checkpoint.signed_document(), public_key
+    )
     heads = checkpoint.heads
     root = merkle_root((h.household_id, h.length, h.head_hash) for h in heads)
     if root != checkpoint.merkle_root:

@@ -15,13 +15,14 @@ from integration.audit.audit_running import (
     running_chainwriter,
 )
 from prometheus_client import REGISTRY
-from support.kafka_io import produce, read_documents, wait_for_documents
+from support.kafka_io import produce, read_all, read_documents, wait_for_documents
 from unit.audit.audit_histories import R_ALLOWANCE, R_MEDICAL, at, chained, history
 
 from contracts.topics import TopicNames
-from events.audit import Checkpoint
+from events.audit import Checkpoint, TreeHead
 from events.canonical import canonical_json
 from services.audit.domain.checkpoint import assemble, verify_checkpoint
+from services.audit.domain.tree_head import verify_tree_head
 from services.audit.keys import load_public_pem
 from services.runtime.settings import KafkaSettings
 
@@ -181,14 +182,23 @@ async def test_signed_checkpoints_are_published_in_parts_and_served(
     ) as audit:
         await audit.wait_events(27)
         latest = Checkpoint.model_validate(await audit.wait_checkpoint(27))
-        parts = await read_documents(kafka, topics.checkpoints)
+        published_records = await read_all(kafka, topics.checkpoints)
         key = await audit.get("/v1/checkpoints/public-key")
+        latest_head = TreeHead.model_validate(await audit.get("/v1/tree-heads/latest"))
     public = load_public_pem(key["public_key_pem"])
     assert key["key_id"] == latest.key_id and verify_checkpoint(latest, public) == []
     assert (latest.households, latest.events) == (3, 27)
     assert {h.household_id: (h.length, h.head_hash) for h in latest.heads} == {
         h: (9, chains[h][-1].hash) for h in households
     }
+    # Two kinds of message on the topic, told apart by their key.
+    assert {r.key for r in published_records} == {b"checkpoint", b"tree-head"}
+    parts = [json.loads(r.value) for r in published_records if r.key == b"checkpoint"]
+    heads = [
+        TreeHead.model_validate_json(r.value) for r in published_records if r.key == b"tree-head"
+    ]
+    assert latest_head in heads and verify_tree_head(latest_head, public) == []
+    assert sum(t.size for t in latest_head.trees) == 27
     mine = [p for p in parts if p["checkpoint_id"] == str(latest.checkpoint_id)]
     published = [Checkpoint.model_validate(p) for p in mine]
     assert [(p.part, p.parts) for p in published] == [(1, 2), (2, 2)]

@@ -1,0 +1,182 @@
+"""Signed tree heads end to end: the audit service (its own process, on the real broker) signs
+the Merkle tree over the chain log; an auditor exports a tree head, proves a household's events
+in it and a later head consistent with it, with `assist`, every proof checked on their side.
+
+"The log after the rewrite" is a second namespace read by the same service (same key), as if
+someone with write access had recreated the chain topic with altered records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.kafka_io import produce
+from support.processes import ServiceProcess
+from typer.testing import CliRunner, Result
+from unit.audit.audit_histories import chained, history
+
+from contracts.topics import TopicNames
+from deploy.local.tokens import ensure_tokens, role_tokens
+from events.canonical import canonical_json
+from events.chain import event_hash
+from services.cli.__main__ import app as cli
+from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.topic_admin import ensure_topics
+
+Document = dict[str, Any]
+
+
+def docs(household_id: str) -> list[Document]:
+    return [e.to_document() for e in chained(history(household_id))]
+
+
+def rewrite(documents: list[Document], sequence: int) -> list[Document]:
+    """One event's content changed, every hash from it on recomputed: a valid hash chain."""
+    rewritten: list[Document] = json.loads(json.dumps(documents))
+    rewritten[sequence - 1]["payload"]["note"] = "rewritten"
+    for n in range(sequence - 1, len(rewritten)):
+        if n:
+            rewritten[n]["prev_hash"] = rewritten[n - 1]["hash"]
+        rewritten[n]["hash"] = event_hash(rewritten[n])
+    return rewritten
+
+
+class Audit:
+    """The audit service over one namespace, and `assist` pointed at it."""
+
+    def __init__(self, kafka: KafkaSettings, topics: TopicNames, workdir: Path) -> None:
+        self.kafka, self.topics, self.workdir = kafka, topics, workdir
+        self.tokens_file = ensure_tokens(workdir / "tokens.json")
+        self.service = ServiceProcess(
+            "audit",
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+                "ASSIST_TOPIC_NAMESPACE": topics.namespace,
+                "ASSIST_TOKENS_FILE": str(self.tokens_file),
+                "ASSIST_DATA_DIR": str(workdir / "data"),  # the signing key lives here
+                "ASSIST_CHECKPOINT_SECONDS": "0.5",
+            },
+            workdir,
+        )
+
+    def __enter__(self) -> Audit:
+        self.service.start().wait_healthy(timeout=90)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.service.stop()
+
+    def assist(self, *args: str) -> Result:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "ASSIST_TOPIC_NAMESPACE": self.topics.namespace,
+            "ASSIST_AUDIT_URL": self.service.url,
+            "ASSIST_TOKENS_FILE": str(self.tokens_file),
+            "ASSIST_TOKEN": None,
+        }
+        return CliRunner().invoke(cli, list(args), env=env)
+
+    def tree_head_covering(self, events: int, timeout: float = 60.0) -> Document:
+        """Until the latest tree head covers `events` records; that tree head."""
+        token = role_tokens(self.tokens_file)["auditor"]
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = httpx.get(
+                f"{self.service.url}/v1/tree-heads/latest",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            if reply.status_code == 200 and sum(t["size"] for t in reply.json()["trees"]) >= events:
+                head: Document = reply.json()
+                return head
+            assert time.monotonic() < deadline, reply.text
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def namespace(kafka_bootstrap: str) -> tuple[KafkaSettings, TopicNames]:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, linger_ms=1)
+    topics = TopicNames(f"t{uuid.uuid4().hex[:10]}.")
+    asyncio.run(ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3)))
+    return kafka, topics
+
+
+def write(kafka: KafkaSettings, topic: str, chains: dict[str, list[Document]]) -> None:
+    messages = [(h.encode(), canonical_json(d)) for h, chain in chains.items() for d in chain]
+    asyncio.run(produce(kafka, topic, messages))
+
+
+@pytest.mark.timeout(400)
+def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
+    namespace: tuple[KafkaSettings, TopicNames], tmp_path: Path
+) -> None:
+    kafka, topics = namespace
+    chains = {h: docs(h) for h in ("HH-A", "HH-B", "HH-C")}
+    write(kafka, topics.chain, chains)
+    first, second = tmp_path / "head-1.json", tmp_path / "head-2.json"
+    with Audit(kafka, topics, tmp_path) as audit:
+        audit.tree_head_covering(27)
+        exported = audit.assist("checkpoint", "tree-head", str(first))
+        assert exported.exit_code == 0, exported.output
+        assert len(first.read_bytes()) < 2000  # whatever the number of households
+
+        proven = audit.assist("verify", "HH-A", "--checkpoint", str(first), "--json")
+        assert proven.exit_code == 0, proven.output
+        report = json.loads(proven.stdout)
+        assert (report["in_tree_head"], report["after_tree_head"]) == (9, 0)
+
+        write(kafka, topics.chain, {"HH-D": docs("HH-D"), "HH-E": docs("HH-E")})
+        audit.tree_head_covering(45)
+        assert audit.assist("checkpoint", "tree-head", str(second)).exit_code == 0
+        # The whole log, read from Kafka and its trees rebuilt on the auditor's side.
+        whole = audit.assist("verify", "--all", "--checkpoint", str(first), "--json")
+        assert whole.exit_code == 0, whole.output
+        assert json.loads(whole.stdout)["log_findings"] == []
+        grown = audit.assist("checkpoint", "consistency", str(first), str(second))
+        assert grown.exit_code == 0, grown.output
+        assert "consistent" in grown.stdout and "only grew" in grown.stdout
+        # A household appended after the older head: its events are counted, not proven.
+        later = json.loads(
+            audit.assist("verify", "HH-D", "--checkpoint", str(first), "--json").stdout
+        )
+        assert later["valid"] and (later["in_tree_head"], later["after_tree_head"]) == (0, 9)
+
+        # A kept head doctored after export does not verify: nothing is checked against it.
+        doctored = json.loads(first.read_text())
+        doctored["tree_head"]["trees"][0]["size"] += 1
+        forged_file = tmp_path / "doctored.json"
+        forged_file.write_text(json.dumps(doctored))
+        refused = audit.assist("verify", "HH-A", "--checkpoint", str(forged_file))
+        assert refused.exit_code == 1 and "does not verify" in refused.stderr
+
+    # The log recreated by someone who can write it: HH-A's 4th event rewritten (every hash
+    # after it recomputed), the rest as it was.
+    after = TopicNames(topics.namespace + "after.")
+    asyncio.run(ensure_topics(kafka, TopicSettings(namespace=after.namespace, partitions=3)))
+    write(kafka, after.chain, chains | {"HH-A": rewrite(chains["HH-A"], 4)})
+    rewritten = tmp_path / "head-rewritten.json"
+    with Audit(kafka, after, tmp_path) as audit:
+        audit.tree_head_covering(27)
+        assert audit.assist("verify", "HH-A").exit_code == 0  # the hash chain alone sees nothing
+        caught = audit.assist("verify", "HH-A", "--checkpoint", str(first), "--json")
+        assert caught.exit_code == 1, caught.output
+        findings = json.loads(caught.stdout)["findings"]
+        assert findings and all("not in the log as the tree head signed it" in f for f in findings)
+        assert audit.assist("checkpoint", "tree-head", str(rewritten)).exit_code == 0
+        broken = audit.assist("checkpoint", "consistency", str(first), str(rewritten), "--json")
+        assert broken.exit_code == 1, broken.output
+        problems = json.loads(broken.stdout)["problems"]
+        assert len(problems) == 1 and "rewritten or reordered" in problems[0], problems
+        whole = audit.assist("verify", "--all", "--checkpoint", str(first), "--json")
+        assert whole.exit_code == 1, whole.output
+        report = json.loads(whole.stdout)
+        assert report["broken"] == []  # every hash chain is valid
+        [problem] = report["log_findings"]
+        assert problem.startswith("partition ") and "rewritten or reordered" in problem

@@ -1,0 +1,180 @@
+"""Signed tree heads over the chain log, and the auditor's own checks with them: a household's
+events proven in the signed log, and a later head proven to extend an earlier one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from unit.audit.audit_histories import chained, history
+
+from events.audit import TreeHead
+from events.canonical import canonical_json
+from events.chain import event_hash
+from services.audit.domain.tree_head import log_problems, make_tree_head, verify_tree_head
+from services.audit.index import ChainIndex
+from services.audit.tree_head_check import check_growth, check_inclusion
+
+KEY = Ed25519PrivateKey.generate()
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+Record = tuple[int, bytes, bytes]  # partition, key, value
+
+
+def records(*households: str) -> list[Record]:
+    """Each household's chained events, on partition 0 for even-numbered households, else 1."""
+    return [
+        (n % 2, h.encode(), canonical_json(e.to_document()))
+        for n, h in enumerate(households)
+        for e in chained(history(h))
+    ]
+
+
+class Log:
+    """What the audit service holds and serves: the index over the records, as the app does."""
+
+    def __init__(self, written: list[Record]) -> None:
+        self.index = ChainIndex()
+        self.values: dict[str, list[bytes]] = {}
+        offsets: dict[int, int] = {}
+        for partition, key, value in written:
+            offset = offsets.get(partition, 0)
+            offsets[partition] = offset + 1
+            self.index.fold(partition, offset, key, value)
+            self.values.setdefault(key.decode(), []).append(value)
+
+    def head(self) -> TreeHead:
+        return make_tree_head(
+            self.index.tree_sizes(), key=KEY, created_at=NOW, chain_topic="assist.chain"
+        )
+
+    # -- the ProofSource the checks ask ------------------------------------------------------
+    def chain(self, household_id: str) -> dict[str, Any]:
+        return {"events": [json.loads(v) for v in self.values[household_id]]}
+
+    def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
+        events = []
+        for partition, leaf in self.index.leaves(household_id):
+            size = tree_sizes.get(partition, 0)
+            tree = self.index.logs[partition].tree
+            proof = [h.hex() for h in tree.inclusion_proof(leaf, size)] if leaf < size else None
+            events.append({"partition": partition, "leaf_index": leaf, "proof": proof})
+        return {"events": events}
+
+    def consistency(self, partition: int, old_size: int, new_size: int) -> dict[str, Any]:
+        proof = self.index.logs[partition].tree.consistency_proof(old_size, new_size)
+        return {"old_size": old_size, "new_size": new_size, "proof": [h.hex() for h in proof]}
+
+
+def test_a_tree_head_is_small_signed_and_names_every_partition() -> None:
+    log = Log(records(*(f"HH-{n}" for n in range(40))))
+    head = log.head()
+    assert verify_tree_head(head, KEY.public_key()) == []
+    assert [(t.partition, t.size) for t in head.trees] == [(0, 180), (1, 180)]
+    assert len(canonical_json(head.model_dump(mode="json"))) < 600  # whatever the households
+    doctored = head.model_copy(update={"trees": head.trees[:1]})
+    assert verify_tree_head(doctored, KEY.public_key()) == ["signature does not verify"]
+    other = Ed25519PrivateKey.generate().public_key()
+    assert "signed by key" in verify_tree_head(head, other)[0]
+
+
+def test_every_event_of_a_household_is_proven_in_the_signed_log() -> None:
+    log = Log(records("HH-A", "HH-B", "HH-C"))
+    head = log.head()
+    check = check_inclusion(log, "HH-B", head)
+    assert check.valid and (check.in_tree_head, check.after_tree_head) == (9, 0)
+
+
+def test_events_after_the_tree_head_are_counted_not_proven() -> None:
+    early = Log(records("HH-A", "HH-B"))
+    head = early.head()
+    later = Log(records("HH-A", "HH-B", "HH-C"))
+    check = check_inclusion(later, "HH-C", head)
+    assert check.valid and (check.in_tree_head, check.after_tree_head) == (0, 9)
+
+
+def _rewritten(written: list[Record], household: str, sequence: int) -> list[Record]:
+    """The log with one event's content changed and every hash of the chain recomputed: a
+    valid hash chain, as someone who can write the log would make it."""
+    documents = [json.loads(v) for _, k, v in written if k == household.encode()]
+    documents[sequence - 1]["payload"]["note"] = "rewritten"
+    previous = documents[sequence - 2]["hash"] if sequence > 1 else None
+    for document in documents[sequence - 1 :]:
+        if previous is not None:
+            document["prev_hash"] = previous
+        document["hash"] = previous = event_hash(document)
+    replaced = iter(documents)
+    return [
+        (p, k, canonical_json(next(replaced)) if k == household.encode() else v)
+        for p, k, v in written
+    ]
+
+
+def test_a_rewritten_event_is_named_though_its_chain_is_valid() -> None:
+    written = records("HH-A", "HH-B")
+    head = Log(written).head()
+    forged = Log(_rewritten(written, "HH-A", 4))
+    check = check_inclusion(forged, "HH-A", head)
+    assert check.chain_valid  # the hash chain alone sees nothing
+    assert not check.valid
+    # The log the head signed is gone from its 4th event on: no event of the chain can be
+    # proven in it any more (every proof runs through the rewritten part of the tree).
+    assert [f.split(":")[0] for f in check.findings] == [f"event {n}" for n in range(1, 10)]
+    assert check_inclusion(forged, "HH-B", head).valid  # another partition: untouched
+
+
+def test_a_server_lying_about_where_an_event_is_is_caught() -> None:
+    log = Log(records("HH-A", "HH-B"))
+    head = log.head()
+
+    class Lying(Log):
+        def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
+            answer = super().inclusion(household_id, tree_sizes)
+            answer["events"][2]["leaf_index"] += 1
+            return answer
+
+    lying = Lying(records("HH-A", "HH-B"))
+    check = check_inclusion(lying, "HH-A", head)
+    assert [f.split(":")[0] for f in check.findings] == ["event 3"]
+
+
+def test_a_log_that_only_grew_is_consistent() -> None:
+    older = Log(records("HH-A", "HH-B")).head()
+    grown = Log(records("HH-A", "HH-B", "HH-C", "HH-D"))
+    assert check_growth(grown, older, grown.head()) == []
+    assert check_growth(grown, grown.head(), grown.head()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda w: _rewritten(w, "HH-A", 2), "rewritten or reordered"),
+        (lambda w: [r for r in w if r[1] != b"HH-B"], "the log was cut"),
+        (lambda w: w[1:2] + w[:1] + w[2:], "rewritten or reordered"),
+    ],
+    ids=["rewritten", "cut", "reordered"],
+)
+def test_a_rewritten_cut_or_reordered_log_is_named_by_partition(change: Any, problem: str) -> None:
+    written = records("HH-A", "HH-B", "HH-C")
+    older = Log(written).head()
+    after = Log(change(written) + records("HH-D"))
+    problems = check_growth(after, older, after.head())
+    assert problems and all(p.startswith("partition ") for p in problems)
+    assert problem in " ".join(problems), problems
+
+
+def test_a_log_read_whole_is_compared_with_the_tree_head_on_the_readers_side() -> None:
+    written = records("HH-A", "HH-B", "HH-C")
+    head = Log(written).head()
+
+    def problems(log: list[Record]) -> list[str]:
+        index = Log(log).index
+        return log_problems(head, {p: partition.tree for p, partition in index.logs.items()})
+
+    assert problems(written + records("HH-D", "HH-E")) == []
+    [cut] = problems([r for r in written if r[1] != b"HH-B"])
+    assert cut == "partition 1: the log was cut: 0 records, the tree head has 9"
+    [rewritten] = problems(_rewritten(written, "HH-C", 9))
+    assert rewritten.startswith("partition 0: the first 18 records are not those")
