@@ -1,9 +1,10 @@
-"""`python -m bench` (`make bench`): how much the loop carries on this machine, how fast, and
-how fast the impact of a policy version and the re-screening under it run.
+"""`python -m bench` (`make bench`): how much the loop carries on this machine, how fast, how
+fast the impact of a policy version and the re-screening under it run, and what the verifiable
+log costs (tree heads, proofs).
 
-Exit status 0 when every household received exactly its referrals (targets missed or not:
-they are reported in the table), 1 when the count check failed, 2 when the run could not
-be completed.
+Exit status 0 when every household received exactly its referrals and every proof verified
+(targets missed or not: they are reported in the table), 1 when the count check or a proof
+failed, 2 when the run could not be completed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from bench import report
-from bench.run import RESULTS, Options, run
+from bench.run import PHASES, RESULTS, Options, run
 from bench.stack import BenchError
+from bench.tree_heads import MIN_RECORDS
 from deploy.local.stack import LOOP_SERVICES
 from services.runtime.logging import configure_logging
 
@@ -71,10 +74,17 @@ def _parser() -> argparse.ArgumentParser:
         "are not comparable)",
     )
     parser.add_argument(
+        "--log-records",
+        type=int,
+        default=1_000_000,
+        help="chain records of the verifiable log the proofs phase builds (default 1000000)",
+    )
+    parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: http, kafka, latency, audit, impact "
-        "(impact: the top-up, the impact of a policy version and the re-screening)",
+        help="comma-separated phases to leave out: http, kafka, latency, audit, impact, proofs "
+        "(impact: the top-up, the impact of a policy version and the re-screening; proofs: "
+        "the verifiable log, in-process; skipping all but proofs starts no broker)",
     )
     parser.add_argument("--log-level", default="INFO", help="the services' log level")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
@@ -103,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--households must be at least 10")
     if args.impact_households < 0:
         raise SystemExit("--impact-households must not be negative")
+    if args.log_records < MIN_RECORDS:
+        raise SystemExit(f"--log-records must be at least {MIN_RECORDS}")
     options = Options(
         households=args.households,
         seed=args.seed,
@@ -115,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         keep=args.keep,
         profile=_names(args.profile, LOOP_SERVICES, "service"),
         log_level=args.log_level,
-        skip=_names(args.skip, ("http", "kafka", "latency", "audit", "impact"), "phase"),
+        skip=_names(args.skip, PHASES, "phase"),
+        log_records=args.log_records,
     )
     console = Console(stderr=True)
     _quiet_libraries()
@@ -136,16 +149,31 @@ def main(argv: list[str] | None = None) -> int:
     Console(stderr=True).print(f"results: {options.output}")
     for difference in results.get("rescreening", {}).get("differences", [])[:20]:
         console.print(f"[yellow]impact report vs loop[/]: {difference}", highlight=False)
-    checks = results.get("checks", {})
-    if not checks.get("ok", False):
+    return exit_status(results, console)
+
+
+def exit_status(results: dict[str, Any], console: Console) -> int:
+    """1 when a household was not served right or a proof did not verify, else 0; a phase
+    left out has nothing to check."""
+    status = 0
+    checks = results.get("checks")
+    if checks is not None and not checks.get("ok", False):
         console.print(
             "[red]COUNT CHECK FAILED[/]: households did not receive exactly their referrals:",
             highlight=False,
         )
         for problem in checks.get("problems", []):
             console.print(f"  {problem}", highlight=False)
-        return 1
-    return 0
+        status = 1
+    proofs = results.get("proofs")
+    if proofs is not None and not proofs.get("all_verified", False):
+        console.print(
+            f"[red]PROOF CHECK FAILED[/]: proofs that did not verify: {proofs.get('failed')}"
+            f"; tree head verified: {proofs.get('tree_head', {}).get('verified')}",
+            highlight=False,
+        )
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

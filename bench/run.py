@@ -1,6 +1,8 @@
 """One benchmark run: a fresh broker, the services on a fresh namespace, every phase, the check.
 
-Order: raw Kafka baseline (before the services start, so nothing else uses the broker), then
+Order: the verifiable log's proofs first, in this process alone (no broker: nothing else runs
+yet, and a run that skips every phase of the loop starts neither broker nor services), then the
+raw Kafka baseline (before the services start, so nothing else uses the broker), then
 the loop entered through HTTP, the loop entered through the topic, latency at a fraction of the
 HTTP throughput, the top-up to the impact's household count, the exactly-once check once the
 loop is at rest, the audit reads and replays, the impact of a policy version and the
@@ -22,9 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from bench import phases, policy_phases, report
+from bench import phases, policy_phases, report, tree_heads
 from bench.baseline import measure_baseline
 from bench.broker import fresh_broker
 from bench.injector import application_message
@@ -40,6 +49,8 @@ from services.runtime.topic_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+LOOP_PHASES = ("http", "kafka", "latency", "audit", "impact")  # these need the broker and services
+PHASES = (*LOOP_PHASES, "proofs")
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,13 @@ class Options:
     output: Path = RESULTS / "latest.json"
     keep: bool = False
     log_level: str = "INFO"
-    skip: tuple[str, ...] = field(default=())  # phases: http, kafka, latency, audit, impact
+    skip: tuple[str, ...] = field(default=())  # of PHASES
+    log_records: int = 1_000_000  # chain records of the verifiable log (proofs phase)
+
+    @property
+    def needs_loop(self) -> bool:
+        """Whether a phase needing the broker and the services is selected."""
+        return any(phase not in self.skip for phase in LOOP_PHASES)
 
 
 def _machine() -> dict[str, Any]:
@@ -94,6 +111,40 @@ async def run(options: Options, console: Console) -> dict[str, Any]:
             "profiled": list(options.profile),
         }
     }
+    try:
+        if "proofs" not in options.skip:
+            results["run"]["log_records"] = options.log_records
+            results["proofs"] = _verifiable_log(options, console)
+        if options.needs_loop:
+            await _loop(options, console, results)
+    finally:
+        results["run"]["finished_at"] = datetime.now(UTC).isoformat()
+        results["run"]["machine_after"] = _machine()
+    results["targets"] = report.targets(results)
+    return results
+
+
+def _verifiable_log(options: Options, console: Console) -> dict[str, Any]:
+    """The proofs phase. Progress is drawn only between measurements (no refresh thread)."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, auto_refresh=False) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def step(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=total)
+            progress.update(tasks[what], completed=min(done, total), refresh=True)
+
+        return tree_heads.measure(options.log_records, seed=options.seed, progress=step)
+
+
+async def _loop(options: Options, console: Console, results: dict[str, Any]) -> None:
+    """Every phase of the loop, on a fresh broker and the services."""
     workdir = Path(tempfile.mkdtemp(prefix="assist-bench-"))
     results["run"]["workdir"] = str(workdir)
     # A little in the past: intake refuses future dates, and every household shares this date.
@@ -109,13 +160,10 @@ async def run(options: Options, console: Console) -> dict[str, Any]:
             )
         ok = results.get("checks", {}).get("ok", False)
     finally:
-        results["run"]["finished_at"] = datetime.now(UTC).isoformat()
-        results["run"]["machine_after"] = _machine()
         if ok and not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             console.print(f"work directory kept (service logs): {workdir}")
-    return results
 
 
 async def _measure(
@@ -215,7 +263,6 @@ async def _measure(
         finally:
             await observer.stop()
             stack.stop()
-    results["targets"] = report.targets(results)
 
 
 def _loop_throughput(results: dict[str, Any]) -> tuple[str, float] | None:
