@@ -74,8 +74,8 @@ async def test_a_forged_append_is_named_kept_out_and_never_taken_for_a_head(
     forged_place = len(chain) + 1
 
     # The chain writer, unaware of the forgery, appends its own next event after its own head.
-    housing = next(r for r in referrals if r["department"] == "housing")
-    await _answer(system, household_id, housing, 2)  # the forgery counts as one outcome
+    first, second = [r for r in referrals if r is not medical][:2]
+    await _answer(system, household_id, first, 2)  # the forgery counts as one outcome
     verdict = _audit(system, f"{household_id}/chain/verify")
     assert not verdict["valid"] and verdict["first_bad_sequence"] == forged_place, verdict
     assert "not appended by the chain writer" in verdict["reason"]
@@ -91,8 +91,7 @@ async def test_a_forged_append_is_named_kept_out_and_never_taken_for_a_head(
     writer = system.services["chainwriter"]
     writer.stop()
     writer.start().wait_healthy(timeout=90)
-    education = next(r for r in referrals if r["department"] == "education")
-    await _answer(system, household_id, education, 3)
+    await _answer(system, household_id, second, 3)
     verdict = _audit(system, f"{household_id}/chain/verify")
     assert verdict["first_bad_sequence"] == forged_place and "without them" not in verdict["reason"]
     assert verdict["length"] == len(chain) + 3
