@@ -22,6 +22,7 @@ import httpx
 from bench.usage import peak_rss_mib
 from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens, token_of
+from services.chainwriter.signing_key import ensure_writer_key
 
 
 class BenchError(RuntimeError):
@@ -45,6 +46,7 @@ class Stack:
     ) -> None:
         self.workdir = workdir
         self.tokens_file = ensure_tokens(workdir / "tokens.json")
+        ensure_writer_key(workdir / "data")  # the audit checks every append's signature
         self.ports = {name: free_port() for name in LOOP_SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._env = {

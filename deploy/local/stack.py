@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local.tokens import ensure_tokens
+from services.chainwriter.signing_key import ensure_writer_key
 from services.runtime.pseudonym import KEY_FILE, ensure_key_file
 
 
@@ -155,6 +156,7 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
         (data / sub).mkdir(parents=True, exist_ok=True)
     tokens = ensure_tokens(data / "tokens.json")
     pseudonym_key = ensure_key_file(data / KEY_FILE)  # mode 0600, like the tokens
+    ensure_writer_key(data)  # before the audit starts, which checks the writer's signatures
     started: set[str] = set()
     for service in SERVICES:
         if not running_pid(data, service.name):

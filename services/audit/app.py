@@ -27,7 +27,7 @@ from events.audit import AccessKind, ChainAccessed, Checkpoint, TreeHead
 from services.audit.access import AccessRecorder, token_fingerprint
 from services.audit.chainlog import ChainGone
 from services.audit.domain.state import fold_records
-from services.audit.domain.verification import verify_records
+from services.audit.domain.verification import signed_only, verify_records
 from services.audit.indexer import ChainIndexer
 from services.audit.keys import SigningKey
 from services.audit.rebuild import RebuildReport
@@ -165,6 +165,11 @@ def create_app(deps: AuditDeps) -> FastAPI:
             raise HTTPException(503, "audit is still reading the chain; try again shortly")
         return current
 
+    def unsigned(household_id: str) -> list[int]:
+        """Places of the household's records the chain writer did not append."""
+        entry = indexer().index.entries.get(household_id)
+        return list(entry.unsigned) if entry is not None else []
+
     async def answer(
         household_id: str,
         who: Reader,
@@ -221,7 +226,10 @@ def create_app(deps: AuditDeps) -> FastAPI:
     )
     async def chain(household_id: HouseholdPath, who: Reader = auditor) -> ChainView:
         return await answer(
-            household_id, who, AccessKind.CHAIN, lambda values: chain_view(household_id, values)
+            household_id,
+            who,
+            AccessKind.CHAIN,
+            lambda values: chain_view(household_id, values, unsigned(household_id)),
         )
 
     @app.get(
@@ -236,7 +244,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
             household_id,
             who,
             AccessKind.VERIFY,
-            lambda values: verification_view(household_id, verify_records(household_id, values)),
+            lambda values: verification_view(
+                household_id, verify_records(household_id, values, unsigned(household_id))
+            ),
         )
 
     @app.get(
@@ -255,7 +265,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
             household_id,
             who,
             AccessKind.STATE,
-            lambda values: state_view(fold_records(household_id, values, as_of)),
+            lambda values: state_view(
+                fold_records(household_id, signed_only(values, unsigned(household_id)), as_of)
+            ),
             as_of,
         )
 

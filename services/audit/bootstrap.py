@@ -10,14 +10,18 @@ from services.audit.checkpointer import Checkpointer
 from services.audit.config import AuditSettings, CheckpointSettings
 from services.audit.index import ChainIndex
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import load_or_create
+from services.audit.keys import load_or_create, load_public_pem
 from services.audit.rebuild import Rebuilder
 from services.audit.store import ChainStore
 from services.runtime.auth import TokenStore
 from services.runtime.http import install_common_routes
+from services.runtime.logging import get_logger
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.service import ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
+from services.runtime.writer_signature import writer_public_key_file
+
+log = get_logger()
 
 
 def build(
@@ -30,6 +34,13 @@ def build(
     audit = audit or AuditSettings()
     checkpoints = checkpoints or CheckpointSettings()
     key = load_or_create(settings.data_dir / "audit")
+    writer_key_file = writer_public_key_file(settings.data_dir)
+    writer_key = load_public_pem(writer_key_file.read_text()) if writer_key_file else None
+    log.info(
+        "chain writer's signatures",
+        checked=writer_key is not None,
+        public_key_file=str(writer_key_file) if writer_key_file else None,
+    )
     checkpointer = Checkpointer(
         kafka, topics.checkpoints, topics.chain, key, checkpoints.heads_per_part
     )
@@ -42,7 +53,7 @@ def build(
             tick_seconds=min(1.0, checkpoints.seconds),
             instance=settings.instance,
         ),
-        lambda: ChainIndexer(checkpoints, audit.cache_bytes, checkpointer.submit),
+        lambda: ChainIndexer(checkpoints, audit.cache_bytes, checkpointer.submit, writer_key),
         kafka,
     )
 

@@ -13,13 +13,16 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.audit import CheckpointHead
 from services.audit.domain.log_tree import LogTree
 from services.audit.domain.records import parse_record, stored_hash
 from services.audit.domain.tree_head import record_leaf, unfiled_record_hash
+from services.runtime.writer_signature import signed_by_writer
 
 _HOUSEHOLD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -27,11 +30,14 @@ _HOUSEHOLD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 class HouseholdEntry:
     """Where one household's chain is in the log."""
 
-    __slots__ = ("partition", "offsets", "partitions")
+    __slots__ = ("partition", "offsets", "partitions", "unsigned")
 
     def __init__(self, partition: int) -> None:
         self.partition = partition
         self.offsets: array[int] = array("q")
+        # Places (1-based) of records the chain writer did not sign: written to the topic by
+        # someone else. Flagged by verification and never folded into the household's state.
+        self.unsigned: list[int] = []
         # Only when a record of this household was written to another partition than its
         # first (a producer choosing partitions by hand): then each record's partition is kept.
         self.partitions: array[int] | None = None
@@ -130,7 +136,7 @@ class ChainIndex:
     """household -> (partition, offsets, head hash) for one chain topic, plus the bytes cache,
     plus the Merkle tree over each partition's records (signed in tree heads)."""
 
-    def __init__(self, cache_bytes: int = 0) -> None:
+    def __init__(self, cache_bytes: int = 0, writer_key: Ed25519PublicKey | None = None) -> None:
         self.entries: dict[str, HouseholdEntry] = {}
         # household -> (length, head hash), replaced whole at every fold, so that a copy of this
         # dict is a consistent snapshot of every head (for a checkpoint signed off the loop).
@@ -140,13 +146,24 @@ class ChainIndex:
         self.unfiled = 0  # records with no usable household key: counted, never indexed
         self.cache = RawCache(cache_bytes)
         self.logs: dict[int, PartitionLog] = {}
+        # The chain writer's public key: records without its signature are told apart. Without
+        # one (a log written by tests or tools, not by a chain writer) no record is flagged.
+        self.writer_key = writer_key
 
-    def fold(self, partition: int, offset: int, key: bytes | None, value: bytes | None) -> bool:
+    def fold(
+        self,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> bool:
         """Take one record of the chain topic; False if it was folded before (same position)."""
         if offset < self.positions.get(partition, 0):
             return False
         document, _ = parse_record(value)
-        self.fold_parsed(partition, offset, household_of(key, document), value, document)
+        household_id = household_of(key, document)
+        self.fold_parsed(partition, offset, household_id, value, document, headers)
         return True
 
     def fold_parsed(
@@ -156,6 +173,7 @@ class ChainIndex:
         household_id: str | None,
         value: bytes | None,
         document: dict[str, Any] | None,
+        headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """`fold` for a caller that has parsed the record and filed it already."""
         self.positions[partition] = max(self.positions.get(partition, 0), offset + 1)
@@ -173,6 +191,10 @@ class ChainIndex:
                 self.cache.put(household_id, [])  # a new chain starts cached, as it is complete
         entry.add(partition, offset)
         head_hash = stored_hash(value, document)
+        if self.writer_key is not None and not signed_by_writer(
+            self.writer_key, document.get("hash") if document else None, headers
+        ):
+            entry.unsigned.append(entry.length)
         log.append(offset, record_leaf(household_id, entry.length, head_hash))
         self.heads_map[household_id] = (entry.length, head_hash)
         self.events += 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from services.audit.checkpointer import HeadsSnapshot
 from services.audit.config import CheckpointSettings
 from services.audit.index import ChainIndex
@@ -26,15 +28,18 @@ class ChainIndexer:
         checkpoints: CheckpointSettings,
         cache_bytes: int,
         submit: Callable[[HeadsSnapshot], bool],
+        writer_key: Ed25519PublicKey | None = None,
     ) -> None:
-        self.index = ChainIndex(cache_bytes)
+        self.index = ChainIndex(cache_bytes, writer_key)
         self._settings = checkpoints
         self._submit = submit
         self._since_checkpoint = 0
         self._last_checkpoint_at: datetime | None = None
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
-        if self.index.fold(message.partition, message.offset, message.key, message.value):
+        if self.index.fold(
+            message.partition, message.offset, message.key, message.value, message.headers
+        ):
             self._since_checkpoint += 1
         return []
 

@@ -1,4 +1,6 @@
-"""The Ed25519 key pair that signs checkpoints: created on first start, kept under the data dir.
+"""Ed25519 key pairs: the audit's, that signs checkpoints, and the chain writer's, that signs
+what it appends (services/runtime/writer_signature.py); created on first start, kept under the
+data dir.
 
 The private key file is created with mode 0600 and refused if others can read it (as ssh does);
 the public key is served over HTTP and kept by auditors with the checkpoints they export.
@@ -52,10 +54,12 @@ def load_public_pem(pem: str) -> Ed25519PublicKey:
     return key
 
 
-def load_or_create(directory: Path) -> SigningKey:
+def load_or_create(
+    directory: Path, private_file: str = PRIVATE_FILE, public_file: str = PUBLIC_FILE
+) -> SigningKey:
     """The key pair under `directory`, created there (private key mode 0600) if absent."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    private_path = directory / PRIVATE_FILE
+    private_path = directory / private_file
     if not private_path.exists():
         _create(private_path)
     mode = stat.S_IMODE(private_path.stat().st_mode)
@@ -67,7 +71,7 @@ def load_or_create(directory: Path) -> SigningKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{private_path}: not an Ed25519 private key")
     signing = SigningKey(key, key.public_key())
-    (directory / PUBLIC_FILE).write_text(signing.public_pem)
+    (directory / public_file).write_text(signing.public_pem)
     return signing
 
 

@@ -57,7 +57,8 @@ class Rebuilder:
 
     async def _rebuild(self) -> RebuildReport:
         started = time.perf_counter()
-        fresh = ChainIndex(self._cache_bytes)
+        live = self._live()
+        fresh = ChainIndex(self._cache_bytes, live.index.writer_key if live else None)
         consumer = log_consumer(self._kafka)
         await consumer.start()
         read = 0
@@ -81,7 +82,13 @@ class Rebuilder:
                 batches = await consumer.getmany(timeout_ms=200, max_records=5000)
                 for tp, records in batches.items():
                     for record in records:
-                        fresh.fold(tp.partition, record.offset, record.key, record.value)
+                        fresh.fold(
+                            tp.partition,
+                            record.offset,
+                            record.key,
+                            record.value,
+                            tuple(record.headers or ()),
+                        )
                         read += 1
         finally:
             await consumer.stop()

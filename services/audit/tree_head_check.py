@@ -49,11 +49,21 @@ class InclusionCheck:
 
 def check_inclusion(client: ProofSource, household_id: str, head: TreeHead) -> InclusionCheck:
     """The household's chain, verified here, and each of its events proven in `head`."""
-    documents: list[dict[str, Any]] = client.chain(household_id)["events"]
-    verification = verify_chain(documents)
+    chain = client.chain(household_id)
+    documents: list[dict[str, Any]] = chain["events"]
+    # Records the service says the chain writer did not sign are left out of the links (as
+    # the service's verification does) and named; their places are still proven in the log.
+    unsigned = set(chain.get("unsigned_records", []))
+    verification = verify_chain(
+        d for place, d in enumerate(documents, start=1) if place not in unsigned
+    )
     check = InclusionCheck(
         household_id, len(documents), verification.valid, verification.reason or None
     )
+    check.findings += [
+        f"event {place}: not appended by the chain writer (no valid signature)"
+        for place in sorted(unsigned)
+    ]
     sizes = {tree.partition: tree.size for tree in head.trees}
     proofs: list[dict[str, Any]] = client.inclusion(household_id, sizes)["events"]
     if len(proofs) != len(documents):

@@ -20,6 +20,9 @@ class ChainView(BaseModel):
     household_id: str
     length: int
     events: list[dict[str, Any]]
+    # Places (1-based) of records on the topic the chain writer did not append (no valid
+    # signature): shown as stored, never folded into the household's state.
+    unsigned_records: list[int] = []
 
 
 class VerificationView(BaseModel):
@@ -109,7 +112,9 @@ class StateView(BaseModel):
     unreadable_reason: str | None
 
 
-def chain_view(household_id: str, values: list[bytes | None]) -> ChainView:
+def chain_view(
+    household_id: str, values: list[bytes | None], unsigned: list[int] | None = None
+) -> ChainView:
     """Stored records as documents; a record that is not JSON is shown as its bytes."""
     events: list[dict[str, Any]] = []
     for value in values:
@@ -120,7 +125,12 @@ def chain_view(household_id: str, values: list[bytes | None]) -> ChainView:
                 "raw_base64": base64.b64encode(value or b"").decode(),
             }
         events.append(document)
-    return ChainView(household_id=household_id, length=len(values), events=events)
+    return ChainView(
+        household_id=household_id,
+        length=len(values),
+        events=events,
+        unsigned_records=unsigned or [],
+    )
 
 
 def verification_view(household_id: str, verification: Verification) -> VerificationView:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from contracts.topics import TopicNames
+from services.chainwriter.signing_key import ensure_writer_key
 from services.chainwriter.writer import ChainWriter
 from services.runtime.service import ServiceParts, processor_service
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
+    key = ensure_writer_key(settings.data_dir)
     # Its state comes from assist.chain itself (bootstrap), so its input is never replayed.
     return processor_service(
         "chainwriter",
         kafka,
         topics,
         (topics.events,),
-        lambda: ChainWriter(topics),
+        lambda: ChainWriter(topics, key.private),
         replay_inputs=False,
     )

@@ -1,7 +1,8 @@
 """The chain writer: the one owner of every household's order.
 
 It takes proposed events from `assist.events`, drops any event_id it has already chained,
-and appends the rest to `assist.chain` with the next sequence and the hash link. A chained
+and appends the rest to `assist.chain` with the next sequence and the hash link, each signed
+with its own key in a record header (services/runtime/writer_signature.py). A chained
 referral event (issued, amended, withdrawn, overdue) also goes, the same bytes, to its
 department's topic `assist.referrals.<department>`: in the same transaction, so a department
 receives each exactly once, and a hop sooner than if another processor copied it from the chain.
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.topics import TopicNames
 from events.chain import ChainHead, linked_bytes
@@ -27,6 +29,7 @@ from services.runtime import metrics
 from services.runtime.kafka import read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.writer_signature import sign_record, signed_by_writer
 
 log = get_logger()
 FOR_DEPARTMENTS = (ReferralIssued, ReferralAmended, ReferralWithdrawn, ReferralOverdue)
@@ -37,13 +40,28 @@ class ChainWriter:
 
     service = "chainwriter"
 
-    def __init__(self, topics: TopicNames) -> None:
+    def __init__(self, topics: TopicNames, key: Ed25519PrivateKey | None = None) -> None:
         self.topics = topics
         self.heads: dict[str, ChainHead] = {}
         self.chained: set[uuid.UUID] = set()
+        # Signs every append (services/runtime/writer_signature.py); without a key (tests of
+        # the ordering alone) appends go unsigned and every record on the chain is taken.
+        self._key = key
 
-    def observe_chained(self, document: dict[str, object]) -> None:
-        """Fold one event already on the chain into the heads and the seen ids."""
+    def observe_chained(
+        self, document: dict[str, object], headers: Iterable[tuple[str, bytes]] = ()
+    ) -> None:
+        """Fold one event already on the chain into the heads and the seen ids; a record this
+        writer did not sign (written to the topic by someone else) is not its own: ignored."""
+        if self._key is not None and not signed_by_writer(
+            self._key.public_key(), str(document.get("hash")), headers
+        ):
+            log.warning(
+                "record on the chain not appended by the chain writer: ignored",
+                household_id=str(document.get("household_id")),
+                sequence=document.get("sequence"),
+            )
+            return
         household = str(document["household_id"])
         self.heads[household] = ChainHead(int(str(document["sequence"])), str(document["hash"]))
         self.chained.add(uuid.UUID(str(document["event_id"])))
@@ -80,10 +98,11 @@ class ChainWriter:
             producer=event.producer,
         )
         label = event.event_type.value
-        chained = [Outbound(self.topics.chain, event.key, value, label)]
+        headers = (sign_record(self._key, digest),) if self._key is not None else ()
+        chained = [Outbound(self.topics.chain, event.key, value, label, headers)]
         if isinstance(event.payload, FOR_DEPARTMENTS):
             department = self.topics.referrals(event.payload.department)
-            chained.append(Outbound(department, event.key, value, label))
+            chained.append(Outbound(department, event.key, value, label, headers))
         return chained
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
@@ -95,7 +114,9 @@ class ChainWriter:
         await consumer.start()
         try:
             count = await read_to_end(
-                consumer, self.topics.chain, lambda r: self.observe_chained(json.loads(r.value))
+                consumer,
+                self.topics.chain,
+                lambda r: self.observe_chained(json.loads(r.value), r.headers or ()),
             )
             log.info("chain heads rebuilt", events=count, households=len(self.heads))
         finally:

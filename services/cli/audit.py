@@ -114,7 +114,10 @@ def chain(
         verification = client.verify(household_id)
     documents: list[dict[str, Any]] = body["events"]
     rows = timeline(documents)
-    state = state_view(fold_state(household_id, documents))
+    # Records the chain writer did not append are shown, never folded into the state.
+    unsigned = set(body.get("unsigned_records", []))
+    appended = [d for place, d in enumerate(documents, start=1) if place not in unsigned]
+    state = state_view(fold_state(household_id, appended))
     if as_json:
         _print_json(
             {

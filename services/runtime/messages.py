@@ -15,6 +15,7 @@ class Inbound:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int = 0
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Outbound:
     key: bytes | None
     value: bytes
     label: str = ""  # event type, for metrics and logs
+    headers: tuple[tuple[str, bytes], ...] = ()  # e.g. the chain writer's signature
 
     @classmethod
     def event(cls, topic: str, event: Envelope) -> Outbound:

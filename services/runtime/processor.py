@@ -295,6 +295,7 @@ class Processor:
                     record.key,
                     record.value,
                     record.timestamp,
+                    tuple(record.headers or ()),
                 )
                 if position in self._skipped:  # skipped before: the state never had it
                     produced = []
@@ -405,7 +406,9 @@ class Processor:
                         offsets, self.config.name
                     )
                 for out in outputs:
-                    await producer.send(out.topic, out.value, key=out.key)  # type: ignore[attr-defined]
+                    await producer.send(  # type: ignore[attr-defined]
+                        out.topic, out.value, key=out.key, headers=list(out.headers) or None
+                    )
                 await producer.commit_transaction()  # type: ignore[attr-defined]
         except BaseException as error:
             with contextlib.suppress(Exception):  # the restart's fencing aborts it anyway

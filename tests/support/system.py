@@ -19,6 +19,7 @@ from contracts.topics import TopicNames
 from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens, role_tokens, token_of
 from events.identity import make_resident_id
+from services.chainwriter.signing_key import ensure_writer_key
 from services.runtime.pseudonym import ensure_key_file
 from services.runtime.settings import KafkaSettings
 from support.kafka_io import read_documents
@@ -42,6 +43,8 @@ class System:
         self.tokens = role_tokens(self.tokens_file)
         # The secret of the keyed pseudonyms in Kafka keys, as `make run` writes one.
         self.pseudonym_key_file = ensure_key_file(workdir / "pseudonym.key")
+        # The chain writer's key, before the audit starts: it checks every append's signature.
+        self.writer_key = ensure_writer_key(workdir / "data")
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,

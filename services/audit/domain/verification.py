@@ -8,7 +8,7 @@ so that `assist verify --all` runs in memory proportional to households, not to 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,38 @@ def _misfiled(household_id: str, document: dict[str, Any]) -> str | None:
     return None
 
 
-def verify_records(household_id: str, values: Sequence[bytes | None]) -> Verification:
-    """Verify one household's stored records, in log order (events.chain.verify_chain + more)."""
+def verify_records(
+    household_id: str, values: Sequence[bytes | None], unsigned: Collection[int] = ()
+) -> Verification:
+    """Verify one household's stored records, in log order (events.chain.verify_chain + more).
+
+    Records at the places `unsigned` (1-based) were not appended by the chain writer: they are
+    named as the first bad record, and the chain is verified without them, so the writer's own
+    next event is not blamed for the break a forgery would otherwise make.
+    """
+    if not unsigned:
+        return _verify_records(household_id, values)
+    signed = _verify_records(household_id, signed_only(values, unsigned))
+    first = min(unsigned)
+    document, _ = parse_record(values[first - 1])
+    claimed = document.get("sequence") if document else None
+    forged = (
+        f"record {first} (claiming sequence {claimed}) was not appended by the chain writer "
+        "(no valid signature): kept out of the household's state"
+    )
+    if len(unsigned) > 1:
+        forged += f"; {len(unsigned) - 1} more such records"
+    if not signed.valid:
+        forged += f"; without them: {signed.reason} at {signed.first_bad_sequence}"
+    return Verification(False, len(values), signed.head_hash, first, forged)
+
+
+def signed_only(values: Sequence[bytes | None], unsigned: Collection[int]) -> list[bytes | None]:
+    """The records the chain writer appended: what a household's state is folded from."""
+    return [v for place, v in enumerate(values, start=1) if place not in unsigned]
+
+
+def _verify_records(household_id: str, values: Sequence[bytes | None]) -> Verification:
     documents: list[dict[str, Any]] = []
     for position, value in enumerate(values, start=1):
         document, problem = parse_record(value)

@@ -35,7 +35,7 @@ class FakeConsumer:
 
     async def getmany(self, **_: Any) -> dict[TopicPartition, list[Any]]:
         records = [
-            SimpleNamespace(offset=o, key=b"k", value=v, timestamp=0)
+            SimpleNamespace(offset=o, key=b"k", value=v, timestamp=0, headers=())
             for o, v in self.values.items()
         ]
         self.values = {}
@@ -64,7 +64,13 @@ class FakeProducer:
     ) -> None:
         self.offsets.update(offsets)
 
-    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         self.sent.append((topic, value))
 
     async def commit_transaction(self) -> None:
