@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, create_model
 
 from contracts.topics import CATALOG
-from events.audit import ChainAccessed, Checkpoint, TreeHead
+from events.audit import ChainAccessed, Checkpoint, TreeHead, TreeHeadWitnessed
 from events.envelope import Envelope, Payload
 from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackSubmitted
 from events.legacy import LEGACY_PAYLOADS
@@ -60,6 +60,7 @@ def schema_files() -> dict[str, dict[str, Any]]:
     files["ChainAccessed.v1.json"] = _schema(ChainAccessed, "ChainAccessed")
     files["Checkpoint.v1.json"] = _schema(Checkpoint, "Checkpoint")
     files["TreeHead.v1.json"] = _schema(TreeHead, "TreeHead")
+    files["TreeHeadWitnessed.v1.json"] = _schema(TreeHeadWitnessed, "TreeHeadWitnessed")
     return files
 
 
@@ -76,6 +77,7 @@ def asyncapi() -> dict[str, Any]:
         "ChainAccessed": 1,
         "Checkpoint": 1,
         "TreeHead": 1,
+        "TreeHeadWitnessed": 1,
     }
     for name, version in {**current, **others}.items():
         messages[name] = {

@@ -144,12 +144,13 @@ DEADLETTER_SKIPS = TopicSpec(
 CHECKPOINTS = TopicSpec(
     name="assist.checkpoints",
     partitions=1,
-    key="checkpoint | tree-head",
-    description="Signed checkpoints over every household's chain head (key checkpoint) and "
-    "signed tree heads of the Merkle tree over every chain record (key tree-head) (audit).",
+    key="checkpoint | tree-head | witness",
+    description="Signed checkpoints over every household's chain head (key checkpoint), "
+    "signed tree heads of the Merkle tree over every chain record (key tree-head) and outside "
+    "witnesses' co-signatures of them (key witness) (audit).",
     publishers=("audit",),
     subscribers=("auditors",),
-    messages=("Checkpoint", "TreeHead"),
+    messages=("Checkpoint", "TreeHead", "TreeHeadWitnessed"),
 )
 AUDIT_ACCESS = TopicSpec(
     name="assist.audit.access",

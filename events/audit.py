@@ -133,3 +133,21 @@ class TreeHead(BaseModel):
 
     def tree(self, partition: int) -> PartitionTree | None:
         return next((t for t in self.trees if t.partition == partition), None)
+
+
+class TreeHeadWitnessed(BaseModel):
+    """An outside witness checked that a tree head extends the last one it saw and co-signed it,
+    on `assist.checkpoints` (key `witness`). The co-signature is over the same bytes as the
+    audit's signature (TreeHead.signed_document), with the witness's own Ed25519 key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: Literal[1] = 1
+    kind: Literal["tree-head-witnessed"] = "tree-head-witnessed"
+    tree_head_id: uuid.UUID
+    witness_key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    witness_public_key_pem: str = Field(max_length=1000)
+    signature: str = Field(max_length=200)  # base64 of the co-signature
+    # The witness's last tree head before this one (None on its first), whose extension it checked
+    previous_tree_head_id: uuid.UUID | None = None
+    witnessed_at: AwareDatetime
+    witnessed_by: str | None = None  # the user behind the token that sent it

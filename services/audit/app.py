@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, NoReturn, Protocol, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from events.audit import AccessKind, ChainAccessed, Checkpoint, TreeHead
+from events.audit import AccessKind, ChainAccessed, Checkpoint, TreeHead, TreeHeadWitnessed
 from services.audit.access import AccessRecorder, token_fingerprint
 from services.audit.chainlog import ChainGone
+from services.audit.domain.checkpoint import key_id
 from services.audit.domain.state import fold_records
+from services.audit.domain.tree_head import cosignature_problems
 from services.audit.domain.verification import signed_only, verify_records
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import SigningKey
+from services.audit.keys import SigningKey, load_public_pem
 from services.audit.rebuild import RebuildReport
 from services.audit.store import ChainStore
 from services.audit.views import (
@@ -79,8 +81,29 @@ HOUSEHOLD_ANSWERS = errors(
 )
 
 
-def _invalid(field: str, message: str) -> NoReturn:
-    raise RequestValidationError([{"loc": ("query", field), "msg": message}])
+def _invalid(field: str, message: str, where: str = "query") -> NoReturn:
+    raise RequestValidationError([{"loc": (where, field), "msg": message}])
+
+
+class WitnessBook(Protocol):
+    """The tree heads signed since the start and their witnesses (the Checkpointer)."""
+
+    @property
+    def tree_heads(self) -> Mapping[uuid.UUID, TreeHead]: ...
+
+    @property
+    def witnesses(self) -> Mapping[uuid.UUID, list[TreeHeadWitnessed]]: ...
+
+    async def add_witness(self, witnessed: TreeHeadWitnessed) -> TreeHeadWitnessed: ...
+
+
+class WitnessBody(BaseModel):
+    """A witness's co-signature, as `assist checkpoint witness` sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    witness_public_key_pem: str = Field(min_length=1, max_length=1000)
+    signature: str = Field(min_length=1, max_length=200)  # base64 over TreeHead.signed_document
+    previous_tree_head_id: uuid.UUID | None = None
 
 
 def _tree_sizes(text: str) -> dict[int, int]:
@@ -135,6 +158,7 @@ class AuditDeps:
     rebuild: Callable[[], Awaitable[RebuildReport]]
     latest_checkpoint: Callable[[], Checkpoint | None]
     latest_tree_head: Callable[[], TreeHead | None] = lambda: None
+    witnesses: WitnessBook | None = None
 
 
 def create_app(deps: AuditDeps) -> FastAPI:
@@ -296,6 +320,63 @@ def create_app(deps: AuditDeps) -> FastAPI:
         if latest is None:
             raise HTTPException(404, "no tree head yet: the chain is empty or still being read")
         return latest
+
+    def witness_book() -> WitnessBook:
+        if deps.witnesses is None:
+            raise HTTPException(503, "this audit service keeps no witnesses")
+        return deps.witnesses
+
+    def signed_head(tree_head_id: uuid.UUID) -> TreeHead:
+        head = witness_book().tree_heads.get(tree_head_id)
+        if head is None:
+            raise HTTPException(
+                404, f"no tree head {tree_head_id} signed since the service started"
+            )
+        return head
+
+    @app.post(
+        "/v1/tree-heads/{tree_head_id}/witnesses",
+        status_code=201,
+        response_model=TreeHeadWitnessed,
+        tags=["checkpoints"],
+        summary="A witness's co-signature of a tree head it checked (assist checkpoint witness)",
+        responses=errors(404, 503, s404="No such tree head signed since the service started"),
+    )
+    async def add_witness(
+        tree_head_id: uuid.UUID, body: WitnessBody, who: Reader = auditor
+    ) -> TreeHeadWitnessed:
+        head = signed_head(tree_head_id)
+        try:
+            witness_key = load_public_pem(body.witness_public_key_pem)
+        except ValueError as error:
+            _invalid("witness_public_key_pem", f"not an Ed25519 public key in PEM: {error}", "body")
+        witnessed = TreeHeadWitnessed(
+            tree_head_id=tree_head_id,
+            witness_key_id=key_id(witness_key),
+            witness_public_key_pem=body.witness_public_key_pem,
+            signature=body.signature,
+            previous_tree_head_id=body.previous_tree_head_id,
+            witnessed_at=datetime.now(UTC),
+            witnessed_by=who.user,
+        )
+        problems = cosignature_problems(head, witnessed, witness_key)
+        if problems:
+            _invalid("signature", "; ".join(problems), "body")
+        try:
+            return await witness_book().add_witness(witnessed)
+        except Exception as error:  # noqa: BLE001 - not published: not kept
+            raise HTTPException(503, f"the co-signature could not be published: {error}") from None
+
+    @app.get(
+        "/v1/tree-heads/{tree_head_id}/witnesses",
+        response_model=list[TreeHeadWitnessed],
+        tags=["checkpoints"],
+        summary="Every witness's co-signature of a tree head",
+        responses=errors(404, 503, s404="No such tree head signed since the service started"),
+    )
+    async def witnesses(tree_head_id: uuid.UUID, _: Reader = reader) -> list[TreeHeadWitnessed]:
+        signed_head(tree_head_id)
+        return list(witness_book().witnesses.get(tree_head_id, []))
 
     @app.get(
         "/v1/log/consistency",

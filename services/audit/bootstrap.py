@@ -82,6 +82,7 @@ def build(
             rebuilder.rebuild,
             lambda: checkpointer.latest,
             lambda: checkpointer.latest_tree_head,
+            checkpointer,
         )
     )
     install_common_routes(app, "audit", lambda: [processor])

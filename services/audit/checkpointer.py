@@ -10,12 +10,14 @@ the parts are published to `assist.checkpoints`, acknowledged by every in-sync r
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 
-from events.audit import Checkpoint, CheckpointHead, TreeHead
+from events.audit import Checkpoint, CheckpointHead, TreeHead, TreeHeadWitnessed
 from events.canonical import canonical_json
 from services.audit.domain.checkpoint import make_checkpoint, split
 from services.audit.domain.merkle import LeafCache
@@ -28,6 +30,8 @@ from services.runtime.settings import KafkaSettings
 log = get_logger()
 CHECKPOINT_KEY = b"checkpoint"
 TREE_HEAD_KEY = b"tree-head"
+WITNESS_KEY = b"witness"
+KEPT_TREE_HEADS = 10_000  # about 1 KB each: the last week at one a minute
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class Checkpointer:
         self._leaves: LeafCache = {}
         self.latest: Checkpoint | None = None
         self.latest_tree_head: TreeHead | None = None
+        # Tree heads signed since the start (newest last, bounded) and their witnesses.
+        self.tree_heads: OrderedDict[uuid.UUID, TreeHead] = OrderedDict()
+        self.witnesses: dict[uuid.UUID, list[TreeHeadWitnessed]] = {}
 
     async def start(self) -> None:
         self._producer = make_producer(self._kafka)
@@ -108,6 +115,10 @@ class Checkpointer:
             log.error("checkpoint not published", error=f"{type(error).__name__}: {error}")
             return
         self.latest, self.latest_tree_head = checkpoint, tree_head
+        self.tree_heads[tree_head.tree_head_id] = tree_head
+        while len(self.tree_heads) > KEPT_TREE_HEADS:
+            dropped, _ = self.tree_heads.popitem(last=False)
+            self.witnesses.pop(dropped, None)
         log.info(
             "tree head published",
             tree_head_id=str(tree_head.tree_head_id),
@@ -123,6 +134,27 @@ class Checkpointer:
             key_id=checkpoint.key_id,
             parts=len(messages),
         )
+
+    async def add_witness(self, witnessed: TreeHeadWitnessed) -> TreeHeadWitnessed:
+        """Publish a witness's co-signature (checked by the caller) and keep it with its tree
+        head; a witness that co-signed the same tree head before gets its first answer back."""
+        kept = self.witnesses.setdefault(witnessed.tree_head_id, [])
+        earlier = next((w for w in kept if w.witness_key_id == witnessed.witness_key_id), None)
+        if earlier is not None:
+            return earlier
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("the audit service is stopping")
+        message = canonical_json(witnessed.model_dump(mode="json"))
+        await (await producer.send(self._topic, message, key=WITNESS_KEY))
+        kept.append(witnessed)
+        log.info(
+            "tree head witnessed",
+            tree_head_id=str(witnessed.tree_head_id),
+            witness_key_id=witnessed.witness_key_id,
+            user=witnessed.witnessed_by,
+        )
+        return witnessed
 
     def _sign(self, snapshot: HeadsSnapshot) -> tuple[Checkpoint, list[bytes]]:
         # Runs in a worker thread, on the snapshot only; the leaf cache is this thread's alone,

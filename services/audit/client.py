@@ -96,6 +96,13 @@ class AuditClient:
         params = {"partition": str(partition), "old_size": str(old_size), "new_size": str(new_size)}
         return self._get("/v1/log/consistency", params)
 
+    def add_witness(self, tree_head_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._send("POST", f"/v1/tree-heads/{tree_head_id}/witnesses", body=body)
+
+    def witnesses(self, tree_head_id: str) -> list[dict[str, Any]]:
+        answer: Any = self._send("GET", f"/v1/tree-heads/{tree_head_id}/witnesses")
+        return list(answer)
+
     def public_key(self) -> dict[str, Any]:
         return self._get("/v1/checkpoints/public-key")
 
@@ -105,9 +112,15 @@ class AuditClient:
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         return self._send("GET", path, params)
 
-    def _send(self, method: str, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         try:
-            reply = self._client.request(method, path, params=params)
+            reply = self._client.request(method, path, params=params, json=body)
         except httpx.HTTPError as error:
             raise AuditError(f"cannot reach the audit service at {self.url}: {error}") from None
         if reply.status_code == 404:
@@ -118,8 +131,8 @@ class AuditClient:
             )
         if reply.status_code >= 400:
             raise AuditError(f"the audit service answered {reply.status_code}: {_detail(reply)}")
-        body: dict[str, Any] = reply.json()
-        return body
+        answer: dict[str, Any] = reply.json()
+        return answer
 
 
 def _detail(reply: httpx.Response) -> str:

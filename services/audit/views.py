@@ -110,6 +110,8 @@ class StateView(BaseModel):
     rescreenings: list[RescreeningView] = []
     unreadable_sequence: int | None
     unreadable_reason: str | None
+    # Sequences of outcomes naming another program or department than their referral's
+    mismatched_outcomes: list[int] = []
 
 
 def chain_view(
@@ -204,6 +206,7 @@ def state_view(state: HouseholdState) -> StateView:
         ],
         unreadable_sequence=state.unreadable_sequence,
         unreadable_reason=state.unreadable_reason,
+        mismatched_outcomes=state.mismatched_outcomes,
     )
 
 

@@ -31,18 +31,21 @@ from services.audit.checkpoint_file import (
     write_tree_head_file,
 )
 from services.audit.client import DEFAULT_URL, AuditClient, AuditError, NotFound, resolve_token
-from services.audit.domain.checkpoint import verify_checkpoint
+from services.audit.domain.checkpoint import key_id, verify_checkpoint
 from services.audit.domain.state import fold_state
 from services.audit.domain.timeline import timeline
-from services.audit.domain.tree_head import verify_tree_head
+from services.audit.domain.tree_head import cosign, verify_tree_head
 from services.audit.household_check import check_household
-from services.audit.keys import load_public_pem
+from services.audit.keys import load_or_create, load_public_pem
 from services.audit.sweep import SweepReport, sweep_with_progress
 from services.audit.tree_head_check import check_growth, check_inclusion
 from services.audit.views import state_view
 from services.runtime.settings import KafkaSettings
 
 VALID, BROKEN, ERROR = 0, 1, 2
+# A witness's directory (assist checkpoint witness --state).
+WITNESS_PRIVATE_FILE, WITNESS_PUBLIC_FILE = "witness-signing.key", "witness-signing.pub"
+AUDIT_KEY_FILE, LAST_TREE_HEAD_FILE = "audit-public-key.pem", "last-tree-head.json"
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text.")]
 Url = Annotated[str, typer.Option("--url", envvar="ASSIST_AUDIT_URL", help="The audit service.")]
@@ -96,6 +99,7 @@ def register(app: typer.Typer) -> None:
     checkpoint.command("export")(export)
     checkpoint.command("tree-head")(export_tree_head)
     checkpoint.command("consistency")(consistency)
+    checkpoint.command("witness")(witness)
     app.add_typer(checkpoint, name="checkpoint")
 
 
@@ -322,6 +326,76 @@ def consistency(
         )
         Console().print(f"[green]consistent[/]: the log only grew ({grown})")
     raise typer.Exit(BROKEN if problems else VALID)
+
+
+def witness(
+    state: Annotated[
+        Path,
+        typer.Option(
+            "--state",
+            envvar="ASSIST_WITNESS_DIR",
+            help="The witness's own directory, outside the system: its key pair, the audit's "
+            "public key pinned on first use, and the last tree head it co-signed.",
+        ),
+    ],
+    url: Url = DEFAULT_URL,
+    token: Token = None,
+    tokens_file: TokensFile = None,
+    as_json: Json = False,
+) -> None:
+    """As an outside witness: check that the latest tree head extends the last one this witness
+    co-signed (proofs checked here), then co-sign it with the witness's own key."""
+    with _errors(), _client(url, token, tokens_file) as client:
+        key = load_or_create(state, WITNESS_PRIVATE_FILE, WITNESS_PUBLIC_FILE)
+        audit_pem = _pinned_audit_key(state, str(client.public_key()["public_key_pem"]))
+        try:
+            head = TreeHead.model_validate(client.latest_tree_head())
+        except NotFound as missing:
+            _fail(f"no tree head to witness: {missing}")
+        problems = verify_tree_head(head, load_public_pem(audit_pem))
+        last_file = state / LAST_TREE_HEAD_FILE
+        previous = read_tree_head_file(last_file)[0] if last_file.exists() else None
+        if not problems and previous is not None:
+            problems = check_growth(client, previous, head)
+        if problems:
+            if as_json:
+                _print_json({"witnessed": False, "problems": problems})
+            _fail("not co-signed: " + "; ".join(problems), BROKEN)
+        answer = client.add_witness(
+            str(head.tree_head_id),
+            {
+                "witness_public_key_pem": key.public_pem,
+                "signature": cosign(key.private, head),
+                "previous_tree_head_id": str(previous.tree_head_id) if previous else None,
+            },
+        )
+        write_tree_head_file(last_file, head, audit_pem, client.url)
+    if as_json:
+        _print_json({"witnessed": True, **answer})
+    else:
+        since = f"extends {previous.tree_head_id}" if previous else "the first this witness saw"
+        Console().print(
+            f"[green]witnessed[/] tree head {head.tree_head_id} ({since}); co-signed with key "
+            f"{key.key_id}"
+        )
+    raise typer.Exit(VALID)
+
+
+def _pinned_audit_key(state: Path, served_pem: str) -> str:
+    """The audit's public key as this witness first saw it; a service now signing with another
+    key is refused (its earlier tree heads could not be told from forgeries)."""
+    pinned = state / AUDIT_KEY_FILE
+    if not pinned.exists():
+        pinned.write_text(served_pem)
+        return served_pem
+    kept = pinned.read_text()
+    if key_id(load_public_pem(kept)) != key_id(load_public_pem(served_pem)):
+        _fail(
+            f"the audit service now signs with key {key_id(load_public_pem(served_pem))}, not "
+            f"with {key_id(load_public_pem(kept))} pinned in {pinned}: not co-signed",
+            BROKEN,
+        )
+    return kept
 
 
 def _verify_in_tree_head(

@@ -46,6 +46,8 @@ ROUTE_ROLES: tuple[tuple[str, str], ...] = (
     ("/v1/referrals", "department:education"),
     ("/v1/households", "auditor"),
     ("/v1/checkpoints", "auditor"),
+    ("/v1/tree-heads", "auditor"),
+    ("/v1/log", "auditor"),
     ("/v1/index", "operator"),
     ("/v1/policy", "policy"),
     ("/v1/clock", "operator"),

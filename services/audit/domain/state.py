@@ -124,6 +124,8 @@ class HouseholdState:
     # Where the fold had to stop on an event that could not be read (first such position).
     unreadable_sequence: int | None = None
     unreadable_reason: str | None = None
+    # Outcomes whose program or department is not their referral's: not counted.
+    mismatched_outcomes: list[int] = field(default_factory=list)
 
     @property
     def settled(self) -> bool:
@@ -235,6 +237,15 @@ def apply(state: HouseholdState, event: Envelope, position: int) -> None:
 def _outcome(
     state: HouseholdState, payload: ReferralOutcomeReported, event: Envelope, sequence: int
 ) -> None:
+    referral = state.referrals.get(payload.referral_id)
+    if referral is not None and (referral.program, referral.department) != (
+        payload.program.value,
+        payload.department.value,
+    ):
+        # An answer naming another program or department than its referral's is no answer
+        # to it: it does not count, and is listed for the auditor.
+        state.mismatched_outcomes.append(sequence)
+        return
     reason = (
         payload.reason.value
         if payload.reason

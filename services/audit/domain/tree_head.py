@@ -24,7 +24,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from events.audit import PartitionTree, TreeHead
+from events.audit import PartitionTree, TreeHead, TreeHeadWitnessed
 from services.audit.domain.checkpoint import key_id, sign, signature_problems
 from services.audit.domain.log_tree import LogTree, verify_consistency, verify_inclusion
 from services.audit.domain.merkle import leaf_hash
@@ -164,3 +164,19 @@ def log_problems(head: TreeHead, trees: Mapping[int, LogTree]) -> list[str]:
                 "the tree head signed (rewritten or reordered)"
             )
     return problems
+
+
+def cosign(key: Ed25519PrivateKey, head: TreeHead) -> str:
+    """A witness's co-signature: over the same bytes the audit signed, with the witness's key."""
+    return sign(key, head.signed_document())
+
+
+def cosignature_problems(
+    head: TreeHead, witnessed: TreeHeadWitnessed, witness_key: Ed25519PublicKey
+) -> list[str]:
+    """What is wrong with a witness's co-signature of `head`."""
+    if witnessed.tree_head_id != head.tree_head_id:
+        return [f"co-signs tree head {witnessed.tree_head_id}, not {head.tree_head_id}"]
+    return signature_problems(
+        witnessed.witness_key_id, witnessed.signature, head.signed_document(), witness_key
+    )

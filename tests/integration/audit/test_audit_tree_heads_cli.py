@@ -83,6 +83,14 @@ class Audit:
         }
         return CliRunner().invoke(cli, list(args), env=env)
 
+    def get(self, path: str) -> Any:
+        token = role_tokens(self.tokens_file)["auditor"]
+        reply = httpx.get(
+            f"{self.service.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
     def tree_head_covering(self, events: int, timeout: float = 60.0) -> Document:
         """Until the latest tree head covers `events` records; that tree head."""
         token = role_tokens(self.tokens_file)["auditor"]
@@ -127,6 +135,11 @@ def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
         assert exported.exit_code == 0, exported.output
         assert len(first.read_bytes()) < 2000  # whatever the number of households
 
+        witness_dir = tmp_path / "witness"
+        seen = audit.assist("checkpoint", "witness", "--state", str(witness_dir))
+        assert seen.exit_code == 0, seen.output
+        assert "the first this witness saw" in " ".join(seen.stdout.split())
+
         proven = audit.assist("verify", "HH-A", "--checkpoint", str(first), "--json")
         assert proven.exit_code == 0, proven.output
         report = json.loads(proven.stdout)
@@ -142,6 +155,13 @@ def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
         grown = audit.assist("checkpoint", "consistency", str(first), str(second))
         assert grown.exit_code == 0, grown.output
         assert "consistent" in grown.stdout and "only grew" in grown.stdout
+        # The witness checks the growth itself, then co-signs; the service keeps and shows it.
+        again = audit.assist("checkpoint", "witness", "--state", str(witness_dir), "--json")
+        assert again.exit_code == 0, again.output
+        witnessed = json.loads(again.stdout)
+        assert witnessed["previous_tree_head_id"] is not None
+        shown = audit.get(f"/v1/tree-heads/{witnessed['tree_head_id']}/witnesses")
+        assert [w["witness_key_id"] for w in shown] == [witnessed["witness_key_id"]]
         # A household appended after the older head: its events are counted, not proven.
         later = json.loads(
             audit.assist("verify", "HH-D", "--checkpoint", str(first), "--json").stdout
@@ -170,6 +190,8 @@ def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
         findings = json.loads(caught.stdout)["findings"]
         assert findings and all("not in the log as the tree head signed it" in f for f in findings)
         assert audit.assist("checkpoint", "tree-head", str(rewritten)).exit_code == 0
+        refused = audit.assist("checkpoint", "witness", "--state", str(witness_dir))
+        assert refused.exit_code == 1 and "not co-signed" in refused.stderr, refused.output
         broken = audit.assist("checkpoint", "consistency", str(first), str(rewritten), "--json")
         assert broken.exit_code == 1, broken.output
         problems = json.loads(broken.stdout)["problems"]
@@ -180,3 +202,25 @@ def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
         assert report["broken"] == []  # every hash chain is valid
         [problem] = report["log_findings"]
         assert problem.startswith("partition ") and "rewritten or reordered" in problem
+
+
+@pytest.mark.timeout(400)
+def test_no_false_alarm_over_ten_thousand_clean_chains(
+    namespace: tuple[KafkaSettings, TopicNames], tmp_path: Path
+) -> None:
+    kafka, topics = namespace
+    households = [f"HH-{n:05d}" for n in range(10_000)]
+    chains = {h: [e.to_document() for e in chained(history(h)[:3])] for h in households}
+    write(kafka, topics.chain, chains)
+    kept = tmp_path / "head.json"
+    with Audit(kafka, topics, tmp_path) as audit:
+        audit.tree_head_covering(30_000, timeout=120)
+        assert audit.assist("checkpoint", "tree-head", str(kept)).exit_code == 0
+        whole = audit.assist("verify", "--all", "--checkpoint", str(kept), "--json")
+        assert whole.exit_code == 0, whole.output
+        report = json.loads(whole.stdout)
+        assert (report["households"], report["broken"], report["log_findings"]) == (10_000, [], [])
+        for household in households[::500]:
+            one = audit.assist("verify", household, "--checkpoint", str(kept), "--json")
+            assert one.exit_code == 0, one.output
+            assert json.loads(one.stdout)["in_tree_head"] == 3

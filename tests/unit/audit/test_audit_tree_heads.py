@@ -11,10 +11,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from unit.audit.audit_histories import chained, history
 
-from events.audit import TreeHead
+from events.audit import TreeHead, TreeHeadWitnessed
 from events.canonical import canonical_json
 from events.chain import event_hash
-from services.audit.domain.tree_head import log_problems, make_tree_head, verify_tree_head
+from services.audit.domain.checkpoint import key_id
+from services.audit.domain.tree_head import (
+    cosign,
+    cosignature_problems,
+    log_problems,
+    make_tree_head,
+    verify_tree_head,
+)
 from services.audit.index import ChainIndex
 from services.audit.tree_head_check import check_growth, check_inclusion
 
@@ -178,3 +185,24 @@ def test_a_log_read_whole_is_compared_with_the_tree_head_on_the_readers_side() -
     assert cut == "partition 1: the log was cut: 0 records, the tree head has 9"
     [rewritten] = problems(_rewritten(written, "HH-C", 9))
     assert rewritten.startswith("partition 0: the first 18 records are not those")
+
+
+def test_a_witness_co_signs_the_bytes_the_audit_signed() -> None:
+    head = Log(records("HH-A")).head()
+    witness = Ed25519PrivateKey.generate()
+    witnessed = TreeHeadWitnessed(
+        tree_head_id=head.tree_head_id,
+        witness_key_id=key_id(witness.public_key()),
+        witness_public_key_pem="(pem)",
+        signature=cosign(witness, head),
+        witnessed_at=NOW,
+    )
+    assert cosignature_problems(head, witnessed, witness.public_key()) == []
+    other_head = Log(records("HH-A", "HH-B")).head()
+    assert (
+        "co-signs tree head" in cosignature_problems(other_head, witnessed, witness.public_key())[0]
+    )
+    moved = witnessed.model_copy(update={"tree_head_id": other_head.tree_head_id})
+    assert cosignature_problems(other_head, moved, witness.public_key()) == [
+        "signature does not verify"
+    ]

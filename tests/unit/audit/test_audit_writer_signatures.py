@@ -106,3 +106,22 @@ def test_without_the_writers_key_nothing_is_flagged() -> None:
     for offset, document in enumerate(documents):
         index.fold(0, offset, HOUSEHOLD.encode(), canonical_json(document))
     assert index.entries[HOUSEHOLD].unsigned == []
+
+
+def test_an_outcome_naming_another_program_than_its_referrals_does_not_count() -> None:
+    documents = [e.to_document() for e in chained(history(HOUSEHOLD))]
+    issued = next(
+        d
+        for d in documents
+        if d["event_type"] == "ReferralIssued" and d["payload"]["department"] != "medical_security"
+    )
+    # Signed or not, an answer is checked against the referral it names.
+    mismatched = forged_delivery(documents[-1])
+    mismatched["payload"]["referral_id"] = issued["payload"]["referral_id"]
+    mismatched["hash"] = event_hash(mismatched)
+    values: list[bytes | None] = [canonical_json(d) for d in [*documents, mismatched]]
+    state = fold_records(HOUSEHOLD, values, None)
+    assert state.mismatched_outcomes == [len(documents) + 1]
+    assert all(d.cash_amount != 99999 for d in state.delivered)
+    referral = state.referrals[issued["payload"]["referral_id"]]
+    assert referral.answered_sequence != len(documents) + 1
