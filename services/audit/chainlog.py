@@ -23,6 +23,7 @@ class Record(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
 
 
 def log_consumer(kafka: KafkaSettings, fetch_bytes: int = 4 * 1024 * 1024) -> AIOKafkaConsumer:

@@ -127,6 +127,11 @@ def sweep(console: Console, report: SweepReport, checkpoint: Checkpoint | None) 
             console.print(f"[red]{finding.problem}[/] {finding.household_id}: {finding.detail}")
     for problem in report.log_findings[:MAX_LISTED]:
         console.print(f"[red]log[/] {problem}")
+    for household_id, place in report.unsigned[:MAX_LISTED]:
+        console.print(
+            f"[red]not appended by the chain writer[/] {household_id}: record {place} "
+            "(no valid signature)"
+        )
     if report.valid:
         console.print(
             "[green]every chain is valid[/]" + (" and extends the checkpoint" if checkpoint else "")
@@ -159,6 +164,7 @@ def sweep_json(report: SweepReport) -> dict[str, Any]:
             for f in report.findings
         ],
         "log_findings": report.log_findings,
+        "unsigned": [{"household_id": h, "record": place} for h, place in report.unsigned],
     }
 
 

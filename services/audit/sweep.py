@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -39,6 +40,8 @@ class SweepReport:
     findings: list[HeadFinding] = field(default_factory=list)
     # Against a kept tree head: partitions cut short or rewritten (domain/tree_head.log_problems)
     log_findings: list[str] = field(default_factory=list)
+    # With the chain writer's public key: (household, place) of records it did not append
+    unsigned: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -46,12 +49,15 @@ class SweepReport:
 
     @property
     def valid(self) -> bool:
-        return not self.broken and not self.findings and not self.log_findings
+        return not (self.broken or self.findings or self.log_findings or self.unsigned)
 
 
 class _Sweep:
-    def __init__(self, checkpoint: Checkpoint | None) -> None:
-        self.index = ChainIndex(cache_bytes=0)
+    def __init__(
+        self, checkpoint: Checkpoint | None, writer_key: Ed25519PublicKey | None = None
+    ) -> None:
+        self.index = ChainIndex(cache_bytes=0, writer_key=writer_key)
+        self.unsigned: list[tuple[str, int]] = []
         self.verifier = ChainsVerifier()
         self.probe = {h.household_id: h.length for h in checkpoint.heads} if checkpoint else {}
         self.hash_at_checkpoint: dict[str, str] = {}
@@ -60,9 +66,19 @@ class _Sweep:
         document, problem = parse_record(record.value)
         household_id = household_of(record.key, document)
         self.index.fold_parsed(
-            record.partition, record.offset, household_id, record.value, document
+            record.partition,
+            record.offset,
+            household_id,
+            record.value,
+            document,
+            tuple(record.headers or ()),
         )
         if household_id is None:
+            return
+        entry = self.index.entries[household_id]
+        if entry.unsigned and entry.unsigned[-1] == entry.length:
+            # Not appended by the chain writer: named, and the chain verified without it.
+            self.unsigned.append((household_id, entry.length))
             return
         self.verifier.add_parsed(household_id, document, problem)
         wanted = self.probe.get(household_id)
@@ -76,12 +92,13 @@ async def sweep(
     checkpoint: Checkpoint | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     tree_head: TreeHead | None = None,
+    writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     """Read `topic` once from its beginning; verify every chain, and against `checkpoint`; with
     a kept `tree_head`, rebuild each partition's Merkle tree here and compare it with what the
     tree head signed."""
     started = time.perf_counter()
-    state = _Sweep(checkpoint)
+    state = _Sweep(checkpoint, writer_key)
     records = await read_log(kafka, topic, state.take, on_progress)
     index = state.index
     broken = []
@@ -109,6 +126,7 @@ async def sweep(
         log_findings=log_problems(tree_head, {p: log.tree for p, log in index.logs.items()})
         if tree_head is not None
         else [],
+        unsigned=state.unsigned,
     )
 
 
@@ -118,6 +136,7 @@ async def sweep_with_progress(
     checkpoint: Checkpoint | None,
     quiet: bool,
     tree_head: TreeHead | None = None,
+    writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     """`sweep`, with a progress bar on a terminal's stderr (never on a pipe or with --json)."""
     errors = Console(stderr=True)
@@ -135,4 +154,4 @@ async def sweep_with_progress(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await sweep(kafka, topic, checkpoint, advance, tree_head)
+        return await sweep(kafka, topic, checkpoint, advance, tree_head, writer_key)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from aiokafka.errors import KafkaError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 
 from contracts.topics import TopicNames
@@ -146,6 +147,16 @@ def verify(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Verify every chain in the log.")] = False,
     kept: KeptCheckpoint = None,
+    writer_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--writer-key",
+            envvar="ASSIST_CHAIN_WRITER_PUBLIC_KEY",
+            show_default=False,
+            help="With --all: the chain writer's public key (PEM); records it did not sign are "
+            "named and the chains verified without them.",
+        ),
+    ] = None,
     url: Url = DEFAULT_URL,
     token: Token = None,
     tokens_file: TokensFile = None,
@@ -162,7 +173,7 @@ def verify(
             if household_id is not None:
                 with _client(url, token, tokens_file) as client:
                     raise typer.Exit(_verify_in_tree_head(client, household_id, head, as_json))
-            report = _sweep(bootstrap, namespace, None, as_json, head)
+            report = _sweep(bootstrap, namespace, None, as_json, head, _public(writer_key))
             if as_json:
                 _print_json(render.sweep_json(report))
             else:
@@ -175,7 +186,7 @@ def verify(
             with _client(url, token, tokens_file) as client:
                 code = _verify_one(client, household_id, checkpoint, as_json)
         else:
-            report = _sweep(bootstrap, namespace, checkpoint, as_json)
+            report = _sweep(bootstrap, namespace, checkpoint, as_json, None, _public(writer_key))
             code = VALID if report.valid else BROKEN
             if as_json:
                 _print_json(render.sweep_json(report))
@@ -472,10 +483,18 @@ def _sweep(
     checkpoint: Checkpoint | None,
     quiet: bool,
     tree_head: TreeHead | None = None,
+    writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     topic = TopicNames(namespace).chain
-    return asyncio.run(sweep_with_progress(kafka, topic, checkpoint, quiet, tree_head))
+    return asyncio.run(sweep_with_progress(kafka, topic, checkpoint, quiet, tree_head, writer_key))
+
+
+def _public(path: Path | None) -> Ed25519PublicKey | None:
+    try:
+        return load_public_pem(path.read_text()) if path is not None else None
+    except (OSError, ValueError) as error:
+        _fail(f"--writer-key {path}: {error}")
 
 
 @contextmanager

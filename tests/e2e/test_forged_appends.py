@@ -6,6 +6,7 @@ the forgery for its head."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,9 +14,11 @@ import httpx
 from households import dibao_family
 from support.kafka_io import produce
 from support.system import System, of_type
+from typer.testing import CliRunner
 
 from events.canonical import canonical_json
 from events.chain import event_hash
+from services.cli.__main__ import app as cli
 
 
 def _audit(system: System, path: str) -> Any:
@@ -86,6 +89,19 @@ async def test_a_forged_append_is_named_kept_out_and_never_taken_for_a_head(
     assert all(float(d.get("cash_amount") or 0) != 99999 for d in state["delivered"]), state
     by_id = {r["referral_id"]: r for r in state["referrals"]}
     assert by_id[medical["referral_id"]]["status"] != "delivered"
+
+    # An auditor reading the whole log with the chain writer's public key finds it too.
+    writer_key = system.tokens_file.parent / "data" / "chainwriter" / "chain-writer-signing.pub"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": system.kafka.bootstrap_servers,
+        "ASSIST_TOPIC_NAMESPACE": system.topics.namespace,
+    }
+    args = ["verify", "--all", "--writer-key", str(writer_key), "--json"]
+    swept = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
+    assert swept.exit_code == 1, swept.output
+    report = json.loads(swept.stdout)
+    assert report["unsigned"] == [{"household_id": household_id, "record": forged_place}]
+    assert report["broken"] == []  # every chain, without the forgery, is whole
 
     # Restarted, the chain writer rebuilds its heads from the topic and skips the forgery.
     writer = system.services["chainwriter"]
