@@ -14,15 +14,21 @@ from services.runtime.settings import KafkaSettings
 
 
 async def produce(
-    kafka: KafkaSettings, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+    kafka: KafkaSettings,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes]],
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> int:
+    """Write `messages` (key, value), each with `headers` (e.g. the chain writer's signature)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     count = 0
     try:
-        batch = [await producer.send(topic, value, key=key) for key, value in messages]
+        batch = [
+            await producer.send(topic, value, key=key, headers=headers) for key, value in messages
+        ]
         for future in batch:
             await future
             count += 1

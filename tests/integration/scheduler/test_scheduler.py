@@ -29,8 +29,10 @@ from events.chain import link, verify_chain
 from events.envelope import Envelope
 from events.types import RescreeningReason
 from services.chainwriter.bootstrap import build as chainwriter
+from services.chainwriter.signing_key import ensure_writer_key
 from services.runtime.service import Builder, ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
+from services.runtime.writer_signature import sign_record
 from services.scheduler.bootstrap import build as scheduler
 
 OPERATOR = {"Authorization": "Bearer t-operator"}
@@ -104,8 +106,11 @@ async def wait_for(probe: Callable[[], Any], what: str, timeout: float = 60) -> 
     return result
 
 
-async def append_to_chain(kafka: KafkaSettings, topics: TopicNames, event: Envelope) -> None:
-    """Chain an event by hand, as the chain writer would (it is stopped)."""
+async def append_to_chain(
+    kafka: KafkaSettings, topics: TopicNames, event: Envelope, settings: ServiceSettings
+) -> None:
+    """Chain an event by hand, as the chain writer would (it is stopped): linked, and signed
+    with its key (a restarted chain writer takes only its own appends for heads)."""
     mine = [
         d
         for d in await read_documents(kafka, topics.chain)
@@ -113,7 +118,9 @@ async def append_to_chain(kafka: KafkaSettings, topics: TopicNames, event: Envel
     ]
     head = max(mine, key=lambda d: d["sequence"])
     linked = link(event, head["sequence"] + 1, head["hash"])
-    await produce(kafka, topics.chain, [(linked.key, linked.to_bytes())])
+    assert linked.hash is not None
+    signature = sign_record(ensure_writer_key(settings.data_dir).private, linked.hash)
+    await produce(kafka, topics.chain, [(linked.key, linked.to_bytes())], [signature])
 
 
 @pytest.mark.timeout(300)
@@ -125,7 +132,7 @@ async def test_a_manual_advance_fires_each_date_once_across_restarts(
     tokens.write_text(
         json.dumps([{"user": "operator.zhao", "role": "operator", "token": "t-operator"}])
     )
-    settings = ServiceSettings(tokens_file=tokens)
+    settings = ServiceSettings(tokens_file=tokens, data_dir=tmp_path / "data")
     evaluated = day(-10)
     households = [
         classified("HH-1", evaluated, next_date(day(30))),
@@ -184,7 +191,7 @@ async def test_a_manual_advance_fires_each_date_once_across_restarts(
     # HH-2 was re-screened on its date; its classification names the next one, already passed.
     # The chain writer is down, so what the scheduler proposes is not chained yet when it dies.
     await writer.stop()
-    await append_to_chain(kafka, topics, classified("HH-2", day(40), next_date(day(45))))
+    await append_to_chain(kafka, topics, classified("HH-2", day(40), next_date(day(45))), settings)
     expected[("HH-2", str(day(45)), "birthday")] = 1
     third = await Running(scheduler(kafka, topics, settings)).start()
 
