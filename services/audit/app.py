@@ -189,10 +189,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
             raise HTTPException(503, "audit is still reading the chain; try again shortly")
         return current
 
-    def unsigned(household_id: str) -> list[int]:
+    def unsigned(household_id: str, values: list[bytes | None]) -> list[int]:
         """Places of the household's records the chain writer did not append."""
-        entry = indexer().index.entries.get(household_id)
-        return list(entry.unsigned) if entry is not None else []
+        return indexer().index.unsigned(household_id, values)
 
     async def answer(
         household_id: str,
@@ -253,7 +252,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
             household_id,
             who,
             AccessKind.CHAIN,
-            lambda values: chain_view(household_id, values, unsigned(household_id)),
+            lambda values: chain_view(household_id, values, unsigned(household_id, values)),
         )
 
     @app.get(
@@ -269,7 +268,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
             who,
             AccessKind.VERIFY,
             lambda values: verification_view(
-                household_id, verify_records(household_id, values, unsigned(household_id))
+                household_id, verify_records(household_id, values, unsigned(household_id, values))
             ),
         )
 
@@ -290,7 +289,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
             who,
             AccessKind.STATE,
             lambda values: state_view(
-                fold_records(household_id, signed_only(values, unsigned(household_id)), as_of)
+                fold_records(
+                    household_id, signed_only(values, unsigned(household_id, values)), as_of
+                )
             ),
             as_of,
         )

@@ -22,22 +22,21 @@ from events.audit import CheckpointHead
 from services.audit.domain.log_tree import LogTree
 from services.audit.domain.records import parse_record, stored_hash
 from services.audit.domain.tree_head import record_leaf, unfiled_record_hash
+from services.runtime.writer_signature import HEADER as SIGNATURE_HEADER
 from services.runtime.writer_signature import signed_by_writer
 
+_NO_SIGNATURE = bytes(64)
 _HOUSEHOLD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 class HouseholdEntry:
     """Where one household's chain is in the log."""
 
-    __slots__ = ("partition", "offsets", "partitions", "unsigned")
+    __slots__ = ("partition", "offsets", "partitions")
 
     def __init__(self, partition: int) -> None:
         self.partition = partition
         self.offsets: array[int] = array("q")
-        # Places (1-based) of records the chain writer did not sign: written to the topic by
-        # someone else. Flagged by verification and never folded into the household's state.
-        self.unsigned: list[int] = []
         # Only when a record of this household was written to another partition than its
         # first (a producer choosing partitions by hand): then each record's partition is kept.
         self.partitions: array[int] | None = None
@@ -113,18 +112,29 @@ class RawCache:
 
 
 class PartitionLog:
-    """The Merkle tree over every record of one chain partition, and each leaf's offset (Kafka
-    offsets skip transaction markers and aborted records: leaf i is the i-th committed record)."""
+    """The Merkle tree over every record of one chain partition, each leaf's offset (Kafka
+    offsets skip transaction markers and aborted records: leaf i is the i-th committed record),
+    and the chain writer's signature that came with each record (64 bytes; zeros: none).
 
-    __slots__ = ("tree", "offsets")
+    Signatures are kept, not checked, as the log is folded: a check costs an Ed25519 verify
+    (~60 µs), five times the rest of a fold, and a replay at start would pay it for every record
+    of the log. They are checked when a household's chain is read (ChainIndex.unsigned)."""
+
+    __slots__ = ("tree", "offsets", "signatures")
 
     def __init__(self) -> None:
         self.tree = LogTree()
         self.offsets: array[int] = array("q")
+        self.signatures = bytearray()
 
-    def append(self, offset: int, leaf: bytes) -> None:
+    def append(self, offset: int, leaf: bytes, signature: bytes | None) -> None:
         self.tree.append(leaf)
         self.offsets.append(offset)
+        self.signatures += signature if signature and len(signature) == 64 else _NO_SIGNATURE
+
+    def signature(self, leaf: int) -> bytes | None:
+        found = bytes(self.signatures[leaf * 64 : leaf * 64 + 64])
+        return None if found == _NO_SIGNATURE else found
 
     def leaf_index(self, offset: int) -> int | None:
         """The leaf of the record at `offset`, if one was folded there."""
@@ -146,8 +156,8 @@ class ChainIndex:
         self.unfiled = 0  # records with no usable household key: counted, never indexed
         self.cache = RawCache(cache_bytes)
         self.logs: dict[int, PartitionLog] = {}
-        # The chain writer's public key: records without its signature are told apart. Without
-        # one (a log written by tests or tools, not by a chain writer) no record is flagged.
+        # The chain writer's public key: records without its signature are told apart (on
+        # read). Without one (a log written by tests or tools) no record is flagged.
         self.writer_key = writer_key
 
     def fold(
@@ -180,9 +190,10 @@ class ChainIndex:
         log = self.logs.get(partition)
         if log is None:
             log = self.logs[partition] = PartitionLog()
+        signature = next((v for name, v in headers if name == SIGNATURE_HEADER), None)
         if household_id is None:
             self.unfiled += 1
-            log.append(offset, record_leaf(None, 0, unfiled_record_hash(value)))
+            log.append(offset, record_leaf(None, 0, unfiled_record_hash(value)), signature)
             return
         entry = self.entries.get(household_id)
         if entry is None:
@@ -191,11 +202,7 @@ class ChainIndex:
                 self.cache.put(household_id, [])  # a new chain starts cached, as it is complete
         entry.add(partition, offset)
         head_hash = stored_hash(value, document)
-        if self.writer_key is not None and not signed_by_writer(
-            self.writer_key, document.get("hash") if document else None, headers
-        ):
-            entry.unsigned.append(entry.length)
-        log.append(offset, record_leaf(household_id, entry.length, head_hash))
+        log.append(offset, record_leaf(household_id, entry.length, head_hash), signature)
         self.heads_map[household_id] = (entry.length, head_hash)
         self.events += 1
         self.cache.append(household_id, value)
@@ -219,6 +226,27 @@ class ChainIndex:
             assert index is not None  # noqa: S101 - every filed record was appended as a leaf
             found.append((partition, index))
         return found
+
+    def unsigned(self, household_id: str, values: Sequence[bytes | None]) -> list[int]:
+        """Places (1-based) of the household's records, as read (`values`), that the chain
+        writer did not sign: written to the topic by someone else. Named by verification and
+        never folded into the household's state. None without the writer's key."""
+        entry = self.entries.get(household_id)
+        if self.writer_key is None or entry is None:
+            return []
+        places = []
+        for place, ((partition, offset), value) in enumerate(
+            zip(entry.positions(), values, strict=False), start=1
+        ):
+            log = self.logs[partition]
+            leaf = log.leaf_index(offset)
+            signature = log.signature(leaf) if leaf is not None else None
+            document, _ = parse_record(value)
+            record_hash = document.get("hash") if document else None
+            headers = [(SIGNATURE_HEADER, signature)] if signature else []
+            if not signed_by_writer(self.writer_key, record_hash, headers):
+                places.append(place)
+        return places
 
     def heads(self) -> list[CheckpointHead]:
         """Every household's head, sorted by household id."""

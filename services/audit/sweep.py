@@ -26,6 +26,7 @@ from services.audit.domain.tree_head import log_problems
 from services.audit.domain.verification import ChainsVerifier
 from services.audit.index import ChainIndex, household_of
 from services.runtime.settings import KafkaSettings
+from services.runtime.writer_signature import signed_by_writer
 
 
 @dataclass
@@ -56,7 +57,8 @@ class _Sweep:
     def __init__(
         self, checkpoint: Checkpoint | None, writer_key: Ed25519PublicKey | None = None
     ) -> None:
-        self.index = ChainIndex(cache_bytes=0, writer_key=writer_key)
+        self.index = ChainIndex(cache_bytes=0)
+        self.writer_key = writer_key
         self.unsigned: list[tuple[str, int]] = []
         self.verifier = ChainsVerifier()
         self.probe = {h.household_id: h.length for h in checkpoint.heads} if checkpoint else {}
@@ -75,10 +77,11 @@ class _Sweep:
         )
         if household_id is None:
             return
-        entry = self.index.entries[household_id]
-        if entry.unsigned and entry.unsigned[-1] == entry.length:
+        if self.writer_key is not None and not signed_by_writer(
+            self.writer_key, document.get("hash") if document else None, record.headers or ()
+        ):
             # Not appended by the chain writer: named, and the chain verified without it.
-            self.unsigned.append((household_id, entry.length))
+            self.unsigned.append((household_id, self.index.entries[household_id].length))
             return
         self.verifier.add_parsed(household_id, document, problem)
         wanted = self.probe.get(household_id)

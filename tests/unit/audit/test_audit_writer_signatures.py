@@ -47,6 +47,14 @@ def forged_delivery(after: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _rehashed(value: bytes | None) -> bytes:
+    """The record with its content changed and its hash recomputed (the signature is not)."""
+    document = json.loads(value or b"{}")
+    document["payload"]["note"] = "changed"
+    document["hash"] = event_hash(document)
+    return canonical_json(document)
+
+
 def test_a_signature_covers_the_record_hash_and_nothing_else() -> None:
     name, signature = sign_record(WRITER, "ab" * 32)
     assert name == HEADER
@@ -85,17 +93,19 @@ def test_a_forged_append_is_named_kept_out_and_the_next_event_not_blamed() -> No
     index = ChainIndex(writer_key=WRITER.public_key())
     for offset, (value, headers) in enumerate(written):
         index.fold(0, offset, HOUSEHOLD.encode(), value, headers)
-    entry = index.entries[HOUSEHOLD]
-    assert entry.unsigned == [len(documents) + 1]
-
     values: list[bytes | None] = [value for value, _ in written]
-    verdict = verify_records(HOUSEHOLD, values, entry.unsigned)
+    unsigned = index.unsigned(HOUSEHOLD, values)  # checked as the chain is read
+    assert unsigned == [len(documents) + 1]
+    # A record whose content was changed after the writer signed it is no longer its own.
+    assert 3 in index.unsigned(HOUSEHOLD, [*values[:2], _rehashed(values[2]), *values[3:]])
+
+    verdict = verify_records(HOUSEHOLD, values, unsigned)
     assert not verdict.valid and verdict.first_bad_sequence == len(documents) + 1
     assert "not appended by the chain writer" in str(verdict.reason)
     assert "without them" not in str(verdict.reason)  # the writer's own chain is whole
     assert verdict.head_hash == following["hash"]
 
-    state = fold_records(HOUSEHOLD, signed_only(values, entry.unsigned), None)
+    state = fold_records(HOUSEHOLD, signed_only(values, unsigned), None)
     assert all(d.cash_amount != 99999 for d in state.delivered)
     assert state.sequence == len(documents) + 1
 
@@ -105,7 +115,8 @@ def test_without_the_writers_key_nothing_is_flagged() -> None:
     index = ChainIndex()
     for offset, document in enumerate(documents):
         index.fold(0, offset, HOUSEHOLD.encode(), canonical_json(document))
-    assert index.entries[HOUSEHOLD].unsigned == []
+    values: list[bytes | None] = [canonical_json(d) for d in documents]
+    assert index.unsigned(HOUSEHOLD, values) == []
 
 
 def test_an_outcome_naming_another_program_than_its_referrals_does_not_count() -> None:
