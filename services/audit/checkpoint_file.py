@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from events.audit import Checkpoint, TreeHead
 from services.audit.keys import load_public_pem
 
+Kept = TypeVar("Kept", Checkpoint, TreeHead)
 FORMAT = "assist-checkpoint/1"
 TREE_HEAD_FORMAT = "assist-tree-head/1"
 
@@ -30,11 +31,7 @@ def write_checkpoint_file(
 
 def read_checkpoint_file(path: Path) -> tuple[Checkpoint, Ed25519PublicKey]:
     """The kept checkpoint and the public key kept with it (not yet verified: see verify)."""
-    document, key = _read(path, FORMAT, "checkpoint")
-    try:
-        return Checkpoint.model_validate(document), key
-    except ValidationError as error:
-        raise CheckpointFileError(f"{path}: {error}") from None
+    return _read(path, FORMAT, "checkpoint", Checkpoint)
 
 
 def write_tree_head_file(path: Path, head: TreeHead, public_key_pem: str, source: str) -> None:
@@ -43,11 +40,7 @@ def write_tree_head_file(path: Path, head: TreeHead, public_key_pem: str, source
 
 def read_tree_head_file(path: Path) -> tuple[TreeHead, Ed25519PublicKey]:
     """The kept tree head and the public key kept with it (not yet verified)."""
-    document, key = _read(path, TREE_HEAD_FORMAT, "tree_head")
-    try:
-        return TreeHead.model_validate(document), key
-    except ValidationError as error:
-        raise CheckpointFileError(f"{path}: {error}") from None
+    return _read(path, TREE_HEAD_FORMAT, "tree_head", TreeHead)
 
 
 def is_tree_head_file(path: Path) -> bool:
@@ -80,8 +73,10 @@ def _write(
     path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _read(path: Path, file_format: str, name: str) -> tuple[Any, Ed25519PublicKey]:
-    """The signed document of a kept file (still to be validated) and its public key."""
+def _read(
+    path: Path, file_format: str, name: str, model: type[Kept]
+) -> tuple[Kept, Ed25519PublicKey]:
+    """The signed document of a kept file and its public key (neither verified yet)."""
     try:
         document: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -89,6 +84,7 @@ def _read(path: Path, file_format: str, name: str) -> tuple[Any, Ed25519PublicKe
     if not isinstance(document, dict) or document.get("format") != file_format:
         raise CheckpointFileError(f"{path}: not an exported {name} (format {file_format})")
     try:
-        return document[name], load_public_pem(str(document["public_key"]["public_key_pem"]))
-    except (KeyError, TypeError, ValueError) as error:
+        signed = model.model_validate(document[name])
+        return signed, load_public_pem(str(document["public_key"]["public_key_pem"]))
+    except (KeyError, TypeError, ValueError, ValidationError) as error:
         raise CheckpointFileError(f"{path}: {error}") from None

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from aiokafka.errors import KafkaError
@@ -250,18 +250,14 @@ def export(
     if file.exists() and not force:
         raise typer.BadParameter(f"{file} exists; pass --force to replace it")
     with _errors(), _client(url, token, tokens_file) as client:
-        try:
-            checkpoint = Checkpoint.model_validate(client.latest_checkpoint())
-        except NotFound as missing:
-            _fail(f"no checkpoint to export: {missing}")
-        pem = str(client.public_key()["public_key_pem"])
-        problems = verify_checkpoint(checkpoint, load_public_pem(pem))
-        if problems:
-            _fail(
-                "the service's checkpoint does not verify, not exported: " + "; ".join(problems),
-                BROKEN,
-            )
-        write_checkpoint_file(file, checkpoint, pem, client.url)
+        checkpoint = _keep_latest(
+            client,
+            file,
+            "checkpoint",
+            lambda: Checkpoint.model_validate(client.latest_checkpoint()),
+            verify_checkpoint,
+            write_checkpoint_file,
+        )
     summary = render.checkpoint_json(checkpoint) | {"file": str(file)}
     if as_json:
         _print_json(summary)
@@ -286,18 +282,14 @@ def export_tree_head(
     if file.exists() and not force:
         raise typer.BadParameter(f"{file} exists; pass --force to replace it")
     with _errors(), _client(url, token, tokens_file) as client:
-        try:
-            head = TreeHead.model_validate(client.latest_tree_head())
-        except NotFound as missing:
-            _fail(f"no tree head to export: {missing}")
-        pem = str(client.public_key()["public_key_pem"])
-        problems = verify_tree_head(head, load_public_pem(pem))
-        if problems:
-            _fail(
-                "the service's tree head does not verify, not exported: " + "; ".join(problems),
-                BROKEN,
-            )
-        write_tree_head_file(file, head, pem, client.url)
+        head = _keep_latest(
+            client,
+            file,
+            "tree head",
+            lambda: TreeHead.model_validate(client.latest_tree_head()),
+            verify_tree_head,
+            write_tree_head_file,
+        )
     if as_json:
         _print_json(head.model_dump(mode="json") | {"file": str(file)})
     else:
@@ -307,6 +299,31 @@ def export_tree_head(
             f"key {head.key_id}"
         )
     raise typer.Exit(VALID)
+
+
+Signed = TypeVar("Signed", Checkpoint, TreeHead)
+
+
+def _keep_latest(
+    client: AuditClient,
+    file: Path,
+    what: str,
+    latest: Callable[[], Signed],
+    verify: Callable[[Signed, Ed25519PublicKey], list[str]],
+    write: Callable[[Path, Signed, str, str], None],
+) -> Signed:
+    """The service's latest checkpoint or tree head, checked against its public key before it
+    is written, with that key, to the file the auditor keeps."""
+    try:
+        signed = latest()
+    except NotFound as missing:
+        _fail(f"no {what} to export: {missing}")
+    pem = str(client.public_key()["public_key_pem"])
+    problems = verify(signed, load_public_pem(pem))
+    if problems:
+        _fail(f"the service's {what} does not verify, not exported: " + "; ".join(problems), BROKEN)
+    write(file, signed, pem, client.url)
+    return signed
 
 
 def consistency(

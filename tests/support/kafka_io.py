@@ -37,11 +37,14 @@ async def produce(
     return count
 
 
-async def read_all(kafka: KafkaSettings, topic: str, timeout: float = 5.0) -> list[Any]:
-    """Every committed record of `topic` from the beginning to its current end."""
+async def read_all(
+    kafka: KafkaSettings, topic: str, timeout: float = 5.0, committed: bool = True
+) -> list[Any]:
+    """Every committed record of `topic` from the beginning to its current end (with
+    `committed=False`: every data record up to the high watermark, aborted ones too)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap_servers,
-        isolation_level="read_committed",
+        isolation_level="read_committed" if committed else "read_uncommitted",
         enable_auto_commit=False,
     )
     await consumer.start()

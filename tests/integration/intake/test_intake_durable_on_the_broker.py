@@ -9,21 +9,19 @@ transaction is aborted instead, so a read_committed reader never sees it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from support.factories import application_body, member, person
 from support.kafka_io import read_all, wait_for_records
 from support.processes import ServiceProcess
@@ -32,24 +30,11 @@ from contracts.topics import TopicNames
 from deploy.kafka.kafkactl import Broker, start_broker, stop_broker
 from deploy.local.tokens import ensure_tokens, token_of
 from services.intake.durable import DurablePublisher, NotRecorded
-from services.runtime.kafka import partitions_of
 from services.runtime.pseudonym import Pseudonyms, ensure_key_file, read_key_file
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
 BUDGET = 5.0  # ASSIST_INTAKE_DURABLE_SECONDS, the default
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[tuple[Path, Broker]]:
-    data_dir = tmp_path / "broker"
-    broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
-    try:
-        yield data_dir, broker
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # never leave it paused
-            os.kill(broker.pid, signal.SIGCONT)
-        stop_broker(data_dir)
 
 
 @dataclass
@@ -253,28 +238,7 @@ async def test_events_in_the_log_of_a_batch_given_up_are_never_seen(kafka: Kafka
         await publisher.stop()
     assert not publisher.give_up and refused >= 1  # a batch was given up after it was sent
     # The given-up attempt reached the log; only the committed one is ever read.
-    assert [r.value for r in await _read_uncommitted(kafka, topics.events)].count(value) >= 2
+    assert [
+        r.value for r in await read_all(kafka, topics.events, timeout=30, committed=False)
+    ].count(value) >= 2
     assert [r.value for r in await wait_for_records(kafka, topics.events, 1)] == [value]
-
-
-async def _read_uncommitted(kafka: KafkaSettings, topic: str) -> list[Any]:
-    """Every data record of `topic` up to its high watermark, committed or not."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        isolation_level="read_uncommitted",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        partitions = await partitions_of(consumer, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Any] = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            batches = await consumer.getmany(timeout_ms=500)
-            for batch in batches.values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from operations_running import eventually, parse_metrics, sample
 from support.factories import application_event
 from support.kafka_io import produce, read_all
@@ -18,16 +16,6 @@ from support.processes import ServiceProcess
 from contracts.topics import TopicNames
 from deploy.kafka.kafkactl import Broker, start_broker, stop_broker
 from services.runtime.settings import KafkaSettings
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[tuple[Path, Broker]]:
-    data_dir = tmp_path / "broker"
-    broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
-    try:
-        yield data_dir, broker
-    finally:
-        stop_broker(data_dir)
 
 
 async def test_healthz_follows_the_broker_away_and_back(

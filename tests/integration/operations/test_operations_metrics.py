@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from operations_running import Running, chain_writer, eventually, sample
+from operations_running import Running, chain_writer, eventually, feedback_processor, sample
 from support.factories import application_event
 from support.kafka_io import produce
 
@@ -14,8 +14,6 @@ from events.clock import ClockAdvanced, ClockMode
 from events.envelope import new_event
 from events.referral import ReferralIssued
 from events.types import Department, Program
-from services.feedback.handler import FeedbackHandler
-from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.settings import KafkaSettings
 
 
@@ -53,17 +51,7 @@ async def test_metrics_parse_and_move_when_events_flow(
 ) -> None:
     ns = topics.namespace
     writer = chain_writer(topics, kafka)
-    feedback = Processor(
-        ProcessorConfig(
-            f"{ns}feedback",
-            (topics.chain, topics.feedback, topics.clock),
-            topics.deadletter,
-            tick_seconds=0.2,
-            lag_check_seconds=0.3,
-        ),
-        lambda: FeedbackHandler(topics),
-        kafka,
-    )
+    feedback = feedback_processor(topics, kafka)
     running: Running = serve_processors("chainwriter", writer, feedback)  # type: ignore[operator]
     await eventually(lambda: _healthy(running), "both processors ready")
     before = await running.metrics()

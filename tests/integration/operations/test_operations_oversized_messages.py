@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from operations_running import Running, chain_writer, eventually
+from operations_running import Running, chain_writer, eventually, feedback_processor
 from support.deadletter_cli import cli
 from support.factories import application_event
 from support.kafka_io import produce, read_all, read_documents
@@ -23,7 +23,6 @@ from events.envelope import new_event
 from events.monitoring import SignalReceived
 from events.referral import ReferralIssued
 from events.types import Department, Program, SignalKind
-from services.feedback.handler import FeedbackHandler
 from services.identification.handler import Identification
 from services.operations.deadletters import describe
 from services.operations.redrive import load_dead_letters, original_of, redrive
@@ -80,17 +79,7 @@ def processors(topics: TopicNames, kafka: KafkaSettings) -> list[Processor]:
         lambda: Identification(topics, policy),
         kafka,
     )
-    feedback = Processor(
-        ProcessorConfig(
-            f"{ns}feedback",
-            (topics.chain, topics.feedback, topics.clock),
-            topics.deadletter,
-            tick_seconds=0.2,
-            lag_check_seconds=0.3,
-        ),
-        lambda: FeedbackHandler(topics),
-        kafka,
-    )
+    feedback = feedback_processor(topics, kafka)
     return [chain_writer(topics, kafka), identification, feedback]
 
 
