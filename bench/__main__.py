@@ -82,9 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: http, kafka, latency, audit, impact, proofs "
-        "(impact: the top-up, the impact of a policy version and the re-screening; proofs: "
-        "the verifiable log, in-process; skipping all but proofs starts no broker)",
+        help="comma-separated phases to leave out: http, kafka, latency, audit, impact, auth, "
+        "proofs (impact: the top-up, the impact of a policy version and the re-screening; "
+        "auth: raw Kafka with and without authentication; proofs: the verifiable log, "
+        "in-process; skipping all but proofs starts no broker, all but auth and proofs no "
+        "service)",
     )
     parser.add_argument("--log-level", default="INFO", help="the services' log level")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")

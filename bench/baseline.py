@@ -3,8 +3,12 @@
 One process produces `count` messages of `size` bytes with the producer the services use
 (idempotent, acks=all, same linger and batch size) while a consumer with the services' options
 reads them back. Three figures: produce alone (first send to last acknowledgement), consume
-alone (a second pass over the now-full topic), and both at once (first send to last message
-consumed), which is the figure the loop is compared with.
+alone (a second pass over the messages just produced), and both at once (first send to last
+message consumed), which is the figure the loop is compared with.
+
+Logged in as the administrator (a super user: authenticated, no ACL evaluated) for the figure
+the loop is compared with; bench/auth_cost.py runs the same over the open listener and as a
+principal whose ACLs are checked.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.injector import inject
 from bench.stats import rate
-from services.runtime.kafka import make_consumer
+from services.runtime.kafka import connection_options, make_consumer
 from services.runtime.settings import KafkaSettings
 
 Progress = Callable[[int], None]
@@ -41,13 +45,17 @@ class Baseline:
 
 
 async def create_topic(
-    kafka: KafkaSettings, name: str, partitions: int, timeout: float = 30
+    kafka: KafkaSettings,
+    name: str,
+    partitions: int,
+    timeout: float = 30,
+    config: dict[str, str] | None = None,
 ) -> None:
     """Create the topic and wait until every partition has a leader (no first-use errors)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, partitions, 1)])
+        await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config or {})])
         deadline = time.monotonic() + timeout
         while not _led(await admin.describe_topics([name]), partitions):
             if time.monotonic() > deadline:
@@ -70,8 +78,12 @@ async def measure_baseline(
     partitions: int = 6,
     on_produced: Progress | None = None,
     on_consumed: Progress | None = None,
+    create: bool = True,
 ) -> Baseline:
-    await create_topic(kafka, topic, partitions)
+    """`create` False: the topic exists (and may hold messages of an earlier measurement: only
+    those produced here are counted, from each partition's end as it was)."""
+    if create:
+        await create_topic(kafka, topic, partitions)
     # Distinct bytes per message (no compression is configured, so content does not matter),
     # keys spread like household ids.
     body = os.urandom(size // 2 + 1).hex().encode()[:size]
@@ -80,14 +92,15 @@ async def measure_baseline(
     await consumer.start()
     try:
         tps = _assign(consumer, topic, partitions)
-        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)  # 0 on a new topic
+        _seek(consumer, ends)
         started = time.perf_counter()
         reading = asyncio.create_task(_consume(consumer, count, on_consumed))
         _, produced_in = await inject(kafka, topic, messages, on_produced, progress_every=1000)
         await reading
         pipelined = time.perf_counter() - started
-        # Consume alone: the same messages again, from the beginning of the full topic.
-        await consumer.seek_to_beginning(*tps)
+        # Consume alone: the same messages again, from where they begin.
+        _seek(consumer, ends)
         started = time.perf_counter()
         await _consume(consumer, count, None)
         consumed_in = time.perf_counter() - started
@@ -111,6 +124,11 @@ def _assign(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> list[Top
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(tps)
     return tps
+
+
+def _seek(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    for tp, offset in offsets.items():
+        consumer.seek(tp, offset)
 
 
 async def _consume(consumer: AIOKafkaConsumer, count: int, on_progress: Progress | None) -> None:

@@ -5,6 +5,11 @@ department would) and the dead-letter topic, and stamps each message with the wa
 it arrived. It runs as its own process (`python -m bench.observer`) so that the load the
 benchmark offers from its own event loop does not delay the observation; it reports on stdout
 as JSON lines, which `Observer` reads back in the benchmark process.
+
+It is one of the benchmark's instruments, not a part of the system: it logs in as the
+administrator (every department's topic and the dead letters at once, which no principal of
+contracts/access.py may read), the login passed in its environment (KAFKA_*), never on its
+command line.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +31,7 @@ from bench.stack import BenchError
 from bench.verdict import ISSUED, Delivery
 from contracts.topics import TopicNames
 from events.types import Department
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import connection_options, partitions_of
 from services.runtime.settings import KafkaSettings
 
 
@@ -36,9 +42,7 @@ def watched_topics(topics: TopicNames) -> list[str]:
 async def watched_ends(kafka: KafkaSettings, topics: TopicNames) -> dict[str, int]:
     """End offsets (committed transactions) of every watched partition, as observer keys:
     what `Observer.caught_up` waits for."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers, isolation_level="read_committed"
-    )
+    consumer = AIOKafkaConsumer(**connection_options(kafka), isolation_level="read_committed")
     await consumer.start()
     try:
         partitions: list[TopicPartition] = []
@@ -53,10 +57,10 @@ async def watched_ends(kafka: KafkaSettings, topics: TopicNames) -> dict[str, in
 # -- the observing process ----------------------------------------------------------------------
 
 
-async def _observe(bootstrap: str, namespace: str) -> None:
+async def _observe(kafka: KafkaSettings, namespace: str) -> None:
     topics = TopicNames(namespace)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection_options(kafka),
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
@@ -84,6 +88,8 @@ async def _observe(bootstrap: str, namespace: str) -> None:
                     if tp.topic == topics.deadletter:
                         letters.append(f"{document.get('service')}: {document.get('reason')}")
                         continue
+                    if document.get("event_type") == "FeedbackRefused":
+                        continue  # a refused answer told back: no referral delivered
                     payload = document.get("payload") or {}
                     deliveries.append(
                         [
@@ -124,11 +130,11 @@ def _emit(message: object) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--namespace", required=True)
     args = parser.parse_args()
+    kafka = KafkaSettings()  # KAFKA_BOOTSTRAP_SERVERS, KAFKA_SASL_* from the environment
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_observe(args.bootstrap, args.namespace))
+        asyncio.run(_observe(kafka, args.namespace))
 
 
 # -- the benchmark's side -----------------------------------------------------------------------
@@ -137,8 +143,13 @@ def main() -> None:
 class Observer:
     """The observing process, and what it has seen so far."""
 
-    def __init__(self, bootstrap: str, namespace: str) -> None:
-        self._args = ["--bootstrap", bootstrap, "--namespace", namespace]
+    def __init__(self, kafka: KafkaSettings, namespace: str) -> None:
+        """`kafka`: the administrator's login (the benchmark's instrument, see above)."""
+        self._args = ["--namespace", namespace]
+        self._env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
+            **kafka.environment(),
+        }
         self.deliveries: list[Delivery] = []
         self.dead_letters: list[str] = []
         self.positions: dict[str, int] = {}
@@ -156,6 +167,7 @@ class Observer:
             "-m",
             "bench.observer",
             *self._args,
+            env=self._env,
             stdout=asyncio.subprocess.PIPE,
             limit=64 * 1024 * 1024,
             start_new_session=True,

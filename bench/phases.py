@@ -33,7 +33,8 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    kafka: KafkaSettings
+    kafka: KafkaSettings  # the administrator's login: the benchmark's instruments
+    auditor: KafkaSettings  # the auditor's login: what `assist replay` runs as
     topics: TopicNames
     stack: Stack
     observer: Observer
@@ -216,7 +217,7 @@ async def audit(
     task = ctx.progress.add_task("audit: replay --rebuild", total=None)
     started = time.perf_counter()
     figures.replay = await audit_probe.replay(
-        ctx.kafka,
+        ctx.auditor,
         ctx.topics.chain,
         on_progress=lambda done, total: ctx.progress.update(task, completed=done, total=total),
     )

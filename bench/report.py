@@ -84,6 +84,7 @@ def table(results: dict[str, Any]) -> Table:
             f"produce alone {base['produce_per_second']:,.0f}/s, "
             f"consume alone {base['consume_per_second']:,.0f}/s",
         )
+    _auth_rows(out, results)
     for key, label in (
         ("loop_http", "loop via intake HTTP"),
         ("loop_kafka", "loop via topic"),
@@ -165,6 +166,44 @@ def table(results: dict[str, Any]) -> Table:
         mark = "[green]met[/]" if target["met"] else "[red]missed[/]"
         out.add_row(f"target: {target['name']}", target["value"], f"{target['target']}: {mark}")
     return out
+
+
+def _auth_rows(out: Table, results: dict[str, Any]) -> None:
+    """Raw Kafka over the open listener, and over SASL/SCRAM (the administrator; a principal
+    whose ACLs are checked): messages/s, each as a share of the open listener's."""
+    auth = results.get("auth")
+    if not auth:
+        return
+    for name, label in (
+        ("open", "raw Kafka, no authentication"),
+        ("admin", "  SCRAM login, super user"),
+        ("acl", "  SCRAM login + ACLs"),
+    ):
+        way = auth[name]
+        ratio = way["ratio_to_open"]
+        shares = (
+            f"{ratio['pipelined']:.1%} of open; produce {ratio['produce']:.1%}, "
+            f"consume {ratio['consume']:.1%}; "
+            if name != "open"
+            else f"{auth['messages']:,} x {auth['message_bytes']} B, median of "
+            f"{auth['rounds']} rounds; "
+        )
+        out.add_row(
+            label,
+            f"{way['pipelined_per_second']:,.0f} msg/s",
+            f"{shares}produce alone {way['produce_per_second']:,.0f}/s, consume alone "
+            f"{way['consume_per_second']:,.0f}/s ({way['login']})",
+        )
+    start = {name: auth[name]["producer_start"] for name in ("open", "admin", "acl")}
+    ack = {name: auth[name]["producer_first_ack"] for name in ("open", "admin", "acl")}
+    out.add_row(
+        "  producer start (p50)",
+        f"{start['open']['p50_ms']:.1f} / {start['admin']['p50_ms']:.1f} / "
+        f"{start['acl']['p50_ms']:.1f} ms",
+        f"open / SCRAM super user / SCRAM + ACLs, {start['open']['count']} starts each; "
+        f"to the first message acknowledged {ack['open']['p50_ms']:.1f} / "
+        f"{ack['admin']['p50_ms']:.1f} / {ack['acl']['p50_ms']:.1f} ms",
+    )
 
 
 def _cpu_row(out: Table, figures: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.stack import BenchError
 from bench.verdict import ISSUED, Delivery
 from events.types import EventType
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import connection_options, partitions_of
 from services.runtime.peek import event_type_of
 from services.runtime.settings import KafkaSettings
 
@@ -143,7 +143,7 @@ class ChainWatch:
 
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers,
+            **connection_options(kafka),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",

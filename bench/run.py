@@ -2,7 +2,8 @@
 
 Order: the verifiable log's proofs first, in this process alone (no broker: nothing else runs
 yet, and a run that skips every phase of the loop starts neither broker nor services), then the
-raw Kafka baseline (before the services start, so nothing else uses the broker), then
+raw Kafka baseline and what authentication costs (before the services start, so nothing else
+uses the broker; a run that skips every phase needing the services starts none), then
 the loop entered through HTTP, the loop entered through the topic, latency at a fraction of the
 HTTP throughput, the top-up to the impact's household count, the exactly-once check once the
 loop is at rest, the audit reads and replays, the impact of a policy version and the
@@ -33,23 +34,26 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import phases, policy_phases, report, tree_heads
+from bench import auth_cost, phases, policy_phases, report, tree_heads
 from bench.baseline import measure_baseline
-from bench.broker import fresh_broker
+from bench.broker import BenchBroker, fresh_broker
 from bench.injector import application_message
 from bench.observer import Observer, watched_ends
 from bench.stack import BenchError, Stack
 from bench.usage import peak_rss_mib
 from bench.verdict import check_deliveries
 from bench.workload import Household, Workload
+from contracts.access import AUDITOR
 from contracts.topics import TopicNames
+from deploy.kafka.logins import ensure_logins
 from deploy.local.tokens import read_tokens, role_tokens
-from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.settings import TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-LOOP_PHASES = ("http", "kafka", "latency", "audit", "impact")  # these need the broker and services
+SERVICE_PHASES = ("http", "kafka", "latency", "audit", "impact")  # the broker and the services
+LOOP_PHASES = (*SERVICE_PHASES, "auth")  # these need the broker
 PHASES = (*LOOP_PHASES, "proofs")
 
 
@@ -73,6 +77,10 @@ class Options:
     def needs_loop(self) -> bool:
         """Whether a phase needing the broker and the services is selected."""
         return any(phase not in self.skip for phase in LOOP_PHASES)
+
+    @property
+    def needs_services(self) -> bool:
+        return any(phase not in self.skip for phase in SERVICE_PHASES)
 
 
 def _machine() -> dict[str, Any]:
@@ -155,10 +163,8 @@ async def _loop(options: Options, console: Console, results: dict[str, Any]) -> 
     try:
         with fresh_broker(workdir) as broker:
             results["run"]["broker"] = broker.bootstrap
-            await _measure(
-                options, console, results, workdir, broker.bootstrap, broker.pid, workload, n
-            )
-        ok = results.get("checks", {}).get("ok", False)
+            await _measure(options, console, results, workdir, broker, workload, n)
+        ok = results.get("checks", {}).get("ok", not options.needs_services)
     finally:
         if ok and not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -171,16 +177,18 @@ async def _measure(
     console: Console,
     results: dict[str, Any],
     workdir: Path,
-    bootstrap: str,
-    broker_pid: int,
+    broker: BenchBroker,
     workload: Workload,
     n: int,
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    # The benchmark's own instruments (the baseline, the injector, the observer, the watches of
+    # the chain) log in as the administrator; every service logs in as itself (bench/stack.py).
+    kafka = broker.admin()
+    await ensure_logins(kafka, broker.credentials)  # every principal's login, once
     namespace = f"bench{uuid.uuid4().hex[:8]}."
     topics = TopicNames(namespace)
     results["run"]["namespace"] = namespace
-    await ensure_topics(kafka, TopicSettings(namespace=namespace))
+    await ensure_topics(kafka, TopicSettings(namespace=namespace))  # with the namespace's grants
     with console.status("generating households (expected referrals from the domain rules)"):
         http_households = workload.take(n, "h")
         kafka_households = workload.take(n, "k")
@@ -206,9 +214,21 @@ async def _measure(
             on_consumed=lambda k: progress.update(consumed, completed=min(k, n)),
         )
         results["baseline"] = baseline.as_dict()
+        if "auth" not in options.skip:
+            task = progress.add_task("authentication cost", total=None)
+
+            def step(what: str) -> None:
+                progress.update(task, description=f"authentication cost: {what}")
+
+            results["auth"] = await auth_cost.measure(
+                kafka, broker.login(auth_cost.PRINCIPAL), broker.open(), n, size, step
+            )
+            progress.update(task, total=1, completed=1)
+        if not options.needs_services:
+            return
         profile = {s: RESULTS / f"profile-{s}.txt" for s in options.profile}
-        stack = Stack(bootstrap, namespace, workdir, profile, options.log_level)
-        observer = Observer(bootstrap, namespace)
+        stack = Stack(broker.login, namespace, workdir, profile, options.log_level)
+        observer = Observer(kafka, namespace)
         task = progress.add_task("starting the services", total=None)
         stack.start()
         try:
@@ -217,6 +237,7 @@ async def _measure(
             progress.update(task, total=1, completed=1)
             ctx = phases.Context(
                 kafka,
+                broker.login(AUDITOR),
                 topics,
                 stack,
                 observer,
@@ -226,7 +247,7 @@ async def _measure(
                 baseline,
                 occurred_at=workload.occurred_at,
                 concurrency=options.concurrency,
-                pids={**stack.pids(), "kafka broker": broker_pid},
+                pids={**stack.pids(), "kafka broker": broker.broker.pid},
             )
             everyone: list[Household] = []
             try:
@@ -258,7 +279,7 @@ async def _measure(
                 raise BenchError(f"{error}\n{stack.exits()}") from None
             results["memory_mib"] = {
                 **stack.peak_rss(),
-                "kafka broker (JVM)": peak_rss_mib(broker_pid),
+                "kafka broker (JVM)": peak_rss_mib(broker.broker.pid),
             }
         finally:
             await observer.stop()

@@ -1,8 +1,9 @@
 """The services under test, each its own OS process on the benchmark's broker and namespace.
 
 Started like deploy/local/stack.py starts them (`python -m services.<name>`), on free ports, with
-their logs in the run's work directory. The operator console is not part of the loop and is
-not started.
+their logs in the run's work directory, each logged in to the broker as its own principal (never
+as the administrator; no KAFKA_* of the benchmark's environment reaches them). The operator
+console is not part of the loop and is not started.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from bench.usage import peak_rss_mib
 from deploy.local.stack import LOOP_SERVICES
 from deploy.local.tokens import ensure_tokens, token_of
 from services.chainwriter.signing_key import ensure_writer_key
+from services.runtime.settings import KafkaSettings
+
+Login = Callable[[str], KafkaSettings]  # principal -> its login on the benchmark's broker
 
 
 class BenchError(RuntimeError):
@@ -38,7 +42,7 @@ def free_port() -> int:
 class Stack:
     def __init__(
         self,
-        bootstrap: str,
+        login: Login,
         namespace: str,
         workdir: Path,
         profile: dict[str, Path] | None = None,
@@ -49,9 +53,9 @@ class Stack:
         ensure_writer_key(workdir / "data")  # the audit checks every append's signature
         self.ports = {name: free_port() for name in LOOP_SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._login = login
         self._env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
             "ASSIST_TOPIC_NAMESPACE": namespace,
             "ASSIST_TOKENS_FILE": str(self.tokens_file),
             "ASSIST_DATA_DIR": str(workdir / "data"),
@@ -72,7 +76,12 @@ class Stack:
     def start(self) -> None:
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
         for name in LOOP_SERVICES:
-            env = {**self._env, f"ASSIST_{name.upper()}_PORT": str(self.ports[name])}
+            env = {
+                **self._env,
+                # Its own principal's login (contracts/access.py): the broker's ACLs apply.
+                **self._login(name).environment(),
+                f"ASSIST_{name.upper()}_PORT": str(self.ports[name]),
+            }
             if name in self._profile:
                 env["ASSIST_PROFILE"] = str(self._profile[name])
             with self.log_path(name).open("ab") as log:

@@ -13,16 +13,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
 
-from contracts.topics import CATALOG
+from contracts import asyncapi_kafka as kafka
+from contracts.access import department_principal
+from contracts.examples.messages import Example, message_examples
+from contracts.topics import CATALOG, FEEDBACK, TopicSpec, referral_topic
 from events.audit import ChainAccessed, Checkpoint, TreeHead, TreeHeadWitnessed
 from events.envelope import Envelope, Payload
-from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackSubmitted
+from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackRefused, FeedbackSubmitted
 from events.legacy import LEGACY_PAYLOADS
 from events.registry import PAYLOAD_TYPES
 from events.skips import MessageSkipped, SkipOrdered
+from events.types import Department, EventType
 
 HERE = Path(__file__).parent
 SCHEMAS = HERE / "schemas"
+_DEPARTMENTS = frozenset(d.value for d in Department)
 
 
 def event_model(payload: type[Payload]) -> type[BaseModel]:
@@ -53,6 +58,7 @@ def schema_files() -> dict[str, dict[str, Any]]:
         name = f"{payload.event_type.value}.v{payload.schema_version}.json"
         files[name] = _schema(event_model(payload), payload.event_type.value)
     files["FeedbackSubmitted.v1.json"] = _schema(FeedbackSubmitted, "FeedbackSubmitted")
+    files["FeedbackRefused.v1.json"] = _schema(FeedbackRefused, "FeedbackRefused")
     files["DeadLetter.v1.json"] = _schema(DeadLetter, "DeadLetter")
     files["DeadLetterRedriven.v1.json"] = _schema(DeadLetterRedriven, "DeadLetterRedriven")
     files["SkipOrdered.v1.json"] = _schema(SkipOrdered, "SkipOrdered")
@@ -64,12 +70,117 @@ def schema_files() -> dict[str, dict[str, Any]]:
     return files
 
 
+def _message(name: str, version: int, examples: list[Example]) -> dict[str, Any]:
+    """A message of the document: its payload schema, record key, headers and examples."""
+    message: dict[str, Any] = {
+        "name": name,
+        "contentType": "application/json",
+        "payload": {"$ref": f"schemas/{name}.v{version}.json"},
+        "bindings": {
+            "kafka": {"key": kafka.key_schema(name), "bindingVersion": kafka.KAFKA_BINDING}
+        },
+    }
+    headers = kafka.headers_schema(name)
+    if headers is not None:
+        message["headers"] = headers
+    if examples:
+        model = _example_model(name)
+        for example in examples:
+            model.model_validate(example.payload)  # an example that no longer fits stops here
+        message["examples"] = [example.as_asyncapi() for example in examples]
+    return message
+
+
+def _example_model(name: str) -> type[BaseModel]:
+    if name in EventType.__members__.values():
+        return event_model(PAYLOAD_TYPES[EventType(name)])
+    others: dict[str, type[BaseModel]] = {
+        "FeedbackSubmitted": FeedbackSubmitted,
+        "FeedbackRefused": FeedbackRefused,
+    }
+    return others[name]
+
+
+def _topic_configuration(spec: TopicSpec) -> dict[str, Any]:
+    policy = spec.extra_config.get("cleanup.policy", "delete")
+    return {"retention.ms": spec.retention_ms, "cleanup.policy": policy.split(",")}
+
+
+def _channel(spec: TopicSpec, department: Department | None) -> dict[str, Any]:
+    description = spec.description
+    if department is not None:
+        description += (
+            f"\n\nRead it as `{department_principal(department)}` in the consumer group of the "
+            "same name. " + kafka.READ_COMMITTED_WHY + " Commit an offset only after the "
+            "record is handled (`enable.auto.commit=false`): a restart re-delivers what was not "
+            "yet handled, never skips it. A new group starts from the beginning "
+            "(`auto.offset.reset=earliest`), so no referral issued before it is missed. Records "
+            "of one household are in one partition, in chain order; handle a repeat by "
+            "event_id (a refusal by refusal_id)."
+        )
+    elif spec.name == FEEDBACK.name:
+        description += (
+            "\n\nA department writes here as its principal, keyed by referral_id, with "
+            "`acks=all` and `enable.idempotence=true`. Each answer carries a feedback_id (a "
+            "UUID) the department chooses once and re-sends unchanged on every retry."
+        )
+    return {
+        "address": spec.name,
+        "description": description,
+        "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in spec.messages},
+        "bindings": {
+            "kafka": {
+                "partitions": spec.partitions,
+                "topicConfiguration": _topic_configuration(spec),
+                "bindingVersion": kafka.KAFKA_BINDING,
+            }
+        },
+        "x-key": spec.key,
+    }
+
+
+def _operation(spec: TopicSpec, channel_id: str, who: str, action: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{channel_id}"},
+        "summary": f"{who} {'publishes to' if action == 'send' else 'reads'} {spec.name}",
+    }
+    if who not in _DEPARTMENTS:
+        return operation
+    department = Department(who)
+    principal = department_principal(department)
+    operation["messages"] = [
+        {"$ref": f"#/channels/{channel_id}/messages/{m}"} for m in spec.messages
+    ]
+    if action == "receive":
+        operation["description"] = (
+            f"{who}'s referrals and the refusals of its answers. Consumer: principal and "
+            f"group `{principal}`, `isolation.level=read_committed`, "
+            "`enable.auto.commit=false` (commit after handling), "
+            "`auto.offset.reset=earliest` (x-consumer-settings). Answer a ReferralIssued on "
+            "assist.feedback; see contracts/examples/department_consumer.py."
+        )
+        operation["bindings"] = {"kafka": kafka.receive_binding(department)}
+        operation["x-consumer-settings"] = kafka.consumer_settings(department)
+    else:
+        operation["description"] = (
+            f"{who}'s answers to its referrals, keyed by referral_id, each with its own "
+            "feedback_id (the same on a retry). Producer: principal "
+            f"`{principal}`, `acks=all`, `enable.idempotence=true` (x-producer-settings). An "
+            f"answer that is not taken comes back as FeedbackRefused on {referral_topic(who)}."
+        )
+        operation["bindings"] = {"kafka": kafka.send_binding(department)}
+        operation["x-producer-settings"] = kafka.producer_settings(department)
+    return operation
+
+
 def asyncapi() -> dict[str, Any]:
-    """An AsyncAPI 3 document: every topic, who publishes and subscribes, and its messages."""
+    """An AsyncAPI 3 document: every topic, who publishes and subscribes, and its messages;
+    the servers and how to log in; each message's key, headers and examples."""
     current = {p.event_type.value: p.schema_version for p in PAYLOAD_TYPES.values()}
-    messages: dict[str, Any] = {}
     others = {
         "FeedbackSubmitted": 1,
+        "FeedbackRefused": 1,
         "DeadLetter": 1,
         "DeadLetterRedriven": 1,
         "SkipOrdered": 1,
@@ -79,40 +190,22 @@ def asyncapi() -> dict[str, Any]:
         "TreeHead": 1,
         "TreeHeadWitnessed": 1,
     }
-    for name, version in {**current, **others}.items():
-        messages[name] = {
-            "name": name,
-            "contentType": "application/json",
-            "payload": {"$ref": f"schemas/{name}.v{version}.json"},
-        }
+    examples = message_examples()
+    messages = {
+        name: _message(name, version, examples.get(name, []))
+        for name, version in {**current, **others}.items()
+    }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
+    departments = {referral_topic(d): d for d in Department}
     for spec in CATALOG:
         channel_id = spec.name.replace(".", "_")
-        channels[channel_id] = {
-            "address": spec.name,
-            "description": spec.description,
-            "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in spec.messages},
-            "bindings": {
-                "kafka": {
-                    "partitions": spec.partitions,
-                    "topicConfiguration": {
-                        "retention.ms": spec.retention_ms,
-                        "cleanup.policy": ["delete"],
-                    },
-                    "bindingVersion": "0.5.0",
-                }
-            },
-            "x-key": spec.key,
-        }
+        channels[channel_id] = _channel(spec, departments.get(spec.name))
         for role, action in ((spec.publishers, "send"), (spec.subscribers, "receive")):
             for who in role:
-                operations[f"{who}_{action}_{channel_id}"] = {
-                    "action": action,
-                    "channel": {"$ref": f"#/channels/{channel_id}"},
-                    "summary": f"{who} {'publishes to' if action == 'send' else 'reads'} "
-                    f"{spec.name}",
-                }
+                operations[f"{who}_{action}_{channel_id}"] = _operation(
+                    spec, channel_id, who, action
+                )
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -121,12 +214,19 @@ def asyncapi() -> dict[str, Any]:
             "description": "Every topic of the assistance chain. Every chain event carries the "
             "envelope of interfaces.md; JSON Schemas per event type and version are in schemas/. "
             "Messages are canonical JSON (sorted keys, no spaces, UTF-8); money is a decimal "
-            "string; times are ISO 8601 with a zone. Consumers de-duplicate on event_id.",
+            "string; times are ISO 8601 with a zone. Consumers de-duplicate on event_id.\n\n"
+            + kafka.READ_COMMITTED_WHY
+            + "\n\nA department: log in as `department.<id>` (servers, securitySchemes), read "
+            "`assist.referrals.<id>` (operations `<id>_receive_...`, with the consumer "
+            "settings that matter), answer on `assist.feedback` (`<id>_send_...`). A runnable "
+            "consumer that needs only these and its credentials: "
+            "contracts/examples/department_consumer.py.",
         },
         "defaultContentType": "application/json",
+        "servers": kafka.servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "securitySchemes": kafka.security_schemes()},
     }
 
 

@@ -36,12 +36,15 @@ POLICY_EVENTS = (
 ENVELOPE_EVENTS = tuple(
     t.value for t in EventType if t.value not in POLICY_EVENTS and t is not EventType.CLOCK_ADVANCED
 )
+# The chain events the chain writer delivers to a department.
 REFERRAL_EVENTS = (
     EventType.REFERRAL_ISSUED.value,
     EventType.REFERRAL_WITHDRAWN.value,
     EventType.REFERRAL_OVERDUE.value,
     EventType.REFERRAL_AMENDED.value,
 )
+# What a department's topic carries: those, and the refusals of its answers on assist.feedback.
+DEPARTMENT_MESSAGES = (*REFERRAL_EVENTS, "FeedbackRefused")
 
 EVENTS = TopicSpec(
     name="assist.events",
@@ -56,8 +59,10 @@ EVENTS = TopicSpec(
         "referral",
         "feedback",
         "scheduler",
+        "operators",  # a dead letter re-driven to the topic it came from
     ),
-    subscribers=("chainwriter",),
+    # Operators read a dead letter's original back from here (`assist deadletter show --raw`).
+    subscribers=("chainwriter", "operators"),
     messages=ENVELOPE_EVENTS,
 )
 CHAIN = TopicSpec(
@@ -67,6 +72,7 @@ CHAIN = TopicSpec(
     description="Every household's events in chain order, hash-linked: the log auditors replay.",
     publishers=("chainwriter",),
     subscribers=(
+        "chainwriter",  # its heads, read back at every start
         "identification",
         "classification",
         "referral",
@@ -75,6 +81,8 @@ CHAIN = TopicSpec(
         "intake",
         "scheduler",
         "policy",
+        "operators",  # the console's board of referrals
+        "auditors",  # `assist verify --all` replays the whole log
     ),
     messages=ENVELOPE_EVENTS,
 )
@@ -86,8 +94,8 @@ MONITORING = TopicSpec(
     key="pseudonym of person_id",
     description="Data providers' reference records and monitoring signals about persons, "
     "before identification has found their household.",
-    publishers=("intake",),
-    subscribers=("identification",),
+    publishers=("intake", "operators"),
+    subscribers=("identification", "operators"),
     messages=(EventType.SIGNAL_RECEIVED.value, EventType.RECORD_REPORTED.value),
 )
 FEEDBACK = TopicSpec(
@@ -95,9 +103,11 @@ FEEDBACK = TopicSpec(
     partitions=6,
     key="referral_id",
     description="Departments' answers to referrals (the feedback body of interfaces.md with "
-    "referral_id and department); the HTTP feedback endpoint writes here too.",
-    publishers=("feedback", *(d.value for d in Department)),
-    subscribers=("feedback",),
+    "referral_id, department and a feedback_id of the answer's own, required: a retry re-sends "
+    "it and is taken once); the HTTP feedback endpoint writes here too. An answer that is not "
+    "taken is told back as FeedbackRefused on the department's assist.referrals topic.",
+    publishers=("feedback", "operators", *(d.value for d in Department)),
+    subscribers=("feedback", "operators"),
     messages=("FeedbackSubmitted",),
 )
 DEADLETTER = TopicSpec(
@@ -106,6 +116,7 @@ DEADLETTER = TopicSpec(
     key="source topic/partition/offset",
     description="Messages that could not be processed: original bytes (of a larger one than a "
     "dead letter may quote, its size, SHA-256 and first bytes), where they came from, why.",
+    # Every service that runs a processor: a message it cannot take goes here.
     publishers=(
         "chainwriter",
         "identification",
@@ -114,6 +125,9 @@ DEADLETTER = TopicSpec(
         "feedback",
         "scheduler",
         "policy",
+        "audit",
+        "intake",
+        "operations",
     ),
     subscribers=("operators",),
     messages=("DeadLetter",),
@@ -209,12 +223,16 @@ REFERRALS = tuple(
     TopicSpec(
         name=referral_topic(department),
         partitions=3,
-        key="household_id",
-        description=f"Referrals addressed to {department.value}: issued, withdrawn, overdue. "
-        "Each carries only what this department needs.",
-        publishers=("chainwriter",),
+        key="household_id (FeedbackRefused: referral_id, else the refused message's position)",
+        description=f"Referrals addressed to {department.value}: issued, amended, withdrawn, "
+        "overdue; each carries only what this department needs. And FeedbackRefused: an answer "
+        f"{department.value} sent on assist.feedback that was not taken, with the status, field "
+        "and reason HTTP would have given.",
+        # A refusal is no fact of a household's chain, so the chain writer does not carry it:
+        # feedback writes it in the transaction that consumes the refused answer.
+        publishers=("chainwriter", "feedback"),
         subscribers=(department.value,),
-        messages=REFERRAL_EVENTS,
+        messages=DEPARTMENT_MESSAGES,
     )
     for department in Department
 )

@@ -1,14 +1,19 @@
-"""Messages that are not chain events: a department's feedback, a dead letter."""
+"""Messages that are not chain events: a department's feedback and its refusal, a dead letter."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from events.referral import Delivered
 from events.types import DeclineReason, Department, Outcome
+
+REFERRAL_ID_MAX_CHARS = 120
+# A refusal quotes what it can of the refused message; these bound it, whatever that said.
+REFUSAL_FIELD_MAX_CHARS = 200
+REFUSAL_REASON_MAX_CHARS = 2000
 
 
 def _given_for(outcome: str, field: str, only_then: bool) -> dict[str, Any]:
@@ -61,14 +66,39 @@ class FeedbackBody(BaseModel):
 class FeedbackSubmitted(FeedbackBody):
     """A feedback message on `assist.feedback` (keyed by referral_id)."""
 
-    referral_id: str = Field(min_length=1, max_length=120)
+    referral_id: str = Field(min_length=1, max_length=REFERRAL_ID_MAX_CHARS)
     department: Department
-    # Departments may set their own id so that a re-sent message is recognised; else it is
-    # fixed from the topic position.
-    feedback_id: uuid.UUID | None = None
+    # Required: a producer's retry re-sends the same id and is recognised as the same answer
+    # (taken once). The HTTP route derives it from the Idempotency-Key, or makes a new one.
+    feedback_id: uuid.UUID
     submitted_at: AwareDatetime | None = None
     # The person who answered (their user id); set by the HTTP route from the token.
     answered_by: str | None = Field(default=None, max_length=120)
+
+
+class FeedbackRefused(BaseModel):
+    """An answer on assist.feedback that was not taken, told back on the department's own topic.
+
+    Keyed by referral_id when the answer named one, else by the refused message's position."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_type: Literal["FeedbackRefused"] = "FeedbackRefused"
+    schema_version: Literal[1] = 1
+    # Derived from the refused message's topic, partition and offset: a replay writes the same.
+    refusal_id: uuid.UUID
+    department: Department
+    # As the message said, when it said one.
+    referral_id: str | None = Field(min_length=1, max_length=REFERRAL_ID_MAX_CHARS)
+    feedback_id: uuid.UUID | None
+    # What HTTP would have answered: 404 unknown referral, 403 another department's referral,
+    # 409 a conflict (already final, already accepted), 422 invalid.
+    status: int = Field(ge=400, le=499)
+    field: str | None = Field(max_length=REFUSAL_FIELD_MAX_CHARS)  # the field at fault, if one
+    # Human readable; names the field.
+    reason: str = Field(min_length=1, max_length=REFUSAL_REASON_MAX_CHARS)
+    refused_at: AwareDatetime  # on the system's clock
+    source_partition: int = Field(ge=0)
+    source_offset: int = Field(ge=0)
 
 
 class DeadLetterSource(BaseModel):

@@ -1,14 +1,16 @@
 """Start, find and stop the single-node KRaft broker of one data directory.
 
 Layout of a data dir: server.properties (rendered from the template),
-cluster.id, broker.json (ports), kafka.pid, kafka-logs/ (the data),
-logs/server.log (broker log), logs/kafka.out (JVM stdout/stderr).
+credentials.json (principals' SCRAM passwords, mode 0600), cluster.id,
+broker.json (ports), kafka.pid, kafka-logs/ (the data), logs/server.log
+(broker log), logs/kafka.out (JVM stdout/stderr).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 import signal
 import subprocess
 import time
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from deploy.kafka.credentials import ADMIN, credentials_file, ensure_credentials
 from deploy.kafka.jars import KAFKA_VERSION, fetch_jars, java_binary
 from deploy.kafka.probe import (
     api_versions_ok,
@@ -51,7 +54,8 @@ class BrokerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Broker:
-    """A running broker: where clients connect, and where to look when it misbehaves."""
+    """A running broker: where clients connect, with which credentials, and where to look when
+    it misbehaves."""
 
     pid: int
     bootstrap: str
@@ -59,6 +63,8 @@ class Broker:
     log_file: Path
     port: int
     controller_port: int
+    credentials_file: Path
+    security_protocol: str = "SASL_PLAINTEXT"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class _Paths:
     server_log: Path
     stdout: Path
     meta: Path
+    credentials: Path
 
 
 def _paths(data_dir: Path | str) -> _Paths:
@@ -91,6 +98,7 @@ def _paths(data_dir: Path | str) -> _Paths:
         server_log=logs / "server.log",
         stdout=logs / "kafka.out",
         meta=root / "kafka-logs" / "meta.properties",
+        credentials=credentials_file(root),
     )
 
 
@@ -138,7 +146,9 @@ def saved_ports(data_dir: Path | str) -> tuple[int, int] | None:
 
 
 def _broker(paths: _Paths, pid: int, port: int, cport: int) -> Broker:
-    return Broker(pid, f"127.0.0.1:{port}", paths.root, paths.server_log, port, cport)
+    return Broker(
+        pid, f"127.0.0.1:{port}", paths.root, paths.server_log, port, cport, paths.credentials
+    )
 
 
 def broker_status(data_dir: Path | str) -> Broker | None:
@@ -176,8 +186,9 @@ def _java(paths: _Paths, libs: Path, heap: list[str], *main_and_args: str) -> li
     ]
 
 
-def _format_storage(paths: _Paths, libs: Path) -> None:
-    """Format once; the cluster id is kept so a re-format reuses the same id."""
+def _format_storage(paths: _Paths, libs: Path, admin_password: str) -> None:
+    """Format once, with the administrator's SCRAM credential (the other principals are made
+    by the administrator); the cluster id is kept so a re-format reuses the same id."""
     if paths.meta.exists():
         return
     tool = ("kafka.tools.StorageTool",)
@@ -195,6 +206,7 @@ def _format_storage(paths: _Paths, libs: Path) -> None:
         cid = paths.cluster_id.read_text().strip()
         # --standalone: this node alone is the initial controller quorum (KIP-853).
         args = ["format", "--standalone", "-t", cid, "-c", str(paths.props)]
+        args += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"]
         cmd = _java(paths, libs, small, *tool, *args, "--ignore-formatted")
         done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)  # noqa: S603
     if done.returncode != 0:
@@ -234,29 +246,74 @@ def _wait_ready(paths: _Paths, pid: int, port: int, offset: int, timeout: float)
     )
 
 
-def _write_config(paths: _Paths, port: int, controller_port: int) -> None:
-    template = Template((HERE / "server.properties.template").read_text())
-    paths.props.write_text(
-        template.substitute(
-            port=port,
-            controller_port=controller_port,
-            data_dir=paths.root,
-            **broker_properties(),
+def _admin_password(paths: _Paths) -> str:
+    """The administrator's password, made up at the first start. A data dir formatted before
+    the broker had authentication has no administrator: say so rather than start one nobody
+    can log in to."""
+    if paths.meta.exists() and not paths.credentials.exists():
+        raise BrokerError(
+            f"{paths.root} was formatted without authentication (no {paths.credentials.name}): "
+            f"stop the broker and remove {paths.root} (make clean) to start one with it"
         )
+    return ensure_credentials(paths.credentials, [ADMIN])[ADMIN]
+
+
+def _with_open_listener(text: str, open_port: int) -> str:
+    """The same broker with one more listener, without authentication, whose anonymous clients
+    may do anything: only for measuring what authentication costs (make bench), never for data
+    anyone else may reach."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("listeners=", "advertised.listeners=")):
+            line += f",OPEN://127.0.0.1:{open_port}"
+        elif line.startswith("listener.security.protocol.map="):
+            line += ",OPEN:PLAINTEXT"
+        elif line.startswith("super.users="):
+            line += ";User:ANONYMOUS"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _write_config(
+    paths: _Paths, port: int, controller_port: int, admin_password: str, open_port: int | None
+) -> None:
+    template = Template((HERE / "server.properties.template").read_text())
+    text = template.substitute(
+        port=port,
+        controller_port=controller_port,
+        data_dir=paths.root,
+        admin_password=admin_password,
+        **broker_properties(),
     )
+    if open_port is not None:
+        text = _with_open_listener(text, open_port)
+    # It holds the administrator's password: readable by its owner only, like credentials.json.
+    descriptor = os.open(paths.props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    os.chmod(paths.props, 0o600)  # an older copy may have been made readable by others
     ports = {
         "port": port,
         "controller_port": controller_port,
         "bootstrap": f"127.0.0.1:{port}",
+        "security_protocol": "SASL_PLAINTEXT",
+        "credentials": str(paths.credentials),
         "kafka_version": KAFKA_VERSION,
     }
     paths.ports.write_text(json.dumps(ports) + "\n")
 
 
 def start_broker(
-    data_dir: Path | str, port: int = 0, controller_port: int = 0, timeout: float = 90
+    data_dir: Path | str,
+    port: int = 0,
+    controller_port: int = 0,
+    timeout: float = 90,
+    open_port: int | None = None,
 ) -> Broker:
-    """Start (or find) the broker of data_dir and wait until it serves requests."""
+    """Start (or find) the broker of data_dir and wait until it serves requests.
+
+    `open_port`: also listen there without authentication (the benchmark's comparison only).
+    """
     paths = _paths(data_dir)
     java_binary()  # fail on a missing java before touching data_dir
     with _locked(paths):
@@ -268,17 +325,20 @@ def start_broker(
             _wait_ready(paths, pid, ports[0], 0, timeout)
             return _broker(paths, pid, *ports)
         paths.pid.unlink(missing_ok=True)
-        return _start(paths, port, controller_port, timeout)
+        return _start(paths, port, controller_port, timeout, open_port)
 
 
-def _start(paths: _Paths, port: int, controller_port: int, timeout: float) -> Broker:
+def _start(
+    paths: _Paths, port: int, controller_port: int, timeout: float, open_port: int | None
+) -> Broker:
     libs = fetch_jars()
     paths.logs.mkdir(parents=True, exist_ok=True)
     port, controller_port = _choose_ports(paths, port, controller_port)
     if busy := [p for p in (port, controller_port) if port_open(p)]:
         raise BrokerError(f"port(s) {busy} already in use on 127.0.0.1")
-    _write_config(paths, port, controller_port)
-    _format_storage(paths, libs)
+    admin_password = _admin_password(paths)
+    _write_config(paths, port, controller_port, admin_password, open_port)
+    _format_storage(paths, libs, admin_password)
     offset = paths.server_log.stat().st_size if paths.server_log.exists() else 0
     cmd = _java(paths, libs, JVM_OPTS, "kafka.Kafka", str(paths.props))
     with paths.stdout.open("ab") as out:

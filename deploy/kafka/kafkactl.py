@@ -52,6 +52,7 @@ def _print_broker(broker: Broker) -> None:
     print(f"bootstrap={broker.bootstrap}")
     print(f"data_dir={broker.data_dir}")
     print(f"log={broker.log_file}")
+    print(f"credentials={broker.credentials_file}  (SASL/SCRAM-SHA-512 passwords, mode 0600)")
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -2,11 +2,15 @@
 
 `make run` calls `up` (after the broker is up) and `demo`; `make down` calls `down`.
 Each service writes its log to <data>/log/<service>.log and its pid to <data>/run/.
+On the local broker (credentials in <data>/kafka/credentials.json) `up` first makes every
+principal's login, the topics and the grants as the administrator, then starts each service
+logged in as itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +22,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.kafka.credentials import FILE_NAME as CREDENTIALS_FILE
+from deploy.kafka.logins import admin_settings, principal_settings
+from deploy.kafka.provision import provision
 from deploy.local.tokens import ensure_tokens
 from services.chainwriter.signing_key import ensure_writer_key
 from services.runtime.pseudonym import KEY_FILE, ensure_key_file
@@ -132,10 +139,28 @@ def _health(port: int) -> tuple[int | None, dict[str, object] | None]:
         return None, None
 
 
-def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, str]:
+def credentials_of(data: Path) -> Path | None:
+    """The local broker's credentials file (`make broker-up` writes it), if there is one."""
+    path = data / "kafka" / CREDENTIALS_FILE
+    return path.resolve() if path.exists() else None
+
+
+def _kafka_login(bootstrap: str, credentials: Path | None, principal: str) -> dict[str, str]:
+    """KAFKA_* of a service: its own principal's login on the local broker; on another
+    cluster, what the environment says (its login is the deployment's business)."""
+    if credentials is None:
+        return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    admin = admin_settings(bootstrap, credentials)
+    return principal_settings(admin, credentials, principal).environment()
+
+
+def service_env(
+    data: Path, bootstrap: str, service: ServiceDef, credentials: Path | None = None
+) -> dict[str, str]:
     return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
+        # Its own principal's login, never the administrator's (contracts/access.py).
+        **_kafka_login(bootstrap, credentials, service.name),
         "ASSIST_DATA_DIR": str(data.resolve()),
         "ASSIST_TOKENS_FILE": str((data / "tokens.json").resolve()),
         # The secret of the keyed pseudonyms in Kafka keys (services/runtime/pseudonym.py).
@@ -151,16 +176,19 @@ def service_env(data: Path, bootstrap: str, service: ServiceDef) -> dict[str, st
     }
 
 
-def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
+def up(data: Path, bootstrap: str, timeout: float = 90.0, credentials: Path | None = None) -> int:
     for sub in ("log", "run"):
         (data / sub).mkdir(parents=True, exist_ok=True)
+    credentials = credentials or credentials_of(data)
+    if credentials is not None:
+        asyncio.run(provision(admin_settings(bootstrap, credentials), credentials))
     tokens = ensure_tokens(data / "tokens.json")
     pseudonym_key = ensure_key_file(data / KEY_FILE)  # mode 0600, like the tokens
     ensure_writer_key(data)  # before the audit starts, which checks the writer's signatures
     started: set[str] = set()
     for service in SERVICES:
         if not running_pid(data, service.name):
-            _start(data, bootstrap, service)
+            _start(data, bootstrap, service, credentials)
             started.add(service.name)
     deadline = time.monotonic() + timeout
     waiting = {s.name for s in SERVICES}
@@ -172,7 +200,7 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
                 if service.name not in started:
                     # It was running when looked at, and is gone now: killed just before
                     # (a SIGKILL takes effect a moment after kill(2) returns). Start it.
-                    _start(data, bootstrap, service)
+                    _start(data, bootstrap, service, credentials)
                     started.add(service.name)
                     continue
                 print(f"{service.name} exited; its log says:\n{_tail(data, service.name)}")
@@ -184,6 +212,11 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
         f"department:<id>): {tokens}"
     )
     print(f"secret of the keyed pseudonyms in Kafka keys: {pseudonym_key}")
+    if credentials is not None:
+        print(
+            f"Kafka logins (SASL/SCRAM-SHA-512; a principal per service, department "
+            f"'department.<id>', 'auditor', and 'admin'): {credentials}"
+        )
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
     console = next((s for s in SERVICES if s.name == "operations"), None)
     if console is not None:
@@ -197,11 +230,11 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0) -> int:
     return 0
 
 
-def _start(data: Path, bootstrap: str, service: ServiceDef) -> None:
+def _start(data: Path, bootstrap: str, service: ServiceDef, credentials: Path | None) -> None:
     with (data / "log" / f"{service.name}.log").open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
             [sys.executable, "-m", f"services.{service.name}"],
-            env=service_env(data, bootstrap, service),
+            env=service_env(data, bootstrap, service, credentials),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

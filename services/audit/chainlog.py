@@ -12,7 +12,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.runtime.kafka import partitions_of, read_to_end
+from services.runtime.kafka import connection_options, partitions_of, read_to_end
 from services.runtime.settings import KafkaSettings
 
 
@@ -29,7 +29,7 @@ class Record(Protocol):
 def log_consumer(kafka: KafkaSettings, fetch_bytes: int = 4 * 1024 * 1024) -> AIOKafkaConsumer:
     """A consumer without a group: it reads where it is told and commits nothing."""
     return AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection_options(kafka),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -41,6 +41,7 @@ from services.audit.keys import load_or_create, load_public_pem
 from services.audit.sweep import SweepReport, sweep_with_progress
 from services.audit.tree_head_check import check_growth, check_inclusion
 from services.audit.views import state_view
+from services.runtime.kafka import login_hint
 from services.runtime.settings import KafkaSettings
 
 VALID, BROKEN, ERROR = 0, 1, 2
@@ -533,7 +534,8 @@ def _errors() -> Iterator[None]:
     except (AuditError, CheckpointFileError) as error:
         _fail(str(error))
     except (KafkaError, OSError, RuntimeError, TimeoutError) as error:
-        _fail(f"cannot read the chain log from Kafka: {type(error).__name__}: {error}")
+        hint = login_hint(error, KafkaSettings())
+        _fail(f"cannot read the chain log from Kafka: {type(error).__name__}: {error}{hint}")
 
 
 def _found(call: Callable[[], dict[str, Any]], household_id: str) -> dict[str, Any]:

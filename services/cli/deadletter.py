@@ -26,6 +26,7 @@ from contracts.topics import TopicNames
 from services.operations.deadletters import DeadLetterEntry, DeadLetterLog, describe, json_refusal
 from services.operations.redrive import RedriveRefused, load_dead_letters, original_of, redrive
 from services.operations.skips import SkipEntry, SkipRefused, load_skips, order_skip
+from services.runtime.kafka import login_hint
 from services.runtime.logging import mask_identity_numbers
 from services.runtime.settings import KafkaSettings, TopicSettings
 
@@ -53,9 +54,10 @@ def _run(job: Coroutine[Any, Any, T]) -> T:
         err.print(f"[red]{mask_identity_numbers(str(missing))}[/red]")
         raise typer.Exit(1) from None
     except Exception as error:  # noqa: BLE001 - Kafka client errors: say what and where
+        kafka = KafkaSettings()
         err.print(
-            f"[red]Kafka at {KafkaSettings().bootstrap_servers}: "
-            f"{type(error).__name__}: {error}[/red]"
+            f"[red]Kafka at {kafka.bootstrap_servers}: "
+            f"{type(error).__name__}: {error}{login_hint(error, kafka)}[/red]"
         )
         raise typer.Exit(1) from None
 

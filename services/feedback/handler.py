@@ -1,5 +1,9 @@
 """Result feedback: departments' answers become ReferralOutcomeReported; overdue; settled.
 
+An answer on assist.feedback is taken once per feedback_id (a producer's retry is dropped); one
+that cannot be taken is told back to the department on its own topic (refusals.py), in the
+transaction that consumes it.
+
 Overdue is a timer on the system's clock: the handler follows `assist.clock` and marks a
 referral overdue once the clock has passed its due date, whatever the wall clock says, so a
 replay or a restart fires each overdue on the same ticks (and its id is derived, so the chain
@@ -16,7 +20,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from contracts.topics import TopicNames
-from events.codec import DecodeError, decode_event, describe_validation_error
+from events.codec import DecodeError, decode_event
 from events.envelope import Envelope, Payload, derived_event_id, new_event
 from events.feedback import FeedbackSubmitted
 from events.referral import (
@@ -37,6 +41,7 @@ from services.feedback.ledger import (
     Status,
     fingerprint,
 )
+from services.feedback.refusals import Said, invalid, told_back, what_it_said
 from services.runtime import metrics
 from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
@@ -70,7 +75,7 @@ class FeedbackHandler:
                 raise Rejected("value: not a ClockAdvanced event")
             return []
         if message.topic == self.topics.feedback:
-            return self._emit(self._answer(message))
+            return self._answer(message, replaying)
         if event_type_of(message.value) in _SKIPPED:
             return []  # a chain event about no referral: skip the decode
         try:
@@ -178,30 +183,26 @@ class FeedbackHandler:
             )
         ]
 
-    def _answer(self, message: Inbound) -> list[Envelope]:
+    def _answer(self, message: Inbound, replaying: bool) -> list[Outbound]:
+        """A department's answer: its outcome, nothing for a repeat, or its refusal told back."""
         try:
-            feedback = FeedbackSubmitted.model_validate(json.loads(message.value or b""))
-        except (ValueError, UnicodeDecodeError) as error:
-            reason = (
-                describe_validation_error(error)
-                if isinstance(error, ValidationError)
-                else f"value: not JSON ({error})"
-            )
-            raise Rejected(reason) from None
-        feedback_id = str(
-            feedback.feedback_id
-            or derived_event_id(message.topic, message.partition, message.offset)
-        )
-        feedback_event_id = derived_event_id("feedback", feedback_id)
+            document = json.loads(message.value or b"")
+        except ValueError as error:  # UnicodeDecodeError included
+            raise Rejected(f"value: not JSON ({error})") from None
+        try:
+            feedback = FeedbackSubmitted.model_validate(document)
+        except ValidationError as error:
+            return self._refuse(message, what_it_said(document), invalid(error), replaying)
+        feedback_event_id = derived_event_id("feedback", feedback.feedback_id)
         if str(feedback_event_id) in self.ledger.answers:
-            return []  # the same answer delivered twice, or already on the chain
+            return []  # the same answer delivered twice, or already on the chain: no refusal
         try:
             referral = self.ledger.judge(
                 feedback.referral_id, feedback.department, feedback.outcome, feedback.transfer_to
             )
         except Refusal as refusal:
-            named = f"{refusal.field}: " if refusal.field else ""
-            raise Rejected(f"{refusal.status_code}: {named}{refusal.reason}") from None
+            said = Said(feedback.department, feedback.referral_id, feedback.feedback_id)
+            return self._refuse(message, said, refusal, replaying)
         self.ledger.answers[str(feedback_event_id)] = Answer(
             referral.referral_id, feedback.outcome, fingerprint(feedback)
         )
@@ -228,7 +229,31 @@ class FeedbackHandler:
         )
         # Recorded on the system's clock (the wall's until a tick is read): a referral it
         # causes (a transfer, charity) is due from then at the earliest.
-        return [self._event(payload, referral, occurred, feedback_event_id, self.clock.now)]
+        return self._emit(
+            [self._event(payload, referral, occurred, feedback_event_id, self.clock.now)]
+        )
+
+    def _refuse(
+        self, message: Inbound, said: Said, refusal: Refusal, replaying: bool
+    ) -> list[Outbound]:
+        """Told to the department the message named; naming none, it is a dead letter."""
+        if said.department is None:
+            raise Rejected(refusal.reason)
+        if not replaying:
+            log.warning(
+                "feedback refused",
+                referral_id=said.referral_id,
+                department=said.department.value,
+                feedback_id=str(said.feedback_id) if said.feedback_id else None,
+                status=refusal.status_code,
+                field=refusal.field,
+                reason=refusal.reason,
+                source=f"{message.topic}/{message.partition}@{message.offset}",
+                event_type="FeedbackRefused",
+            )
+        # On the system's clock, the wall's until a tick is read (as an outcome's recorded_at).
+        now = self.clock.now or datetime.now(UTC)
+        return [told_back(message, said.department, said, refusal, self.topics, now)]
 
     def _event(
         self,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.helpers import create_ssl_context
 
 from services.runtime.limits import (
     CONSUMER_FETCH_MAX_BYTES,
@@ -19,10 +20,30 @@ from services.runtime.settings import KafkaSettings
 ConsumerRecord = Any  # aiokafka.structs.ConsumerRecord (aiokafka ships no types)
 
 
+def connection_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Where the cluster is and who this client is: every client of the project takes these,
+    so none can connect without the credentials its settings carry."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol != "PLAINTEXT":
+        assert settings.sasl_password is not None  # checked by KafkaSettings
+        options |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": settings.sasl_password.get_secret_value(),
+        }
+    if settings.security_protocol == "SASL_SSL":
+        cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    return options
+
+
 def make_producer(settings: KafkaSettings, transactional_id: str | None = None) -> AIOKafkaProducer:
     """An idempotent producer (acks=all); transactional when given a transactional id."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection_options(settings),
         acks="all" if settings.acks == "all" else int(settings.acks),
         enable_idempotence=True,
         # A transaction's commit flushes its batches anyway: lingering would only hold the
@@ -42,7 +63,7 @@ def make_producer(settings: KafkaSettings, transactional_id: str | None = None) 
 def make_consumer(settings: KafkaSettings, group_id: str | None) -> AIOKafkaConsumer:
     """A consumer that sees only committed transactions and commits offsets itself."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection_options(settings),
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -106,3 +127,21 @@ async def read_to_end(
         if on_progress is not None:
             on_progress(done, total)
     return count
+
+
+def login_hint(error: BaseException, settings: KafkaSettings) -> str:
+    """What to do about a Kafka error that a login explains, for a command's one-line message
+    ("" when none does): no login on a broker that wants one, or a principal refused."""
+    name = type(error).__name__
+    if "AuthorizationFailed" in name:
+        who = settings.principal or "an anonymous client"
+        return (
+            f" ({who} may not do this: contracts/access.py says which principal may read or "
+            "write which topic)"
+        )
+    if settings.principal is None and name in {"KafkaConnectionError", "ConnectionError"}:
+        return (
+            " (a broker with authentication refuses clients without a login: set "
+            "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD)"
+        )
+    return ""

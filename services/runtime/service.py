@@ -156,7 +156,10 @@ async def run_service(
     app.state.stall_seconds = settings.stall_seconds  # read by /healthz (runtime/http.py)
     # Operators' details (/healthz report, /metrics) need an operator token where tokens exist.
     app.state.tokens = TokenStore.load_optional(settings.tokens_file)
-    await ensure_topics(kafka, TopicSettings())
+    if kafka.principal is None:
+        # A broker without authentication (a developer's own): the service makes its topics.
+        # With it, a service may not: the deployment ensures topics and grants beforehand.
+        await ensure_topics(kafka, TopicSettings())
     if on_start:
         await on_start()
     server = uvicorn.Server(

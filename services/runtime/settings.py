@@ -6,15 +6,27 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class KafkaSettings(BaseSettings):
-    """KAFKA_BOOTSTRAP_SERVERS and the producer's durability."""
+    """KAFKA_BOOTSTRAP_SERVERS, who this client is (KAFKA_SASL_*), and the producer's
+    durability."""
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
     bootstrap_servers: str = "127.0.0.1:9092"
+    # Every client logs in as its own principal (contracts/access.py): SASL/SCRAM-SHA-512 on
+    # the local broker, with TLS as well (SASL_SSL) on a cluster. Without a protocol given,
+    # a client with a user name uses SASL_PLAINTEXT and one without PLAINTEXT.
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] | None = None
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # Or a file that holds it (a container secret): KAFKA_SASL_PASSWORD_FILE.
+    sasl_password_file: Path | None = None
+    # The CA that signed the brokers' certificates (SASL_SSL); the system's CAs if unset.
+    ssl_cafile: Path | None = None
     # acks=all: a 202 or a committed offset means every in-sync replica has the event.
     acks: Literal["all", "1", "0"] = "all"
     linger_ms: int = Field(default=5, ge=0)
@@ -29,6 +41,59 @@ class KafkaSettings(BaseSettings):
     # always woken when a commit makes data visible; it then waits this long (tail latency of
     # a hop), while a short wait costs idle fetch requests (20 a second per consumer at 50).
     fetch_max_wait_ms: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _credentials_come_together(self) -> KafkaSettings:
+        if self.sasl_password is None and self.sasl_password_file is not None:
+            try:
+                self.sasl_password = SecretStr(self.sasl_password_file.read_text().strip())
+            except OSError as error:
+                raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: cannot read it ({error})") from None
+        if self.security_protocol is None:
+            self.security_protocol = "SASL_PLAINTEXT" if self.sasl_username else "PLAINTEXT"
+        if self.security_protocol != "PLAINTEXT" and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both required with "
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol}"
+            )
+        return self
+
+    @property
+    def principal(self) -> str | None:
+        """The principal this client logs in as, None for an unauthenticated client."""
+        return self.sasl_username if self.security_protocol != "PLAINTEXT" else None
+
+    def as_principal(self, username: str, password: str) -> KafkaSettings:
+        """The same cluster, logged in as another principal."""
+        return self.model_copy(
+            update={
+                "security_protocol": (
+                    self.security_protocol
+                    if self.security_protocol != "PLAINTEXT"
+                    else "SASL_PLAINTEXT"
+                ),
+                "sasl_username": username,
+                "sasl_password": SecretStr(password),
+            }
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The KAFKA_* variables that give a child process this client's cluster and login."""
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": str(self.security_protocol),
+        }
+        if self.sasl_username and self.sasl_password:
+            env |= {
+                "KAFKA_SASL_MECHANISM": self.sasl_mechanism,
+                "KAFKA_SASL_USERNAME": self.sasl_username,
+                "KAFKA_SASL_PASSWORD": self.sasl_password.get_secret_value(),
+            }
+        if self.ssl_cafile is not None:
+            env["KAFKA_SSL_CAFILE"] = str(self.ssl_cafile)
+        return env
 
 
 class TopicSettings(BaseSettings):

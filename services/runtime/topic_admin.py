@@ -1,13 +1,18 @@
-"""Create the catalog's topics, idempotently, with aiokafka's admin client."""
+"""Create the catalog's topics and grant their access, idempotently, with aiokafka's admin
+client logged in as the administrator (or with no login at all on a broker without
+authentication, where there is nothing to grant)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 
 from contracts.topics import TopicSpec, catalog
+from services.runtime.kafka import connection_options
+from services.runtime.kafka_access import ensure_grants, ensure_users
 from services.runtime.limits import topic_properties
 from services.runtime.logging import get_logger
 from services.runtime.settings import KafkaSettings, TopicSettings
@@ -30,12 +35,16 @@ async def ensure_topics(
     topics: TopicSettings | None = None,
     timeout: float = 60.0,
 ) -> list[str]:
-    """Create what is missing (existing topics are left as they are); return the names created."""
+    """Create what is missing (existing topics are left as they are) and, on a broker with
+    authentication, grant the namespace's access (contracts/access.py); return the names
+    created."""
     topics = topics or TopicSettings()
     specs = catalog(topics.namespace)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
     await _start_with_retry(admin, timeout)
     try:
+        if kafka.principal is not None:
+            await ensure_grants(admin, topics.namespace)
         existing = set(await admin.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:
@@ -54,6 +63,18 @@ async def ensure_topics(
         created = [spec.name for spec in missing]
         log.info("topics ensured", created=created, total=len(specs))
         return created
+    finally:
+        await admin.close()
+
+
+async def ensure_principals(
+    kafka: KafkaSettings, passwords: Mapping[str, str], timeout: float = 60.0
+) -> None:
+    """Give every principal its SCRAM credential (with the administrator's login)."""
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
+    await _start_with_retry(admin, timeout)
+    try:
+        await ensure_users(admin, passwords)
     finally:
         await admin.close()
 

@@ -8,16 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.logins import logins_of
 from support.system import System
 
 from contracts.topics import TopicNames
-from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.settings import TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
 
 @pytest.fixture(scope="module")
 def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, linger_ms=1)
+    kafka = logins_of(kafka_bootstrap).admin
     topics = TopicNames(f"e{uuid.uuid4().hex[:10]}.")
     asyncio.run(ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3)))
     workdir: Path = tmp_path_factory.mktemp("system")

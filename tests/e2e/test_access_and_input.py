@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from households import dibao_family, household, person
 from support.kafka_io import read_all
+from support.logins import logins_of
 from support.system import System, of_type
+
+from contracts.access import department_principal
 
 
 def test_requests_without_a_valid_token_get_401(system: System) -> None:
@@ -269,3 +276,56 @@ async def test_operators_do_not_read_household_files(system: System) -> None:
     verified = httpx.get(audit + "/chain/verify", headers=system.headers("operator"))
     assert verified.status_code == 200 and verified.json()["valid"] is True
     assert "payload" not in verified.text and "person_id" not in verified.text
+
+
+async def test_a_department_s_example_consumer_answers_its_referrals_over_kafka(
+    system: System, repo_root: Path
+) -> None:
+    """contracts/examples/department_consumer.py, run as a department runs it: with nothing but
+    its own login, on its own topic. Its answers go through the feedback service into the
+    chain; on another department's topic it is refused by the broker. (Last in this module: it
+    answers every referral of its department that it finds.)"""
+    household_id = system.apply(dibao_family()).json()["household_id"]
+    chain = await system.wait_chain(
+        household_id, lambda c: len(of_type(c, "ReferralIssued")) >= 4, "4 referrals"
+    )
+    referral = of_type(chain, "ReferralIssued")[0]["payload"]
+    department = referral["department"]
+
+    def consumer(topic_of: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            **logins_of(system.kafka.bootstrap_servers).env(department_principal(department)),
+            "ASSIST_DEPARTMENT": topic_of,
+            "ASSIST_TOPIC_NAMESPACE": system.topics.namespace,
+        }
+        return subprocess.run(  # noqa: S603 - our interpreter, the example's file
+            [sys.executable, str(repo_root / "contracts/examples/department_consumer.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    ran = await asyncio.to_thread(consumer, department, "--timeout", "20")
+    assert ran.returncode == 0, ran.stderr
+    assert f"answered {referral['referral_id']} ACCEPTED" in ran.stdout.splitlines(), ran.stdout
+    chain = await system.wait_chain(
+        household_id,
+        lambda c: any(
+            d["payload"]["referral_id"] == referral["referral_id"]
+            for d in of_type(c, "ReferralOutcomeReported")
+        ),
+        "the example consumer's answer in the chain",
+    )
+    [taken] = [
+        d["payload"]
+        for d in of_type(chain, "ReferralOutcomeReported")
+        if d["payload"]["referral_id"] == referral["referral_id"]
+    ]
+    assert (taken["outcome"], taken["department"]) == ("ACCEPTED", department)
+
+    other = next(d for d in ("housing", "education", "charity") if d != department)
+    refused = await asyncio.to_thread(consumer, other, "--timeout", "10")
+    assert refused.returncode == 1 and "TopicAuthorizationFailed" in refused.stderr, refused

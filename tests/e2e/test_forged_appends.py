@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 from households import dibao_family
 from support.kafka_io import produce
+from support.logins import logins_of
 from support.system import System, of_type
 from typer.testing import CliRunner
 
+from contracts.access import AUDITOR
 from events.canonical import canonical_json
 from events.chain import event_hash
 from services.cli.__main__ import app as cli
@@ -93,7 +95,7 @@ async def test_a_forged_append_is_named_kept_out_and_never_taken_for_a_head(
     # An auditor reading the whole log with the chain writer's public key finds it too.
     writer_key = system.tokens_file.parent / "data" / "chainwriter" / "chain-writer-signing.pub"
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": system.kafka.bootstrap_servers,
+        **logins_of(system.kafka.bootstrap_servers).env(AUDITOR),
         "ASSIST_TOPIC_NAMESPACE": system.topics.namespace,
     }
     args = ["verify", "--all", "--writer-key", str(writer_key), "--json"]

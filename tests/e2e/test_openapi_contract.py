@@ -61,7 +61,12 @@ def role_for(path: str) -> str:
 @pytest.fixture(scope="module")
 def console(system: System) -> Iterator[ServiceProcess]:
     """The operator console too: it is a service with an OpenAPI of its own."""
-    env = {k: v for k, v in system.services["intake"].env.items() if not k.endswith("_PORT")}
+    # Intake's settings but its port and its Kafka login: the console logs in as itself.
+    env = {
+        k: v
+        for k, v in system.services["intake"].env.items()
+        if not k.endswith("_PORT") and not k.startswith("KAFKA_SASL_")
+    }
     console = ServiceProcess("operations", env, Path(system.services["intake"].log_path).parent)
     console.start()
     try:

@@ -80,7 +80,7 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
     async def delivered_to_departments() -> Counter[str]:
         delivered: Counter[str] = Counter()
         for department in {d for _, d in DIBAO_FAMILY_REFERRALS}:
-            for event in await read_documents(system.kafka, system.topics.referrals(department)):
+            for event in await system.department_topic(department):
                 if event["household_id"] in households:
                     delivered[event["event_id"]] += 1
         return delivered

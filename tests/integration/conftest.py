@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.logins import logins_for
 
 from deploy.kafka.kafkactl import Broker, start_broker, stop_broker
 
@@ -18,6 +19,7 @@ def own_broker(tmp_path: Path) -> Iterator[tuple[Path, Broker]]:
     """A KRaft broker of the test's own, which it may stop, pause or restart."""
     data_dir = tmp_path / "broker"
     broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
+    logins_for(broker)  # every principal's login, as on the session's broker
     try:
         yield data_dir, broker
     finally:

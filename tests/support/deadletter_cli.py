@@ -11,12 +11,14 @@ from typing import Any
 
 from contracts.topics import TopicNames
 from services.runtime.settings import KafkaSettings
+from support.logins import logins_of
 
 
 def cli(kafka: KafkaSettings, topics: TopicNames, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        # An operator's tool: it logs in as the operations principal.
+        **logins_of(kafka.bootstrap_servers).env("operations"),
         "ASSIST_TOPIC_NAMESPACE": topics.namespace,
         "COLUMNS": "200",
     }

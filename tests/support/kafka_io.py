@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import connection_options, partitions_of
 from services.runtime.settings import KafkaSettings
 
 
@@ -21,7 +21,7 @@ async def produce(
 ) -> int:
     """Write `messages` (key, value), each with `headers` (e.g. the chain writer's signature)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=5
+        **connection_options(kafka), acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     count = 0
@@ -43,7 +43,7 @@ async def read_all(
     """Every committed record of `topic` from the beginning to its current end (with
     `committed=False`: every data record up to the high watermark, aborted ones too)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection_options(kafka),
         isolation_level="read_committed" if committed else "read_uncommitted",
         enable_auto_commit=False,
     )

@@ -13,6 +13,7 @@ Builders of the households and messages the unit tests share are at the end.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from events.canonical import canonical_json
 from events.clock import ClockAdvanced, ClockMode
 from events.codec import decode_event
 from events.envelope import Envelope, Payload, derived_event_id, new_event
+from events.feedback import FeedbackRefused
 from events.household import ApplicationReceived, VisitCompleted
 from events.identity import make_resident_id
 from events.monitoring import RecordReported, SignalReceived
@@ -109,11 +111,14 @@ class Loop:
     def answer(
         self, referral_id: str, department: Department | str, outcome: str, **fields: Any
     ) -> list[Envelope]:
-        """A department's feedback on assist.feedback."""
+        """A department's feedback on assist.feedback; a new answer (its own feedback_id, fixed
+        by its position, so two runs of the loop make the same ids) unless `fields` name one."""
+        position = len(self.log.get(self.topics.feedback, []))
         body = {
             "referral_id": referral_id,
             "department": str(department),
             "outcome": outcome,
+            "feedback_id": str(derived_event_id("loop-feedback", position)),
             **fields,
         }
         return self.answer_raw(canonical_json(body), referral_id.encode())
@@ -182,7 +187,20 @@ class Loop:
         return [e for e in self.chain if e.household_id == household_id]
 
     def department_topic(self, department: Department | str) -> list[bytes]:
-        return self.log.get(self.topics.referrals(department), [])
+        """The referral events a department received (its refusals are in `refusals`)."""
+        return [
+            value
+            for value in self.log.get(self.topics.referrals(department), [])
+            if not _is_refusal(value)
+        ]
+
+    def refusals(self, department: Department | str) -> list[FeedbackRefused]:
+        """The refusals of its answers told back on a department's topic."""
+        return [
+            FeedbackRefused.model_validate_json(value)
+            for value in self.log.get(self.topics.referrals(department), [])
+            if _is_refusal(value)
+        ]
 
     def _put(self, message: Outbound) -> Inbound:
         messages = self.log.setdefault(message.topic, [])
@@ -199,6 +217,10 @@ class Loop:
                 DeadLetter(service, message.topic, str(rejected), message.value)
             )
             return []
+
+
+def _is_refusal(value: bytes) -> bool:
+    return bool(json.loads(value).get("event_type") == "FeedbackRefused")
 
 
 def of_type(events: Iterable[Envelope], event_type: str) -> list[Envelope]:

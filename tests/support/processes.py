@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from support.logins import logins_of
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,6 +33,10 @@ class ServiceProcess:
             f"ASSIST_{name.upper()}_PORT": str(self.port),
             "ASSIST_LOG_FORMAT": "json",
         }
+        bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap and "KAFKA_SASL_USERNAME" not in env:
+            # Each service logs in as itself (contracts/access.py), as it does in production.
+            self.env |= logins_of(bootstrap).env(name)
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -167,7 +167,9 @@ class System:
         )
 
     async def department_topic(self, department: str) -> list[dict[str, Any]]:
-        return await read_documents(self.kafka, self.topics.referrals(department))
+        """The referral events a department received (not the refusals of its answers)."""
+        documents = await read_documents(self.kafka, self.topics.referrals(department))
+        return [d for d in documents if d.get("event_type") != "FeedbackRefused"]
 
     async def wait_until(self, probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
         """Poll an async probe until it returns something truthy."""

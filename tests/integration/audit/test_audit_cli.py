@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from support.kafka_io import produce
+from support.logins import logins_of
 from support.processes import ServiceProcess
 from typer.testing import CliRunner, Result
 from unit.audit.audit_histories import R_ALLOWANCE, chained, history
 
+from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens, role_tokens
 from events.canonical import canonical_json
@@ -41,7 +43,7 @@ class Stack:
 
     def assist(self, *args: str, **env: str) -> Result:
         base = {
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            **logins_of(self.kafka.bootstrap_servers).env(AUDITOR),
             "ASSIST_TOPIC_NAMESPACE": self.topics.namespace,
             "ASSIST_AUDIT_URL": self.service.url,
             "ASSIST_TOKENS_FILE": str(self.tokens_file),
@@ -61,7 +63,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, linger_ms=1)
+    kafka = logins_of(kafka_bootstrap).admin
     topics = TopicNames(f"c{uuid.uuid4().hex[:10]}.")
     asyncio.run(ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3)))
     chains = {h: [e.to_document() for e in chained(history(h))] for h in [*HOUSEHOLDS, BROKEN]}

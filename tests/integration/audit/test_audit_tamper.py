@@ -17,9 +17,11 @@ from typing import Any
 
 from integration.audit.audit_running import running_audit
 from support.kafka_io import produce
+from support.logins import logins_of
 from typer.testing import CliRunner, Result
 from unit.audit.audit_histories import chained, history, settled
 
+from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from events.audit import Checkpoint
 from events.canonical import canonical_json
@@ -56,7 +58,7 @@ async def write(kafka: KafkaSettings, topic: str, chains: dict[str, list[Documen
 async def assist(kafka: KafkaSettings, topics: TopicNames, *args: str) -> Result:
     """`assist ...` as a user runs it (in a thread: it runs its own event loop)."""
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        **logins_of(kafka.bootstrap_servers).env(AUDITOR),
         "ASSIST_TOPIC_NAMESPACE": topics.namespace,
     }
     return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)

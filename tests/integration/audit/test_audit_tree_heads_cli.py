@@ -18,10 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from support.kafka_io import produce
+from support.logins import logins_of
 from support.processes import ServiceProcess
 from typer.testing import CliRunner, Result
 from unit.audit.audit_histories import chained, history
 
+from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens, role_tokens
 from events.canonical import canonical_json
@@ -75,7 +77,7 @@ class Audit:
 
     def assist(self, *args: str) -> Result:
         env = {
-            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            **logins_of(self.kafka.bootstrap_servers).env(AUDITOR),
             "ASSIST_TOPIC_NAMESPACE": self.topics.namespace,
             "ASSIST_AUDIT_URL": self.service.url,
             "ASSIST_TOKENS_FILE": str(self.tokens_file),
@@ -110,7 +112,7 @@ class Audit:
 
 @pytest.fixture
 def namespace(kafka_bootstrap: str) -> tuple[KafkaSettings, TopicNames]:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, linger_ms=1)
+    kafka = logins_of(kafka_bootstrap).admin
     topics = TopicNames(f"t{uuid.uuid4().hex[:10]}.")
     asyncio.run(ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3)))
     return kafka, topics

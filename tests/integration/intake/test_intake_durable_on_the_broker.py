@@ -24,6 +24,7 @@ import httpx
 import pytest
 from support.factories import application_body, member, person
 from support.kafka_io import read_all, wait_for_records
+from support.logins import logins_of
 from support.processes import ServiceProcess
 
 from contracts.topics import TopicNames
@@ -66,13 +67,15 @@ class Intake:
 async def intake(own_broker: tuple[Path, Broker], tmp_path: Path) -> AsyncIterator[Intake]:
     data_dir, broker = own_broker
     topics = TopicNames(f"d{uuid.uuid4().hex[:8]}.")
+    await ensure_topics(
+        logins_of(broker.bootstrap).admin, TopicSettings(namespace=topics.namespace, partitions=2)
+    )
     tokens = ensure_tokens(tmp_path / "tokens.json")
     service = ServiceProcess(
         "intake",
         {
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-            "ASSIST_TOPIC_PARTITIONS": "2",
             "ASSIST_TOKENS_FILE": str(tokens),
             "ASSIST_PSEUDONYM_KEY_FILE": str(ensure_key_file(tmp_path / "pseudonym.key")),
             "ASSIST_DATA_DIR": str(tmp_path / "data"),
@@ -122,7 +125,7 @@ def _event_id(value: bytes) -> str:
 async def test_broker_paused_or_down_503_in_time_then_the_retry_is_recorded_once(
     intake: Intake, tmp_path: Path
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=intake.broker.bootstrap)
+    kafka = logins_of(intake.broker.bootstrap).admin
     first = application_body([member(1)])
     accepted = {await _until_accepted(intake, "/v1/applications", first, "intake", "k-1")}
 

@@ -12,7 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.topics import TopicNames
 from services.chainwriter.writer import ChainWriter
-from services.feedback.handler import FeedbackHandler
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.settings import KafkaSettings
 
@@ -48,21 +47,6 @@ def chain_writer(
             lag_check_seconds=lag_check_seconds,
         ),
         lambda: ChainWriter(topics),
-        kafka,
-    )
-
-
-def feedback_processor(topics: TopicNames, kafka: KafkaSettings) -> Processor:
-    """Feedback's processor as its service builds it, its timer and lag checks quick."""
-    return Processor(
-        ProcessorConfig(
-            f"{topics.namespace}feedback",
-            (topics.chain, topics.feedback, topics.clock),
-            topics.deadletter,
-            tick_seconds=0.2,
-            lag_check_seconds=0.3,
-        ),
-        lambda: FeedbackHandler(topics),
         kafka,
     )
 

@@ -11,25 +11,27 @@ import httpx
 from operations_running import eventually, parse_metrics, sample
 from support.factories import application_event
 from support.kafka_io import produce, read_all
+from support.logins import logins_of
 from support.processes import ServiceProcess
 
 from contracts.topics import TopicNames
 from deploy.kafka.kafkactl import Broker, start_broker, stop_broker
-from services.runtime.settings import KafkaSettings
+from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.topic_admin import ensure_topics
 
 
 async def test_healthz_follows_the_broker_away_and_back(
     own_broker: tuple[Path, Broker], tmp_path: Path
 ) -> None:
     data_dir, broker = own_broker
-    kafka = KafkaSettings(bootstrap_servers=broker.bootstrap, linger_ms=1)
+    kafka = logins_of(broker.bootstrap).admin
     topics = TopicNames(f"o{uuid.uuid4().hex[:8]}.")
+    await ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=2))
     service = ServiceProcess(
         "chainwriter",
         {
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ASSIST_TOPIC_NAMESPACE": topics.namespace,
-            "ASSIST_TOPIC_PARTITIONS": "2",
             # A commit stuck across the outage is given up (and redone) after this long.
             "KAFKA_TRANSACTION_TIMEOUT_MS": "10000",
         },

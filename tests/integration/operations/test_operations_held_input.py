@@ -12,6 +12,7 @@ from operations_running import Running, chain_writer, eventually
 from support.factories import application_event
 
 from contracts.topics import TopicNames
+from services.runtime.kafka import connection_options
 from services.runtime.settings import KafkaSettings
 
 
@@ -32,7 +33,7 @@ async def test_an_input_held_by_a_transaction_that_does_not_end_is_reported(
     await eventually(lambda: state(200, "running"), "the processor ready")
     # Another producer opens a transaction on the input and neither commits nor aborts it.
     stuck = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection_options(kafka),
         transactional_id=f"stuck-{uuid.uuid4().hex[:8]}",
         transaction_timeout_ms=600_000,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from operations_running import Running, chain_writer, eventually, feedback_processor, sample
+from operations_running import Running, chain_writer, eventually, sample
 from support.factories import application_event
 from support.kafka_io import produce
+from support.processors import feedback_processor
 
 from contracts.topics import TopicNames
 from events.clock import ClockAdvanced, ClockMode

@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from operations_running import Running, chain_writer, eventually, feedback_processor
+from operations_running import Running, chain_writer, eventually
 from support.deadletter_cli import cli
 from support.factories import application_event
 from support.kafka_io import produce, read_all, read_documents
 from support.loop import HANGZHOU, new_person
+from support.processors import feedback_processor
 
 from contracts.topics import TopicNames
 from events.envelope import new_event
@@ -113,7 +115,12 @@ async def test_a_900_kb_message_on_each_input_is_dead_lettered_and_the_loop_goes
         lambda: chained("HouseholdIdentified", "RiskWarningRaised", "ReferralIssued"),
         "the application identified, the signal warned, the referral chained",
     )
-    answer = {"referral_id": "R-BIG-2", "department": "housing", "outcome": "ACCEPTED"}
+    answer = {
+        "referral_id": "R-BIG-2",
+        "department": "housing",
+        "outcome": "ACCEPTED",
+        "feedback_id": str(uuid.uuid4()),
+    }
     await produce(kafka, topics.feedback, [(b"R-BIG-2", json.dumps(answer).encode())])
     await eventually(lambda: chained("ReferralOutcomeReported"), "the answer chained")
 

@@ -11,6 +11,8 @@ from support.kafka_io import produce, read_all
 
 from contracts.topics import CATALOG, TopicNames
 from deploy.kafka.kafkactl import broker_status, start_broker, stop_broker
+from deploy.kafka.logins import admin_settings
+from services.runtime.kafka import connection_options
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
@@ -31,7 +33,7 @@ async def test_topic_catalog_is_applied_idempotently(kafka: KafkaSettings) -> No
     assert sorted(first) == sorted(settings.namespace + spec.name for spec in CATALOG)
     assert await ensure_topics(kafka, settings) == []
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
     await admin.start()
     try:
         names = TopicNames(settings.namespace)
@@ -55,7 +57,7 @@ async def test_a_restarted_broker_keeps_every_event(tmp_path: Path) -> None:
     data_dir = tmp_path / "broker"
     broker = start_broker(data_dir, port=0, controller_port=0, timeout=150)
     try:
-        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
+        kafka = admin_settings(broker.bootstrap, broker.credentials_file)
         await ensure_topics(kafka, TopicSettings())
         sent = [(f"HH-{n % 7}".encode(), f"event {n}".encode()) for n in range(500)]
         await produce(kafka, TopicNames().chain, sent)

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.logins import Logins
 from support.processes import free_port
 
 from deploy.local import stack
@@ -62,7 +63,7 @@ def test_a_zombie_is_dead_and_a_running_service_is_alive(tmp_path: Path) -> None
 
 @pytest.mark.timeout(420)
 def test_kill_9_then_up_at_once_restarts_the_service(
-    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, logins: Logins, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSIST_TOPIC_NAMESPACE", f"r{uuid.uuid4().hex[:8]}.")
     monkeypatch.setenv("ASSIST_CHAINWRITER_PORT", str(free_port()))
@@ -73,7 +74,7 @@ def test_kill_9_then_up_at_once_restarts_the_service(
     data = tmp_path / "var"
     killed: list[int] = []
     try:
-        assert stack.up(data, kafka_bootstrap, timeout=120) == 0
+        assert stack.up(data, kafka_bootstrap, timeout=120, credentials=logins.credentials) == 0
         for _ in range(3):
             pid = stack.running_pid(data, "chainwriter")
             assert pid is not None
@@ -81,7 +82,7 @@ def test_kill_9_then_up_at_once_restarts_the_service(
             killed.append(pid)
             # No wait at all: the killed process may still be running, on its way out, or a
             # zombie nobody reaps (this test is its parent and does not).
-            assert stack.up(data, kafka_bootstrap, timeout=120) == 0
+            assert stack.up(data, kafka_bootstrap, timeout=120, credentials=logins.credentials) == 0
             again = stack.running_pid(data, "chainwriter")
             assert again is not None and again not in killed
             # Gone, or a zombie until subprocess's own clean-up reaps it at the next start.

@@ -80,12 +80,6 @@ def types(events: list[Envelope]) -> list[str]:
     return [e.event_type.value for e in events]
 
 
-def reason(loop: Loop) -> str:
-    [dead] = loop.dead_letters
-    assert dead.service == "feedback" and dead.topic == TOPICS.feedback
-    return dead.reason
-
-
 def test_an_answer_becomes_a_referral_outcome_in_the_referrals_correlation(loop: Loop) -> None:
     issued = issue(loop, "R-1")
     outcome, _ = loop.answer("R-1", "education", "DELIVERED", note="done", **DELIVERED)
@@ -107,28 +101,6 @@ def test_an_answer_becomes_a_referral_outcome_in_the_referrals_correlation(loop:
     assert outcome.producer == "feedback"
 
 
-def test_feedback_for_an_unknown_referral_is_refused_404(loop: Loop) -> None:
-    assert loop.answer("R-nope", "education", "ACCEPTED") == []
-    assert reason(loop) == "404: unknown referral 'R-nope'"
-
-
-def test_feedback_from_another_department_is_refused_403(loop: Loop) -> None:
-    issue(loop, "R-1")
-    assert loop.answer("R-1", "housing", "DELIVERED", **DELIVERED) == []
-    assert reason(loop).startswith("403: referral 'R-1' belongs to education, not to housing")
-
-
-def test_a_second_final_answer_is_refused_409(loop: Loop) -> None:
-    issue(loop, "R-1")
-    assert types(loop.answer("R-1", "education", "DECLINED", reason="not_eligible")) == [
-        "ReferralOutcomeReported",
-        "ChainSettled",
-    ]
-    assert loop.answer("R-1", "education", "DELIVERED", **DELIVERED) == []
-    assert reason(loop).startswith("409: referral 'R-1' already has a final answer (declined)")
-    assert len(of_type(loop.chain, "ReferralOutcomeReported")) == 1
-
-
 def test_accepted_then_delivered(loop: Loop) -> None:
     issue(loop, "R-1")
     accepted = loop.answer("R-1", "education", "ACCEPTED")
@@ -145,7 +117,8 @@ def test_the_same_feedback_id_is_taken_once(loop: Loop) -> None:
     first = loop.answer("R-1", "education", "DELIVERED", feedback_id=feedback_id, **DELIVERED)
     again = loop.answer("R-1", "education", "DELIVERED", feedback_id=feedback_id, **DELIVERED)
     assert types(first) == ["ReferralOutcomeReported", "ChainSettled"] and again == []
-    assert loop.dead_letters == []  # a repeat is recognised, not refused as a second answer
+    # A repeat is recognised, not refused as a second answer.
+    assert loop.dead_letters == [] and loop.refusals("education") == []
 
 
 def test_a_replay_reading_the_chain_first_knows_the_answer_taken() -> None:
@@ -175,34 +148,11 @@ def test_the_same_message_redelivered_is_taken_once() -> None:
     loop.feedback = handler
     loop.chain_consumers = [("feedback", handler)]
     issue(loop, "R-1")
-    body = canonical_json({"referral_id": "R-1", "department": "education", "outcome": "ACCEPTED"})
+    answer = {"referral_id": "R-1", "department": "education", "outcome": "ACCEPTED"}
+    body = canonical_json(answer | {"feedback_id": str(uuid.uuid4())})
     message = Inbound(TOPICS.feedback, 2, 41, b"R-1", body)
     assert len(handler.handle(message, replaying=False)) == 1
     assert handler.handle(message, replaying=True) == []
-
-
-@pytest.mark.parametrize(
-    ("value", "field"),
-    [
-        (b"{not json", "value: not JSON"),
-        (b"\xff\xfe", "value: not JSON"),
-        (b'{"department":"education","outcome":"ACCEPTED"}', "referral_id: Field required"),
-        (b'{"referral_id":"R-1","outcome":"ACCEPTED"}', "department: Field required"),
-        (b'{"referral_id":"R-1","department":"education","outcome":"MAYBE"}', "outcome: "),
-        (b'{"referral_id":"R-1","department":"mars","outcome":"ACCEPTED"}', "department: "),
-        (
-            b'{"referral_id":"R-1","department":"education","outcome":"DECLINED"}',
-            "reason: required",
-        ),
-        (b'{"referral_id":"R-1","department":"education","outcome":"ACCEPTED","x":1}', "x: "),
-    ],
-)
-def test_malformed_feedback_is_rejected_naming_the_field(
-    loop: Loop, value: bytes, field: str
-) -> None:
-    issue(loop, "R-1")
-    assert loop.answer_raw(value, b"R-1") == []
-    assert field in reason(loop)
 
 
 def test_overdue_only_past_due_and_only_once(loop: Loop) -> None:
@@ -298,18 +248,6 @@ def test_a_closed_households_referrals_never_go_overdue(loop: Loop) -> None:
     loop.submit(event(closing, "HH-1", producer="identification"))
     fired = loop.tick(ON + timedelta(days=60))
     assert [e.payload.referral_id for e in fired] == ["R-2"]
-
-
-def test_a_transfer_to_the_same_department_is_refused_naming_transfer_to(loop: Loop) -> None:
-    issue(loop, "R-1")
-    assert loop.answer("R-1", "education", "TRANSFERRED", transfer_to="education") == []
-    assert reason(loop) == (
-        "422: transfer_to: referral 'R-1' is already with education; "
-        "a transfer names another department"
-    )
-    assert loop.feedback.ledger.referrals["R-1"].status is Status.OPEN
-    after = loop.answer("R-1", "education", "TRANSFERRED", transfer_to="civil_affairs")
-    assert [e.payload.outcome for e in after] == [Outcome.TRANSFERRED]
 
 
 def _event_id(value: bytes) -> uuid.UUID:

@@ -1,0 +1,1 @@
+"""A department's kit: an example consumer, and the example messages of asyncapi.json."""
