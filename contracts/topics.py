@@ -163,7 +163,8 @@ CHECKPOINTS = TopicSpec(
     "signed tree heads of the Merkle tree over every chain record (key tree-head) and outside "
     "witnesses' co-signatures of them (key witness) (audit).",
     publishers=("audit",),
-    subscribers=("auditors",),
+    # The audit reads its tree heads and witnesses back at start.
+    subscribers=("audit", "auditors"),
     messages=("Checkpoint", "TreeHead", "TreeHeadWitnessed"),
 )
 AUDIT_ACCESS = TopicSpec(

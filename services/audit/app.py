@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, NoReturn, Protocol, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -31,7 +32,7 @@ from services.audit.domain.state import fold_records
 from services.audit.domain.tree_head import cosignature_problems
 from services.audit.domain.verification import signed_only, verify_records
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import SigningKey, load_public_pem
+from services.audit.keys import SigningKey, load_public_pem, public_pem
 from services.audit.rebuild import RebuildReport
 from services.audit.store import ChainStore
 from services.audit.views import (
@@ -81,12 +82,19 @@ HOUSEHOLD_ANSWERS = errors(
 )
 
 
+NO_TREE_HEAD = (
+    "No such tree head kept (the last ASSIST_CHECKPOINT_KEPT_TREE_HEADS and every witnessed one)"
+)
+
+
 def _invalid(field: str, message: str, where: str = "query") -> NoReturn:
     raise RequestValidationError([{"loc": (where, field), "msg": message}])
 
 
 class WitnessBook(Protocol):
-    """The tree heads signed since the start and their witnesses (the Checkpointer)."""
+    """The tree heads kept (the last ASSIST_CHECKPOINT_KEPT_TREE_HEADS and every one a witness
+    co-signed, read back from assist.checkpoints at start) and their witnesses (the
+    Checkpointer)."""
 
     @property
     def tree_heads(self) -> Mapping[uuid.UUID, TreeHead]: ...
@@ -159,6 +167,8 @@ class AuditDeps:
     latest_checkpoint: Callable[[], Checkpoint | None]
     latest_tree_head: Callable[[], TreeHead | None] = lambda: None
     witnesses: WitnessBook | None = None
+    # The chain writer's public key, served to auditors (who should pin their own copy)
+    writer_key: Ed25519PublicKey | None = None
 
 
 def create_app(deps: AuditDeps) -> FastAPI:
@@ -252,7 +262,12 @@ def create_app(deps: AuditDeps) -> FastAPI:
             household_id,
             who,
             AccessKind.CHAIN,
-            lambda values: chain_view(household_id, values, unsigned(household_id, values)),
+            lambda values: chain_view(
+                household_id,
+                values,
+                unsigned(household_id, values),
+                indexer().index.signatures(household_id, len(values)),
+            ),
         )
 
     @app.get(
@@ -330,9 +345,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
     def signed_head(tree_head_id: uuid.UUID) -> TreeHead:
         head = witness_book().tree_heads.get(tree_head_id)
         if head is None:
-            raise HTTPException(
-                404, f"no tree head {tree_head_id} signed since the service started"
-            )
+            raise HTTPException(404, f"no tree head {tree_head_id} kept by this service")
         return head
 
     @app.post(
@@ -341,7 +354,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=TreeHeadWitnessed,
         tags=["checkpoints"],
         summary="A witness's co-signature of a tree head it checked (assist checkpoint witness)",
-        responses=errors(404, 503, s404="No such tree head signed since the service started"),
+        responses=errors(404, 503, s404=NO_TREE_HEAD),
     )
     async def add_witness(
         tree_head_id: uuid.UUID, body: WitnessBody, who: Reader = auditor
@@ -373,7 +386,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         response_model=list[TreeHeadWitnessed],
         tags=["checkpoints"],
         summary="Every witness's co-signature of a tree head",
-        responses=errors(404, 503, s404="No such tree head signed since the service started"),
+        responses=errors(404, 503, s404=NO_TREE_HEAD),
     )
     async def witnesses(tree_head_id: uuid.UUID, _: Reader = reader) -> list[TreeHeadWitnessed]:
         signed_head(tree_head_id)
@@ -461,6 +474,23 @@ def create_app(deps: AuditDeps) -> FastAPI:
     async def public_key(_: Reader = reader) -> PublicKeyView:
         return PublicKeyView(
             algorithm="Ed25519", key_id=deps.key.key_id, public_key_pem=deps.key.public_pem
+        )
+
+    @app.get(
+        "/v1/keys/chain-writer",
+        response_model=PublicKeyView,
+        tags=["checkpoints"],
+        summary="The chain writer's Ed25519 public key, that verifies each record's "
+        "writer_signature (an auditor pins their own copy: this one comes from the service)",
+        responses=errors(404, s404="This audit service has no chain writer's key"),
+    )
+    async def chain_writer_key(_: Reader = reader) -> PublicKeyView:
+        if deps.writer_key is None:
+            raise HTTPException(404, "this audit service has no chain writer's public key")
+        return PublicKeyView(
+            algorithm="Ed25519",
+            key_id=key_id(deps.writer_key),
+            public_key_pem=public_pem(deps.writer_key),
         )
 
     @app.get(

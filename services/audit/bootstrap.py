@@ -42,7 +42,13 @@ def build(
         public_key_file=str(writer_key_file) if writer_key_file else None,
     )
     checkpointer = Checkpointer(
-        kafka, topics.checkpoints, topics.chain, key, checkpoints.heads_per_part
+        kafka,
+        topics.checkpoints,
+        topics.chain,
+        key,
+        checkpoints.heads_per_part,
+        checkpoints.kept_tree_heads,
+        audit.accept_contradicted_tree_head,
     )
     processor = Processor(
         # Replays the whole chain at every start: the index lives in memory, rebuilt from the log.
@@ -53,7 +59,13 @@ def build(
             tick_seconds=min(1.0, checkpoints.seconds),
             instance=settings.instance,
         ),
-        lambda: ChainIndexer(checkpoints, audit.cache_bytes, checkpointer.submit, writer_key),
+        lambda: ChainIndexer(
+            checkpoints,
+            audit.cache_bytes,
+            checkpointer.submit,
+            writer_key,
+            ready=lambda: processor.status.caught_up,
+        ),
         kafka,
     )
 
@@ -83,9 +95,10 @@ def build(
             lambda: checkpointer.latest,
             lambda: checkpointer.latest_tree_head,
             checkpointer,
+            writer_key,
         )
     )
-    install_common_routes(app, "audit", lambda: [processor])
+    install_common_routes(app, "audit", lambda: [processor], problems=checkpointer.problems)
 
     async def start() -> None:
         await reader.start()

@@ -106,6 +106,9 @@ class AuditClient:
     def public_key(self) -> dict[str, Any]:
         return self._get("/v1/checkpoints/public-key")
 
+    def writer_key(self) -> dict[str, Any]:
+        return self._get("/v1/keys/chain-writer")
+
     def rebuild(self) -> dict[str, Any]:
         return self._send("POST", "/v1/index/rebuild")
 

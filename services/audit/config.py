@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +19,10 @@ class AuditSettings(BaseSettings):
     log_readers: int = Field(default=4, ge=1, le=32)
     # Longest a rebuild of the index may take before it gives up (the live index stays).
     rebuild_timeout_seconds: float = Field(default=600.0, gt=0)
+    # An operator's decision, after looking into it, that the chain log no longer extending
+    # this tree head (the last signed) is accepted: a log restored or recreated on purpose.
+    # Until then the audit signs nothing that contradicts what it signed before.
+    accept_contradicted_tree_head: uuid.UUID | None = None
 
     @property
     def cache_bytes(self) -> int:
@@ -34,3 +40,6 @@ class CheckpointSettings(BaseSettings):
     # Heads per message on assist.checkpoints (about 100 bytes each): keeps every message far
     # below Kafka's 1 MB default limit however many households there are.
     heads_per_part: int = Field(default=2000, ge=1)
+    # Tree heads kept in memory (about 1 KB each; 10,000 is a week at one a minute), and read
+    # back from assist.checkpoints at start, besides every tree head a witness co-signed.
+    kept_tree_heads: int = Field(default=10_000, ge=1)

@@ -227,20 +227,29 @@ class ChainIndex:
             found.append((partition, index))
         return found
 
+    def signatures(self, household_id: str, count: int | None = None) -> list[bytes | None]:
+        """The chain writer's signature that came with each of the household's records (the
+        first `count` of them), None where none came: served with the chain, so that an auditor
+        checks them on their own side."""
+        entry = self.entries.get(household_id)
+        if entry is None:
+            return []
+        found: list[bytes | None] = []
+        for partition, offset in entry.positions()[:count]:
+            log = self.logs[partition]
+            leaf = log.leaf_index(offset)
+            found.append(log.signature(leaf) if leaf is not None else None)
+        return found
+
     def unsigned(self, household_id: str, values: Sequence[bytes | None]) -> list[int]:
         """Places (1-based) of the household's records, as read (`values`), that the chain
         writer did not sign: written to the topic by someone else. Named by verification and
         never folded into the household's state. None without the writer's key."""
-        entry = self.entries.get(household_id)
-        if self.writer_key is None or entry is None:
+        if self.writer_key is None or household_id not in self.entries:
             return []
         places = []
-        for place, ((partition, offset), value) in enumerate(
-            zip(entry.positions(), values, strict=False), start=1
-        ):
-            log = self.logs[partition]
-            leaf = log.leaf_index(offset)
-            signature = log.signature(leaf) if leaf is not None else None
+        signatures = self.signatures(household_id, len(values))
+        for place, (signature, value) in enumerate(zip(signatures, values, strict=False), start=1):
             document, _ = parse_record(value)
             record_hash = document.get("hash") if document else None
             headers = [(SIGNATURE_HEADER, signature)] if signature else []

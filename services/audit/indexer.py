@@ -1,7 +1,9 @@
 """The audit's stream handler: folds every chain record into the index; says when to checkpoint.
 
 It runs in a Processor over `assist.chain` that replays the chain from its beginning at every
-start, so the index is rebuilt from the log whenever it is lost. Once caught up, every
+start, so the index is rebuilt from the log whenever it is lost. Once caught up (`ready`: the
+log read to its end as of the start, not only to the offsets committed last time, so that the
+first tree head after a restart covers at least what the last one before it did), every
 `every_events` new events or `seconds` after the last checkpoint (if anything was folded
 since), `tick` hands a snapshot of the heads to the checkpointer; the first tick after a start
 does so at once.
@@ -29,10 +31,12 @@ class ChainIndexer:
         cache_bytes: int,
         submit: Callable[[HeadsSnapshot], bool],
         writer_key: Ed25519PublicKey | None = None,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.index = ChainIndex(cache_bytes, writer_key)
         self._settings = checkpoints
         self._submit = submit
+        self._ready = ready
         self._since_checkpoint = 0
         self._last_checkpoint_at: datetime | None = None
 
@@ -44,12 +48,13 @@ class ChainIndexer:
         return []
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
-        if self._checkpoint_due(now):
+        if self._checkpoint_due(now) and self._ready():
             snapshot = HeadsSnapshot(
                 dict(self.index.heads_map),
                 dict(self.index.positions),
                 now,
                 self.index.tree_sizes(),
+                {p: log.tree for p, log in self.index.logs.items()},
             )
             if self._submit(snapshot):
                 self._since_checkpoint, self._last_checkpoint_at = 0, now

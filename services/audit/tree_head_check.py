@@ -1,17 +1,26 @@
 """What an auditor checks against a kept tree head, computing everything on their own side.
 
-The audit service is asked only for material (a chain's stored events, proofs); nothing it says
-is taken on trust: the hash links are verified here, each event's leaf is computed here from
-the event itself, and every proof is checked against the roots the kept tree head signed.
+The audit service is asked only for material (a chain's stored events, the chain writer's
+signatures that came with them, proofs); nothing it says is taken on trust: each signature is
+checked here with the chain writer's public key, the hash links are verified here, each event's
+leaf is computed here from the event itself, and every proof is checked against the roots the
+kept tree head signed. Where the service's own verdict (`unsigned_records`) differs from what is
+computed here, that is a finding too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from events.audit import TreeHead
 from events.chain import verify_chain
+from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import (
     Growth,
     Inclusion,
@@ -20,6 +29,7 @@ from services.audit.domain.tree_head import (
     record_leaf,
 )
 from services.audit.household_check import document_hash
+from services.runtime.writer_signature import HEADER, signed_by_writer
 
 
 class ProofSource(Protocol):
@@ -40,6 +50,11 @@ class InclusionCheck:
     chain_reason: str | None
     in_tree_head: int = 0  # events proven in the tree head
     after_tree_head: int = 0  # events appended since (not covered by it)
+    # The chain writer's key the signatures were checked with here; None: not checked, and
+    # `unsigned_records` is the service's word
+    writer_key_id: str | None = None
+    unsigned_records: list[int] = field(default_factory=list)  # places without a valid signature
+    service_unsigned_records: list[int] = field(default_factory=list)  # what the service said
     findings: list[str] = field(default_factory=list)
 
     @property
@@ -47,23 +62,43 @@ class InclusionCheck:
         return self.chain_valid and not self.findings
 
 
-def check_inclusion(client: ProofSource, household_id: str, head: TreeHead) -> InclusionCheck:
-    """The household's chain, verified here, and each of its events proven in `head`."""
+def check_inclusion(
+    client: ProofSource,
+    household_id: str,
+    head: TreeHead,
+    writer_key: Ed25519PublicKey | None = None,
+) -> InclusionCheck:
+    """The household's chain, verified here, and each of its events proven in `head`; with the
+    chain writer's public key, each record's signature checked here too."""
     chain = client.chain(household_id)
     documents: list[dict[str, Any]] = chain["events"]
-    # Records the service says the chain writer did not sign are left out of the links (as
-    # the service's verification does) and named; their places are still proven in the log.
-    unsigned = set(chain.get("unsigned_records", []))
+    claimed = _places(chain.get("unsigned_records"))
+    if writer_key is None:
+        unsigned = claimed
+        findings = [
+            f"event {place}: not appended by the chain writer (no valid signature, says the "
+            "service)"
+            for place in claimed
+        ]
+    else:
+        unsigned, findings = unsigned_here(documents, chain.get("writer_signatures"), writer_key)
+        findings += _disagreement(claimed, unsigned)
+    # Records the chain writer did not sign are left out of the links (as the service's
+    # verification does) and named; their places are still proven in the log.
+    excluded = set(unsigned)
     verification = verify_chain(
-        d for place, d in enumerate(documents, start=1) if place not in unsigned
+        d for place, d in enumerate(documents, start=1) if place not in excluded
     )
     check = InclusionCheck(
-        household_id, len(documents), verification.valid, verification.reason or None
+        household_id,
+        len(documents),
+        verification.valid,
+        verification.reason or None,
+        writer_key_id=key_id(writer_key) if writer_key is not None else None,
+        unsigned_records=unsigned,
+        service_unsigned_records=claimed,
+        findings=findings,
     )
-    check.findings += [
-        f"event {place}: not appended by the chain writer (no valid signature)"
-        for place in sorted(unsigned)
-    ]
     sizes = {tree.partition: tree.size for tree in head.trees}
     proofs: list[dict[str, Any]] = client.inclusion(household_id, sizes)["events"]
     if len(proofs) != len(documents):
@@ -105,3 +140,64 @@ def check_growth(client: ProofSource, old: TreeHead, new: TreeHead) -> list[str]
             )
         )
     return consistency_problems(old, new, growths)
+
+
+def unsigned_here(
+    documents: Sequence[object], signatures: object, writer_key: Ed25519PublicKey
+) -> tuple[list[int], list[str]]:
+    """Places (1-based) of the records whose chain writer's signature (base64, one per record,
+    as the service gave them) is missing or does not verify over the record's hash, checked
+    here; and a finding for each."""
+    given = signatures if isinstance(signatures, list) else []
+    findings = []
+    if len(given) != len(documents):
+        findings.append(
+            f"the service gave {len(given)} writer signatures for a chain of "
+            f"{len(documents)} events"
+        )
+    places = []
+    for place, document in enumerate(documents, start=1):
+        encoded = given[place - 1] if place <= len(given) else None
+        record_hash = document.get("hash") if isinstance(document, dict) else None
+        if encoded is None:
+            why = "no chain writer's signature"
+        elif not signed_by_writer(writer_key, record_hash, [(HEADER, _decoded(encoded))]):
+            why = "the chain writer's signature does not verify"
+        else:
+            continue
+        places.append(place)
+        findings.append(f"event {place}: not appended by the chain writer ({why})")
+    return places, findings
+
+
+def _disagreement(claimed: list[int], computed: list[int]) -> list[str]:
+    """The service's own list of unsigned records against the one computed here."""
+    findings = []
+    hidden = [place for place in computed if place not in claimed]
+    accused = [place for place in claimed if place not in computed]
+    if hidden:
+        findings.append(
+            "the service's unsigned_records leave out event(s) "
+            f"{', '.join(map(str, hidden))}, whose signature is missing or wrong (checked here)"
+        )
+    if accused:
+        findings.append(
+            "the service's unsigned_records name event(s) "
+            f"{', '.join(map(str, accused))}, whose signature verifies here"
+        )
+    return findings
+
+
+def _places(value: object) -> list[int]:
+    if not isinstance(value, list):
+        return []
+    return sorted({p for p in value if isinstance(p, int) and not isinstance(p, bool)})
+
+
+def _decoded(encoded: object) -> bytes:
+    if not isinstance(encoded, str):
+        return b""
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return b""

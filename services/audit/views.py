@@ -23,6 +23,10 @@ class ChainView(BaseModel):
     # Places (1-based) of records on the topic the chain writer did not append (no valid
     # signature): shown as stored, never folded into the household's state.
     unsigned_records: list[int] = []
+    # The chain writer's Ed25519 signature that came with each record (base64, in the order of
+    # `events`; null where none came), for an auditor to check on their own side with the
+    # writer's public key: `unsigned_records` is only what the service found.
+    writer_signatures: list[str | None] = []
 
 
 class VerificationView(BaseModel):
@@ -115,9 +119,13 @@ class StateView(BaseModel):
 
 
 def chain_view(
-    household_id: str, values: list[bytes | None], unsigned: list[int] | None = None
+    household_id: str,
+    values: list[bytes | None],
+    unsigned: list[int] | None = None,
+    signatures: list[bytes | None] | None = None,
 ) -> ChainView:
-    """Stored records as documents; a record that is not JSON is shown as its bytes."""
+    """Stored records as documents, with the chain writer's signatures that came with them; a
+    record that is not JSON is shown as its bytes."""
     events: list[dict[str, Any]] = []
     for value in values:
         document, problem = parse_record(value)
@@ -132,6 +140,10 @@ def chain_view(
         length=len(values),
         events=events,
         unsigned_records=unsigned or [],
+        writer_signatures=[
+            base64.b64encode(signature).decode() if signature else None
+            for signature in signatures or []
+        ],
     )
 
 

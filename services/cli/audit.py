@@ -154,8 +154,12 @@ def verify(
             "--writer-key",
             envvar="ASSIST_CHAIN_WRITER_PUBLIC_KEY",
             show_default=False,
-            help="With --all: the chain writer's public key (PEM); records it did not sign are "
-            "named and the chains verified without them.",
+            help="The chain writer's public key (PEM), kept outside the system: this pins it. "
+            "With --all, or with HOUSEHOLD and a kept tree head: each record's signature is "
+            "checked here, records it did not sign are named and the chains verified without "
+            "them. Without it, HOUSEHOLD with a tree head uses the key the audit service "
+            "serves, which is not trust (it comes from the server being verified) and is said "
+            "so.",
         ),
     ] = None,
     url: Url = DEFAULT_URL,
@@ -173,7 +177,10 @@ def verify(
             head = _kept_tree_head(kept, as_json)
             if household_id is not None:
                 with _client(url, token, tokens_file) as client:
-                    raise typer.Exit(_verify_in_tree_head(client, household_id, head, as_json))
+                    key, source = _writer_key(client, writer_key)
+                    raise typer.Exit(
+                        _verify_in_tree_head(client, household_id, head, key, source, as_json)
+                    )
             report = _sweep(bootstrap, namespace, None, as_json, head, _public(writer_key))
             if as_json:
                 _print_json(render.sweep_json(report))
@@ -427,15 +434,41 @@ def _pinned_audit_key(state: Path, served_pem: str) -> str:
     return kept
 
 
+# Where the chain writer's key a check used came from
+PINNED, FROM_SERVER = "--writer-key", "server"
+
+
+def _writer_key(
+    client: AuditClient, path: Path | None
+) -> tuple[Ed25519PublicKey | None, str | None]:
+    """The chain writer's key: pinned by --writer-key, else the one the service serves (not
+    trust: it comes from the server being verified), else none (signatures not checked)."""
+    if path is not None:
+        return _public(path), PINNED
+    try:
+        served = client.writer_key()
+    except NotFound:
+        return None, None
+    try:
+        return load_public_pem(str(served.get("public_key_pem"))), FROM_SERVER
+    except ValueError as error:
+        _fail(f"the service's chain writer's key is not an Ed25519 public key: {error}", BROKEN)
+
+
 def _verify_in_tree_head(
-    client: AuditClient, household_id: str, head: TreeHead, as_json: bool
+    client: AuditClient,
+    household_id: str,
+    head: TreeHead,
+    writer_key: Ed25519PublicKey | None,
+    key_source: str | None,
+    as_json: bool,
 ) -> int:
     try:
-        check = check_inclusion(client, household_id, head)
+        check = check_inclusion(client, household_id, head, writer_key)
     except NotFound:
         _fail(f"no chain for household {household_id!r}")
     if as_json:
-        _print_json(asdict(check) | {"valid": check.valid})
+        _print_json(asdict(check) | {"valid": check.valid, "writer_key_source": key_source})
     else:
         console = Console()
         if check.valid:
@@ -448,6 +481,19 @@ def _verify_in_tree_head(
             console.print(f"[red]BROKEN[/]: {household_id}: {why}")
             for finding in check.findings:
                 console.print(f"  {finding}")
+        if key_source == PINNED:
+            console.print(f"chain writer's signatures checked here with key {check.writer_key_id}")
+        elif key_source == FROM_SERVER:
+            console.print(
+                f"[yellow]note[/]: chain writer's signatures checked here with key "
+                f"{check.writer_key_id}, which came from the audit service being verified; "
+                "pin the key with --writer-key"
+            )
+        else:
+            console.print(
+                "[yellow]note[/]: chain writer's signatures not checked here (no --writer-key, "
+                "and the service serves no chain writer's key)"
+            )
     return VALID if check.valid else BROKEN
 
 

@@ -33,19 +33,31 @@ class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     stall_seconds: float | None = None
     processors: list[dict[str, Any]] | None = None
+    # What, besides its processors, keeps the service from being ready (e.g. the audit's log
+    # no longer extending what it signed)
+    problems: list[str] | None = None
 
 
 STALL_SECONDS = 30.0  # default; ServiceSettings.stall_seconds (ASSIST_STALL_SECONDS) moves it
 
 
 def health_report(
-    service: str, processors: Sequence[Processor], stall_seconds: float = STALL_SECONDS
+    service: str,
+    processors: Sequence[Processor],
+    stall_seconds: float = STALL_SECONDS,
+    problems: Sequence[str] = (),
 ) -> tuple[bool, dict[str, Any]]:
     """Ready when every processor runs, reaches the broker, has replayed its state, and is
     neither stalled (input waiting with no progress for `stall_seconds`), held (input behind a
-    transaction that never ends) nor stuck (failing run after run on one message)."""
-    report: dict[str, Any] = {"service": service, "stall_seconds": stall_seconds, "processors": []}
-    healthy = True
+    transaction that never ends) nor stuck (failing run after run on one message), and the
+    service names no other `problems`."""
+    report: dict[str, Any] = {
+        "service": service,
+        "stall_seconds": stall_seconds,
+        "processors": [],
+        "problems": list(problems),
+    }
+    healthy = not problems
     for processor in processors:
         status = processor.status
         stalled = status.running and status.stalled(stall_seconds)
@@ -121,11 +133,13 @@ def install_common_routes(
     service: str,
     processors: Callable[[], Sequence[Processor]],
     stall_seconds: float | None = None,
+    problems: Callable[[], Sequence[str]] = lambda: (),
 ) -> None:
     """Add /healthz, /metrics and request metrics to a service's app.
 
     Without `stall_seconds`, the threshold is `app.state.stall_seconds`, which run_service sets
-    from ServiceSettings, so composition roots need not pass settings along.
+    from ServiceSettings, so composition roots need not pass settings along. `problems` names
+    what else keeps the service from being ready (none by default).
     """
 
     @app.get(
@@ -145,7 +159,7 @@ def install_common_routes(
             if stall_seconds is not None
             else float(getattr(request.app.state, "stall_seconds", STALL_SECONDS))
         )
-        healthy, report = health_report(service, processors(), threshold)
+        healthy, report = health_report(service, processors(), threshold, problems())
         if _operator_access(request) is not None:
             report = {"service": report["service"], "status": report["status"]}
         return JSONResponse(report, status_code=200 if healthy else 503)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -17,9 +17,10 @@ async def produce(
     kafka: KafkaSettings,
     topic: str,
     messages: Iterable[tuple[bytes | None, bytes]],
-    headers: list[tuple[str, bytes]] | None = None,
+    headers: list[tuple[str, bytes]] | Callable[[bytes], list[tuple[str, bytes]]] | None = None,
 ) -> int:
-    """Write `messages` (key, value), each with `headers` (e.g. the chain writer's signature)."""
+    """Write `messages` (key, value), each with `headers`, or with `headers(value)` when it is a
+    function (e.g. the chain writer's signature of each record)."""
     producer = AIOKafkaProducer(
         **connection_options(kafka), acks="all", enable_idempotence=True, linger_ms=5
     )
@@ -27,7 +28,10 @@ async def produce(
     count = 0
     try:
         batch = [
-            await producer.send(topic, value, key=key, headers=headers) for key, value in messages
+            await producer.send(
+                topic, value, key=key, headers=headers(value) if callable(headers) else headers
+            )
+            for key, value in messages
         ]
         for future in batch:
             await future

@@ -4,6 +4,10 @@ in it and a later head consistent with it, with `assist`, every proof checked on
 
 "The log after the rewrite" is a second namespace read by the same service (same key), as if
 someone with write access had recreated the chain topic with altered records.
+
+Across a restart of the audit the tree heads it signed and the witnesses' co-signatures are
+read back from `assist.checkpoints`; and the chain writer's signature of each record is checked
+on the auditor's side, with the writer's public key the auditor keeps.
 """
 
 from __future__ import annotations
@@ -17,20 +21,25 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.kafka_io import produce
 from support.logins import logins_of
 from support.processes import ServiceProcess
 from typer.testing import CliRunner, Result
 from unit.audit.audit_histories import chained, history
+from unit.audit.test_audit_writer_signatures import forged_delivery
 
 from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens, role_tokens
 from events.canonical import canonical_json
 from events.chain import event_hash
+from services.audit.keys import public_pem
 from services.cli.__main__ import app as cli
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
+from services.runtime.writer_signature import PUBLIC_FILE, sign_record, writer_key_dir
 
 Document = dict[str, Any]
 
@@ -118,9 +127,19 @@ def namespace(kafka_bootstrap: str) -> tuple[KafkaSettings, TopicNames]:
     return kafka, topics
 
 
-def write(kafka: KafkaSettings, topic: str, chains: dict[str, list[Document]]) -> None:
+def write(
+    kafka: KafkaSettings,
+    topic: str,
+    chains: dict[str, list[Document]],
+    writer: Ed25519PrivateKey | None = None,
+) -> None:
+    """Append the chains' records; with `writer`, each signed as the chain writer signs it."""
     messages = [(h.encode(), canonical_json(d)) for h, chain in chains.items() for d in chain]
-    asyncio.run(produce(kafka, topic, messages))
+
+    def signed(value: bytes) -> list[tuple[str, bytes]]:
+        return [sign_record(writer, json.loads(value)["hash"])] if writer is not None else []
+
+    asyncio.run(produce(kafka, topic, messages, signed))
 
 
 @pytest.mark.timeout(400)
@@ -204,6 +223,142 @@ def test_an_auditor_proves_events_and_growth_and_sees_a_rewrite(
         assert report["broken"] == []  # every hash chain is valid
         [problem] = report["log_findings"]
         assert problem.startswith("partition ") and "rewritten or reordered" in problem
+
+
+@pytest.mark.timeout(400)
+def test_witnesses_survive_a_restart_and_the_auditor_checks_the_writers_signatures(
+    namespace: tuple[KafkaSettings, TopicNames], tmp_path: Path
+) -> None:
+    kafka, topics = namespace
+    writer = Ed25519PrivateKey.generate()
+    # The chain writer's public key: where the audit finds it, and the auditor's own copy.
+    served = writer_key_dir(tmp_path / "data") / PUBLIC_FILE
+    served.parent.mkdir(parents=True)
+    served.write_text(public_pem(writer.public_key()))
+    pinned = tmp_path / "kept-writer-key.pem"
+    pinned.write_text(public_pem(writer.public_key()))
+    chains = {h: docs(h) for h in ("HH-A", "HH-B", "HH-C")}
+    write(kafka, topics.chain, chains, writer)
+    kept, later = tmp_path / "head-1.json", tmp_path / "head-2.json"
+    witness_dir = tmp_path / "witness"
+    with Audit(kafka, topics, tmp_path) as audit:
+        before_restart = audit.tree_head_covering(27)
+        assert audit.assist("checkpoint", "tree-head", str(kept)).exit_code == 0
+        seen = audit.assist("checkpoint", "witness", "--state", str(witness_dir), "--json")
+        assert seen.exit_code == 0, seen.output
+        witnessed = json.loads(seen.stdout)
+        path = f"/v1/tree-heads/{witnessed['tree_head_id']}/witnesses"
+        cosigned = audit.get(path)
+        assert [w["witness_key_id"] for w in cosigned] == [witnessed["witness_key_id"]]
+
+        audit.service.stop()
+        audit.service.start().wait_healthy(timeout=90)
+        # Read back from assist.checkpoints: the tree head and its co-signature are still there.
+        assert audit.get(path) == cosigned
+        # The tree rebuilt from the log extends the last head signed: a new one is signed.
+        deadline = time.monotonic() + 60
+        while audit.get("/v1/tree-heads/latest")["tree_head_id"] == before_restart["tree_head_id"]:
+            assert time.monotonic() < deadline, audit.service.log_tail()
+            time.sleep(0.2)
+        assert "does not extend" not in audit.service.log_tail(400)
+        again = audit.assist("checkpoint", "witness", "--state", str(witness_dir), "--json")
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["previous_tree_head_id"] == witnessed["tree_head_id"]
+
+        # A clean chain: every signature checked on the auditor's side, with the kept key.
+        clean = audit.assist(
+            "verify", "HH-A", "--checkpoint", str(kept), "--writer-key", str(pinned), "--json"
+        )
+        assert clean.exit_code == 0, clean.output
+        report = json.loads(clean.stdout)
+        assert report["writer_key_source"] == "--writer-key" and report["unsigned_records"] == []
+        assert report["in_tree_head"] == 9
+
+        # Appended by someone without the writer's key, its hash link made correctly.
+        write(kafka, topics.chain, {"HH-B": [forged_delivery(chains["HH-B"][-1])]})
+        audit.tree_head_covering(28)
+        assert audit.assist("checkpoint", "tree-head", str(later)).exit_code == 0
+        caught = audit.assist(
+            "verify", "HH-B", "--checkpoint", str(later), "--writer-key", str(pinned), "--json"
+        )
+        assert caught.exit_code == 1, caught.output
+        report = json.loads(caught.stdout)
+        assert report["unsigned_records"] == report["service_unsigned_records"] == [10]
+        assert report["findings"] == [
+            "event 10: not appended by the chain writer (no chain writer's signature)"
+        ]
+        assert report["chain_valid"] and report["in_tree_head"] == 10
+        # Without --writer-key the key the service serves is used, and said to be.
+        fetched = audit.assist("verify", "HH-B", "--checkpoint", str(later))
+        assert fetched.exit_code == 1, fetched.output
+        said = " ".join(fetched.stdout.split())
+        assert "event 10: not appended by the chain writer" in said
+        assert "came from the audit service being verified" in said
+
+
+async def recreate(kafka: KafkaSettings, topics: TopicNames, topic: str) -> None:
+    """Delete `topic` and create it again, empty: what someone administering Kafka can do."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+        while topic in await admin.list_topics():
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    await ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3))
+
+
+@pytest.mark.timeout(400)
+def test_an_audit_restarted_over_a_rewritten_log_signs_nothing_and_says_so(
+    namespace: tuple[KafkaSettings, TopicNames], tmp_path: Path
+) -> None:
+    kafka, topics = namespace
+    chains = {h: docs(h) for h in ("HH-A", "HH-B", "HH-C")}
+    write(kafka, topics.chain, chains)
+    audit = Audit(kafka, topics, tmp_path)
+    with audit:
+        signed = audit.tree_head_covering(27)["tree_head_id"]
+    # The chain topic recreated behind the audit's back, HH-A's 4th event rewritten (every hash
+    # after it recomputed); assist.checkpoints, with the tree head signed, stays.
+    asyncio.run(recreate(kafka, topics, topics.chain))
+    write(kafka, topics.chain, chains | {"HH-A": rewrite(chains["HH-A"], 4)})
+    operator = {"Authorization": f"Bearer {role_tokens(audit.tokens_file)['operator']}"}
+    audit.service.start()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = httpx.get(f"{audit.service.url}/healthz", headers=operator, timeout=5)
+                if health.json().get("problems"):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, audit.service.log_tail(own_only=True)
+            time.sleep(0.3)
+        assert health.status_code == 503
+        [problem] = health.json()["problems"]
+        assert f"does not extend tree head {signed}" in problem, problem
+        assert "rewritten or reordered" in problem
+        assert all(p["state"] == "running" for p in health.json()["processors"])
+        # Nothing new is signed: the last tree head stays the one before the rewrite.
+        time.sleep(2)
+        assert audit.get("/v1/tree-heads/latest")["tree_head_id"] == signed
+        metrics = httpx.get(f"{audit.service.url}/metrics", headers=operator, timeout=5).text
+        assert "assist_audit_tree_head_contradicted 1.0" in metrics
+        assert "the chain log does not extend the last tree head signed" in (
+            audit.service.log_tail(200, own_only=True)
+        )
+    finally:
+        audit.service.stop()
+
+    # An operator who has looked into it accepts the log as it is: signed again from there.
+    audit.service.env["ASSIST_AUDIT_ACCEPT_CONTRADICTED_TREE_HEAD"] = signed
+    with audit:
+        deadline = time.monotonic() + 60
+        while audit.get("/v1/tree-heads/latest")["tree_head_id"] == signed:
+            assert time.monotonic() < deadline, audit.service.log_tail(own_only=True)
+            time.sleep(0.2)
 
 
 @pytest.mark.timeout(400)

@@ -76,3 +76,23 @@ def test_the_snapshot_is_a_copy_later_events_do_not_change() -> None:
     target.tick(T)
     feed(target, "HH-A", start=2, count=7)
     assert submitted[0].heads["HH-A"][0] == 2 and target.index.heads_map["HH-A"][0] == 9
+
+
+def test_no_snapshot_until_the_log_is_read_to_its_end_as_of_the_start() -> None:
+    # Past the offsets committed before a restart is not yet the end of the log: a tree head
+    # taken there would cover less than the last one signed, and look like a cut log.
+    caught_up = False
+    submitted: list[HeadsSnapshot] = []
+
+    def submit(snapshot: HeadsSnapshot) -> bool:
+        submitted.append(snapshot)
+        return True
+
+    target = ChainIndexer(CheckpointSettings(), 0, submit, ready=lambda: caught_up)
+    feed(target, "HH-A", count=3)
+    target.tick(T)
+    assert submitted == []
+    caught_up = True
+    target.tick(T + timedelta(seconds=1))
+    [snapshot] = submitted
+    assert snapshot.trees[0][0] == 3 and snapshot.logs[0].size == 3
