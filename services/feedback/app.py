@@ -16,6 +16,7 @@ from events.canonical import canonical_json
 from events.envelope import derived_event_id
 from events.feedback import FeedbackBody, FeedbackSubmitted
 from events.types import FINAL_OUTCOMES, Department
+from services.feedback.in_flight import InFlight
 from services.feedback.ledger import Answer, Ledger, Refusal, Status, fingerprint
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
@@ -62,11 +63,8 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
     install_error_handlers(app)
     reader = Depends(require(deps.tokens, "department", "auditor", "operator"))
     department_only = Depends(require(deps.tokens, "department"))
-    # Final answers sent but not yet folded back from the chain: a second one is refused at once.
-    pending_final: set[str] = set()
-    # Answers sent, as the ledger keeps them (by their outcome event's id), until and after it
-    # folds them: a retry with the same Idempotency-Key is answered as the first call was.
-    sent: dict[str, Answer] = {}
+    # Answers sent until the chain has them: a retry answered the same, a second final refused.
+    in_flight = InFlight()
 
     def ledger() -> Ledger:
         current = deps.ledger()
@@ -134,7 +132,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             else uuid.uuid4()
         )
         taken_as = str(derived_event_id("feedback", feedback_id))  # its ReferralOutcomeReported
-        earlier = sent.get(taken_as) or ledger().answers.get(taken_as)
+        earlier = in_flight.answer(taken_as, ledger())
         if earlier is not None:
             # A retry: answered as the first call was, whatever happened to the referral since.
             if earlier.fingerprint != fingerprint(body):
@@ -154,7 +152,7 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
                 problem = {"loc": ("body", refusal.field), "msg": refusal.reason}
                 raise RequestValidationError([problem]) from None
             raise HTTPException(refusal.status_code, refusal.reason) from None
-        if referral_id in pending_final:
+        if referral_id in in_flight.final:
             raise HTTPException(409, f"referral {referral_id!r} already has a final answer")
         message = FeedbackSubmitted(
             **body.model_dump(),
@@ -170,9 +168,8 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
             referral_id.encode(),
             "FeedbackSubmitted",
         )
-        sent[taken_as] = Answer(referral_id, body.outcome, fingerprint(body))
-        if body.outcome in FINAL_OUTCOMES:
-            pending_final.add(referral_id)
+        answer = Answer(referral_id, body.outcome, fingerprint(body))
+        in_flight.record(taken_as, answer, final=body.outcome in FINAL_OUTCOMES)
         log.info(
             "feedback queued",
             referral_id=referral_id,

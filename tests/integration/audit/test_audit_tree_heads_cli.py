@@ -37,6 +37,7 @@ from events.canonical import canonical_json
 from events.chain import event_hash
 from services.audit.keys import public_pem
 from services.cli.__main__ import app as cli
+from services.runtime.kafka import connection_options
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 from services.runtime.writer_signature import PUBLIC_FILE, sign_record, writer_key_dir
@@ -298,7 +299,7 @@ def test_witnesses_survive_a_restart_and_the_auditor_checks_the_writers_signatur
 
 async def recreate(kafka: KafkaSettings, topics: TopicNames, topic: str) -> None:
     """Delete `topic` and create it again, empty: what someone administering Kafka can do."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
     await admin.start()
     try:
         await admin.delete_topics([topic])
