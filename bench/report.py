@@ -310,10 +310,15 @@ def _proof_rows(out: Table, results: dict[str, Any]) -> None:
         f"{build['traced_bytes_per_record']:.0f} B allocated (traced at a tenth), "
         f"{build['resident_bytes_per_record']:.0f} B resident",
     )
+    largest = "; ".join(
+        f"{count} partitions: {sizes['signed']:,} B ({sizes['with_trees']:,} B with the trees)"
+        for count, sizes in head["at_largest_sizes"].items()
+    )
     out.add_row(
-        "  tree head (published JSON)",
-        f"{head['bytes']:,} B",
-        f"{head['bytes_at_largest_sizes']:,} B at 2^63-1 records a partition; "
+        "  tree head (signed JSON)",
+        f"{head['signed_bytes']:,} B",
+        f"{head['bytes']:,} B published with the partition trees; at 2^63-1 records a "
+        f"partition, {largest}; "
         f"published (roots, Ed25519, canonical JSON) {_us(head['publish'])}, signing "
         f"{head['sign']['p50_us']:,.0f} µs of it; checked (parse, signature) "
         f"{head['verify']['p50_us']:,.0f} µs p50",

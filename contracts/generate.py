@@ -17,7 +17,7 @@ from contracts import asyncapi_kafka as kafka
 from contracts.access import department_principal
 from contracts.examples.messages import Example, message_examples
 from contracts.topics import CATALOG, FEEDBACK, TopicSpec, referral_topic
-from events.audit import ChainAccessed, Checkpoint, TreeHead, TreeHeadWitnessed
+from events.audit import ChainAccessed, Checkpoint, TreeHead, TreeHeadV1, TreeHeadWitnessed
 from events.envelope import Envelope, Payload
 from events.feedback import DeadLetter, DeadLetterRedriven, FeedbackRefused, FeedbackSubmitted
 from events.legacy import LEGACY_PAYLOADS
@@ -65,7 +65,8 @@ def schema_files() -> dict[str, dict[str, Any]]:
     files["MessageSkipped.v1.json"] = _schema(MessageSkipped, "MessageSkipped")
     files["ChainAccessed.v1.json"] = _schema(ChainAccessed, "ChainAccessed")
     files["Checkpoint.v1.json"] = _schema(Checkpoint, "Checkpoint")
-    files["TreeHead.v1.json"] = _schema(TreeHead, "TreeHead")
+    files["TreeHead.v1.json"] = _schema(TreeHeadV1, "TreeHead")
+    files["TreeHead.v2.json"] = _schema(TreeHead, "TreeHead")
     files["TreeHeadWitnessed.v1.json"] = _schema(TreeHeadWitnessed, "TreeHeadWitnessed")
     return files
 
@@ -187,7 +188,7 @@ def asyncapi() -> dict[str, Any]:
         "MessageSkipped": 1,
         "ChainAccessed": 1,
         "Checkpoint": 1,
-        "TreeHead": 1,
+        "TreeHead": 2,
         "TreeHeadWitnessed": 1,
     }
     examples = message_examples()

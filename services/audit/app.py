@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from events.audit import AccessKind, ChainAccessed, Checkpoint, TreeHead, TreeHeadWitnessed
+from events.audit import AccessKind, AnyTreeHead, ChainAccessed, Checkpoint, TreeHeadWitnessed
 from services.audit.access import AccessRecorder, token_fingerprint
 from services.audit.chainlog import ChainGone
 from services.audit.domain.checkpoint import key_id
@@ -97,7 +97,7 @@ class WitnessBook(Protocol):
     Checkpointer)."""
 
     @property
-    def tree_heads(self) -> Mapping[uuid.UUID, TreeHead]: ...
+    def tree_heads(self) -> Mapping[uuid.UUID, AnyTreeHead]: ...
 
     @property
     def witnesses(self) -> Mapping[uuid.UUID, list[TreeHeadWitnessed]]: ...
@@ -165,7 +165,7 @@ class AuditDeps:
     key: SigningKey
     rebuild: Callable[[], Awaitable[RebuildReport]]
     latest_checkpoint: Callable[[], Checkpoint | None]
-    latest_tree_head: Callable[[], TreeHead | None] = lambda: None
+    latest_tree_head: Callable[[], AnyTreeHead | None] = lambda: None
     witnesses: WitnessBook | None = None
     # The chain writer's public key, served to auditors (who should pin their own copy)
     writer_key: Ed25519PublicKey | None = None
@@ -326,12 +326,14 @@ def create_app(deps: AuditDeps) -> FastAPI:
 
     @app.get(
         "/v1/tree-heads/latest",
-        response_model=TreeHead,
+        response_model=AnyTreeHead,
         tags=["checkpoints"],
-        summary="The latest signed tree head: each chain partition's Merkle tree size and root",
+        summary="The latest signed tree head: the forest root over each chain partition's Merkle "
+        "tree (signed), with each tree's size and root beside it (not signed: check them "
+        "against the forest root)",
         responses=errors(404, s404="No tree head yet: the chain is empty or still being read"),
     )
-    async def latest_tree_head(_: Reader = reader) -> TreeHead:
+    async def latest_tree_head(_: Reader = reader) -> AnyTreeHead:
         latest = deps.latest_tree_head()
         if latest is None:
             raise HTTPException(404, "no tree head yet: the chain is empty or still being read")
@@ -342,7 +344,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
             raise HTTPException(503, "this audit service keeps no witnesses")
         return deps.witnesses
 
-    def signed_head(tree_head_id: uuid.UUID) -> TreeHead:
+    def signed_head(tree_head_id: uuid.UUID) -> AnyTreeHead:
         head = witness_book().tree_heads.get(tree_head_id)
         if head is None:
             raise HTTPException(404, f"no tree head {tree_head_id} kept by this service")

@@ -4,6 +4,7 @@ its public key."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,10 +12,10 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from events.audit import Checkpoint, TreeHead
+from events.audit import AnyTreeHead, Checkpoint, TreeHead, TreeHeadV1, parse_tree_head
 from services.audit.keys import load_public_pem
 
-Kept = TypeVar("Kept", Checkpoint, TreeHead)
+Kept = TypeVar("Kept", Checkpoint, TreeHead | TreeHeadV1)
 FORMAT = "assist-checkpoint/1"
 TREE_HEAD_FORMAT = "assist-tree-head/1"
 
@@ -31,16 +32,18 @@ def write_checkpoint_file(
 
 def read_checkpoint_file(path: Path) -> tuple[Checkpoint, Ed25519PublicKey]:
     """The kept checkpoint and the public key kept with it (not yet verified: see verify)."""
-    return _read(path, FORMAT, "checkpoint", Checkpoint)
+    return _read(path, FORMAT, "checkpoint", Checkpoint.model_validate)
 
 
-def write_tree_head_file(path: Path, head: TreeHead, public_key_pem: str, source: str) -> None:
+def write_tree_head_file(path: Path, head: AnyTreeHead, public_key_pem: str, source: str) -> None:
+    """The whole record: the signed fields and, of a version 2 head, its partition trees."""
     _write(path, TREE_HEAD_FORMAT, "tree_head", head, public_key_pem, source)
 
 
-def read_tree_head_file(path: Path) -> tuple[TreeHead, Ed25519PublicKey]:
-    """The kept tree head and the public key kept with it (not yet verified)."""
-    return _read(path, TREE_HEAD_FORMAT, "tree_head", TreeHead)
+def read_tree_head_file(path: Path) -> tuple[AnyTreeHead, Ed25519PublicKey]:
+    """The kept tree head (of either version) and the public key kept with it (not yet
+    verified)."""
+    return _read(path, TREE_HEAD_FORMAT, "tree_head", parse_tree_head)
 
 
 def is_tree_head_file(path: Path) -> bool:
@@ -55,7 +58,7 @@ def _write(
     path: Path,
     file_format: str,
     name: str,
-    signed: Checkpoint | TreeHead,
+    signed: Checkpoint | AnyTreeHead,
     public_key_pem: str,
     source: str,
 ) -> None:
@@ -74,7 +77,7 @@ def _write(
 
 
 def _read(
-    path: Path, file_format: str, name: str, model: type[Kept]
+    path: Path, file_format: str, name: str, parse: Callable[[Any], Kept]
 ) -> tuple[Kept, Ed25519PublicKey]:
     """The signed document of a kept file and its public key (neither verified yet)."""
     try:
@@ -84,7 +87,7 @@ def _read(
     if not isinstance(document, dict) or document.get("format") != file_format:
         raise CheckpointFileError(f"{path}: not an exported {name} (format {file_format})")
     try:
-        signed = model.model_validate(document[name])
+        signed = parse(document[name])
         return signed, load_public_pem(str(document["public_key"]["public_key_pem"]))
     except (KeyError, TypeError, ValueError, ValidationError) as error:
         raise CheckpointFileError(f"{path}: {error}") from None

@@ -24,7 +24,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Gauge
 
-from events.audit import Checkpoint, CheckpointHead, TreeHead, TreeHeadWitnessed
+from events.audit import AnyTreeHead, Checkpoint, CheckpointHead, TreeHeadWitnessed
 from events.canonical import canonical_json
 from services.audit.domain.checkpoint import make_checkpoint, split
 from services.audit.domain.log_tree import LogTree
@@ -92,11 +92,11 @@ class Checkpointer:
         CONTRADICTED.set(0)
 
     @property
-    def latest_tree_head(self) -> TreeHead | None:
+    def latest_tree_head(self) -> AnyTreeHead | None:
         return self.book.latest
 
     @property
-    def tree_heads(self) -> Mapping[uuid.UUID, TreeHead]:
+    def tree_heads(self) -> Mapping[uuid.UUID, AnyTreeHead]:
         return self.book.heads
 
     @property
@@ -245,6 +245,7 @@ class Checkpointer:
         log.info(
             "tree head published",
             tree_head_id=str(tree_head.tree_head_id),
+            forest_root=tree_head.forest_root,
             trees={str(t.partition): f"{t.size} {t.root[:16]}" for t in tree_head.trees},
             key_id=tree_head.key_id,
         )

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from events.audit import Checkpoint, TreeHead
+from events.audit import AnyTreeHead, Checkpoint
 from events.chain import Verification
 from services.audit.chainlog import Record, read_log
 from services.audit.domain.checkpoint import HeadFinding, ObservedHead, compare_heads
@@ -94,7 +94,7 @@ async def sweep(
     topic: str,
     checkpoint: Checkpoint | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    tree_head: TreeHead | None = None,
+    tree_head: AnyTreeHead | None = None,
     writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     """Read `topic` once from its beginning; verify every chain, and against `checkpoint`; with
@@ -138,7 +138,7 @@ async def sweep_with_progress(
     topic: str,
     checkpoint: Checkpoint | None,
     quiet: bool,
-    tree_head: TreeHead | None = None,
+    tree_head: AnyTreeHead | None = None,
     writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     """`sweep`, with a progress bar on a terminal's stderr (never on a pipe or with --json)."""

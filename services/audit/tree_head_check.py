@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from events.audit import TreeHead
+from events.audit import AnyTreeHead
 from events.chain import verify_chain
 from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import (
@@ -27,6 +27,7 @@ from services.audit.domain.tree_head import (
     consistency_problems,
     inclusion_problem,
     record_leaf,
+    trees_problem,
 )
 from services.audit.household_check import document_hash
 from services.runtime.writer_signature import HEADER, signed_by_writer
@@ -65,7 +66,7 @@ class InclusionCheck:
 def check_inclusion(
     client: ProofSource,
     household_id: str,
-    head: TreeHead,
+    head: AnyTreeHead,
     writer_key: Ed25519PublicKey | None = None,
 ) -> InclusionCheck:
     """The household's chain, verified here, and each of its events proven in `head`; with the
@@ -99,7 +100,11 @@ def check_inclusion(
         service_unsigned_records=claimed,
         findings=findings,
     )
-    sizes = {tree.partition: tree.size for tree in head.trees}
+    unsigned_trees = trees_problem(head)
+    if unsigned_trees is not None:
+        check.findings.append(f"the tree head: {unsigned_trees}")
+        return check
+    sizes = {tree.partition: tree.size for tree in head.verified_trees()}
     proofs: list[dict[str, Any]] = client.inclusion(household_id, sizes)["events"]
     if len(proofs) != len(documents):
         check.findings.append(
@@ -123,10 +128,13 @@ def check_inclusion(
     return check
 
 
-def check_growth(client: ProofSource, old: TreeHead, new: TreeHead) -> list[str]:
-    """Problems that say `new` does not extend `old`; none when the log only grew."""
+def check_growth(client: ProofSource, old: AnyTreeHead, new: AnyTreeHead) -> list[str]:
+    """Problems that say `new` does not extend `old`; none when the log only grew. Either head
+    may be of either version: each one's partition trees are checked against what it signed."""
+    if trees_problem(old) is not None or trees_problem(new) is not None:
+        return consistency_problems(old, new, [])  # names them, without asking for proofs
     growths = []
-    for before in old.trees:
+    for before in old.verified_trees():
         after = new.tree(before.partition)
         if after is None or after.size < before.size:
             continue  # named by consistency_problems without asking for a proof

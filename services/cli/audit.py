@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 
 from contracts.topics import TopicNames
-from events.audit import Checkpoint, TreeHead
+from events.audit import AnyTreeHead, Checkpoint, TreeHead, TreeHeadV1, parse_tree_head
 from services.audit import render
 from services.audit.checkpoint_file import (
     CheckpointFileError,
@@ -294,14 +294,14 @@ def export_tree_head(
             client,
             file,
             "tree head",
-            lambda: TreeHead.model_validate(client.latest_tree_head()),
+            lambda: parse_tree_head(client.latest_tree_head()),
             verify_tree_head,
             write_tree_head_file,
         )
     if as_json:
         _print_json(head.model_dump(mode="json") | {"file": str(file)})
     else:
-        sizes = ", ".join(f"partition {t.partition}: {t.size}" for t in head.trees)
+        sizes = ", ".join(f"partition {t.partition}: {t.size}" for t in head.verified_trees())
         Console().print(
             f"[green]exported[/] tree head {head.tree_head_id} to {file}: {sizes}; "
             f"key {head.key_id}"
@@ -309,7 +309,7 @@ def export_tree_head(
     raise typer.Exit(VALID)
 
 
-Signed = TypeVar("Signed", Checkpoint, TreeHead)
+Signed = TypeVar("Signed", Checkpoint, TreeHead | TreeHeadV1)
 
 
 def _keep_latest(
@@ -358,7 +358,7 @@ def consistency(
     else:
         grown = ", ".join(
             f"partition {t.partition}: {t.size} -> {getattr(newer.tree(t.partition), 'size', 0)}"
-            for t in older.trees
+            for t in older.verified_trees()
         )
         Console().print(f"[green]consistent[/]: the log only grew ({grown})")
     raise typer.Exit(BROKEN if problems else VALID)
@@ -385,7 +385,7 @@ def witness(
         key = load_or_create(state, WITNESS_PRIVATE_FILE, WITNESS_PUBLIC_FILE)
         audit_pem = _pinned_audit_key(state, str(client.public_key()["public_key_pem"]))
         try:
-            head = TreeHead.model_validate(client.latest_tree_head())
+            head = parse_tree_head(client.latest_tree_head())
         except NotFound as missing:
             _fail(f"no tree head to witness: {missing}")
         problems = verify_tree_head(head, load_public_pem(audit_pem))
@@ -458,7 +458,7 @@ def _writer_key(
 def _verify_in_tree_head(
     client: AuditClient,
     household_id: str,
-    head: TreeHead,
+    head: AnyTreeHead,
     writer_key: Ed25519PublicKey | None,
     key_source: str | None,
     as_json: bool,
@@ -497,7 +497,7 @@ def _verify_in_tree_head(
     return VALID if check.valid else BROKEN
 
 
-def _kept_tree_head(path: Path, as_json: bool) -> TreeHead:
+def _kept_tree_head(path: Path, as_json: bool) -> AnyTreeHead:
     head, key = read_tree_head_file(path)
     problems = verify_tree_head(head, key)
     if problems:
@@ -546,7 +546,7 @@ def _sweep(
     namespace: str,
     checkpoint: Checkpoint | None,
     quiet: bool,
-    tree_head: TreeHead | None = None,
+    tree_head: AnyTreeHead | None = None,
     writer_key: Ed25519PublicKey | None = None,
 ) -> SweepReport:
     kafka = KafkaSettings(bootstrap_servers=bootstrap)

@@ -2,8 +2,10 @@
 
 Kafka orders records within a partition, not across partitions, so the log is one append-only
 Merkle tree (RFC 6962) per partition of `assist.chain`: leaf i is the i-th committed record of
-the partition, whatever it says. A tree head signs each partition's (size, root): a few hundred
-bytes however many households there are. With one kept, an auditor checks
+the partition, whatever it says. A tree head (version 2) signs the root of one more Merkle tree
+over each partition's (size, root), the forest root (events/forest.py): a few hundred bytes
+however many households, records or partitions there are. The partition trees come with it,
+unsigned, and are only ever read through `verified_trees`. With one kept, an auditor checks
 
 * that an event is in the log at its place (an inclusion proof: log2(size) hashes), and
 * that a later head extends it (a consistency proof per partition): nothing recorded was cut,
@@ -24,7 +26,8 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from events.audit import PartitionTree, TreeHead, TreeHeadWitnessed
+from events.audit import AnyTreeHead, PartitionTree, TreeHead, TreeHeadWitnessed, TreesNotSigned
+from events.forest import forest_root
 from services.audit.domain.checkpoint import key_id, sign, signature_problems
 from services.audit.domain.log_tree import LogTree, verify_consistency, verify_inclusion
 from services.audit.domain.merkle import leaf_hash
@@ -50,28 +53,39 @@ def make_tree_head(
     chain_topic: str,
     tree_head_id: uuid.UUID | None = None,
 ) -> TreeHead:
-    """Sign partition -> (size, root)."""
+    """Sign partition -> (size, root) through their forest root (schema version 2)."""
+    trees = sorted(sizes.items())
     unsigned = TreeHead(
         tree_head_id=tree_head_id or uuid.uuid4(),
         created_at=created_at,
         chain_topic=chain_topic,
-        trees=[
-            PartitionTree(partition=p, size=size, root=root.hex())
-            for p, (size, root) in sorted(sizes.items())
-        ],
+        partitions=len(trees),
+        total_size=sum(size for _, (size, _) in trees),
+        forest_root=forest_root([(p, size, root) for p, (size, root) in trees]).hex(),
         key_id=key_id(key.public_key()),
         signature="",
+        trees=[PartitionTree(partition=p, size=size, root=root.hex()) for p, (size, root) in trees],
     )
     return unsigned.model_copy(update={"signature": sign(key, unsigned.signed_document())})
 
 
-def verify_tree_head(head: TreeHead, public_key: Ed25519PublicKey) -> list[str]:
-    """Everything wrong with a tree head: its key, its signature, its partitions."""
+def verify_tree_head(head: AnyTreeHead, public_key: Ed25519PublicKey) -> list[str]:
+    """Everything wrong with a tree head: its key, its signature, its partitions (of version 2:
+    the partition trees that came with it against the signed forest root)."""
     problems = signature_problems(head.key_id, head.signature, head.signed_document(), public_key)
-    partitions = [t.partition for t in head.trees]
-    if len(set(partitions)) != len(partitions):
-        problems.append("a partition appears twice")
+    tree_problem = trees_problem(head)
+    if tree_problem is not None:
+        problems.append(tree_problem)
     return problems
+
+
+def trees_problem(head: AnyTreeHead) -> str | None:
+    """None when the head's partition trees are those it signed; else what is wrong."""
+    try:
+        head.verified_trees()
+    except TreesNotSigned as error:
+        return str(error)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +98,12 @@ class Inclusion:
 
 
 def inclusion_problem(
-    head: TreeHead, leaf: bytes, where: Inclusion, what: str = "the event"
+    head: AnyTreeHead, leaf: bytes, where: Inclusion, what: str = "the event"
 ) -> str | None:
     """None when `leaf` is at `where` in the tree `head` signed; else what is wrong."""
+    unsigned = trees_problem(head)
+    if unsigned is not None:
+        return f"{what}: {unsigned}"
     tree = head.tree(where.partition)
     if tree is None:
         return f"{what}: partition {where.partition} is not in the tree head"
@@ -112,12 +129,19 @@ class Growth:
     proof: list[bytes]
 
 
-def consistency_problems(old: TreeHead, new: TreeHead, growths: list[Growth]) -> list[str]:
+def consistency_problems(old: AnyTreeHead, new: AnyTreeHead, growths: list[Growth]) -> list[str]:
     """What says the newer head does not extend the older: a partition gone or shrunk (a cut
-    tail), or a proof that fails (something before the older size was rewritten or reordered)."""
-    problems: list[str] = []
+    tail), or a proof that fails (something before the older size was rewritten or reordered).
+    Each head's partition trees are first checked against what it signed."""
+    problems = [
+        f"the {which} tree head: {problem}"
+        for which, head in (("older", old), ("newer", new))
+        if (problem := trees_problem(head)) is not None
+    ]
+    if problems:
+        return problems
     proofs = {g.partition: g for g in growths}
-    for before in old.trees:
+    for before in old.verified_trees():
         after = new.tree(before.partition)
         size_now = after.size if after is not None else 0
         if after is None or size_now < before.size:
@@ -145,12 +169,15 @@ def consistency_problems(old: TreeHead, new: TreeHead, growths: list[Growth]) ->
     return problems
 
 
-def log_problems(head: TreeHead, trees: Mapping[int, LogTree]) -> list[str]:
+def log_problems(head: AnyTreeHead, trees: Mapping[int, LogTree]) -> list[str]:
     """What says the log as read now (every partition's tree, built by the reader itself) is
     not the log `head` signed, or an extension of it: a partition cut short, or one whose
     first records are no longer those signed."""
+    unsigned = trees_problem(head)
+    if unsigned is not None:
+        return [f"the tree head: {unsigned}"]
     problems = []
-    for signed in head.trees:
+    for signed in head.verified_trees():
         tree = trees.get(signed.partition)
         size_now = tree.size if tree is not None else 0
         if size_now < signed.size:
@@ -166,13 +193,13 @@ def log_problems(head: TreeHead, trees: Mapping[int, LogTree]) -> list[str]:
     return problems
 
 
-def cosign(key: Ed25519PrivateKey, head: TreeHead) -> str:
+def cosign(key: Ed25519PrivateKey, head: AnyTreeHead) -> str:
     """A witness's co-signature: over the same bytes the audit signed, with the witness's key."""
     return sign(key, head.signed_document())
 
 
 def cosignature_problems(
-    head: TreeHead, witnessed: TreeHeadWitnessed, witness_key: Ed25519PublicKey
+    head: AnyTreeHead, witnessed: TreeHeadWitnessed, witness_key: Ed25519PublicKey
 ) -> list[str]:
     """What is wrong with a witness's co-signature of `head`."""
     if witnessed.tree_head_id != head.tree_head_id:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import ValidationError
 
-from events.audit import TreeHead, TreeHeadWitnessed
+from events.audit import AnyTreeHead, TreeHeadWitnessed, parse_tree_head_json
 from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import cosignature_problems, verify_tree_head
 
@@ -38,19 +38,19 @@ class TreeHeadBook:
 
     def __init__(self, kept: int) -> None:
         self.kept = max(1, kept)
-        self.heads: dict[uuid.UUID, TreeHead] = {}
+        self.heads: dict[uuid.UUID, AnyTreeHead] = {}
         self.witnesses: dict[uuid.UUID, list[TreeHeadWitnessed]] = {}
         self._recent: deque[uuid.UUID] = deque()
         self._held: Counter[uuid.UUID] = Counter()  # witnesses being published for these
 
     @property
-    def latest(self) -> TreeHead | None:
+    def latest(self) -> AnyTreeHead | None:
         """The tree head signed last."""
         if self._recent:
             return self.heads[self._recent[-1]]
         return max(self.heads.values(), key=lambda head: head.created_at, default=None)
 
-    def add_head(self, head: TreeHead) -> None:
+    def add_head(self, head: AnyTreeHead) -> None:
         """Keep a newly signed head; the oldest unwitnessed one beyond `kept` is forgotten."""
         if head.tree_head_id in self.heads:
             return
@@ -74,7 +74,7 @@ class TreeHeadBook:
         self.witnesses.setdefault(witnessed.tree_head_id, []).append(witnessed)
         return witnessed
 
-    def add_witnessed(self, head: TreeHead, witnesses: list[TreeHeadWitnessed]) -> None:
+    def add_witnessed(self, head: AnyTreeHead, witnesses: list[TreeHeadWitnessed]) -> None:
         """Keep an older head for its co-signatures (found after it had been forgotten)."""
         self.heads.setdefault(head.tree_head_id, head)
         for witnessed in witnesses:
@@ -179,7 +179,7 @@ class BookRestore:
         if key != TREE_HEAD_KEY:
             return
         try:
-            head = TreeHead.model_validate_json(value or b"")
+            head = parse_tree_head_json(value or b"")
         except ValidationError:
             return  # counted in the first reading
         # Seen in the first reading: it passed the checks of `_head` then.
@@ -197,7 +197,8 @@ class BookRestore:
             if verify_tree_head(head, self._public_key):
                 self.book.remove(head.tree_head_id)
                 self.report.skip(
-                    "a tree head whose signature does not verify", f"tree head {head.tree_head_id}"
+                    "a tree head that does not verify (signature or partition trees)",
+                    f"tree head {head.tree_head_id}",
                 )
         for tree_head_id, kept in list(self.book.witnesses.items()):
             for witnessed in list(kept):
@@ -210,9 +211,9 @@ class BookRestore:
         self.report.witnesses = sum(len(w) for w in self.book.witnesses.values())
         return self.report
 
-    def _head(self, offset: int, value: bytes | None) -> TreeHead | None:
+    def _head(self, offset: int, value: bytes | None) -> AnyTreeHead | None:
         try:
-            head = TreeHead.model_validate_json(value or b"")
+            head = parse_tree_head_json(value or b"")
         except ValidationError:
             self.report.skip("a malformed tree head", f"offset {offset}")
             return None
@@ -241,7 +242,7 @@ class BookRestore:
         self._waiting_at.setdefault(witnessed.tree_head_id, f"offset {offset}")
 
 
-def _cosignature_problems(head: TreeHead, witnessed: TreeHeadWitnessed) -> list[str]:
+def _cosignature_problems(head: AnyTreeHead, witnessed: TreeHeadWitnessed) -> list[str]:
     try:
         witness_key = load_pem_public_key(witnessed.witness_public_key_pem.encode())
     except (ValueError, TypeError, UnsupportedAlgorithm):

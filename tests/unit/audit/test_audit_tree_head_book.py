@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
 from unit.audit.audit_histories import chained, history
 
-from events.audit import TreeHead, TreeHeadWitnessed
+from events.audit import PartitionTree, TreeHead, TreeHeadV1, TreeHeadWitnessed
 from events.canonical import canonical_json
 from events.chain import event_hash
 from services.audit.checkpointer import Checkpointer, HeadsSnapshot
-from services.audit.domain.checkpoint import key_id
+from services.audit.domain.checkpoint import key_id, sign
 from services.audit.domain.tree_head import cosign, log_problems, make_tree_head
 from services.audit.domain.tree_head_book import (
     CHECKPOINT_KEY,
@@ -48,7 +48,21 @@ def head(n: int, key: Ed25519PrivateKey = KEY, chain_topic: str = TOPIC) -> Tree
     )
 
 
-def witnessed(of: TreeHead, witness: Ed25519PrivateKey = WITNESS) -> TreeHeadWitnessed:
+def head_v1(n: int) -> TreeHeadV1:
+    """A tree head as the audit signed them before the forest root (schema version 1)."""
+    root = hashlib.sha256(str(n).encode()).hexdigest()
+    unsigned = TreeHeadV1(
+        tree_head_id=uuid.uuid4(),
+        created_at=NOW + timedelta(minutes=n),
+        chain_topic=TOPIC,
+        trees=[PartitionTree(partition=0, size=n, root=root)],
+        key_id=key_id(KEY.public_key()),
+        signature="",
+    )
+    return unsigned.model_copy(update={"signature": sign(KEY, unsigned.signed_document())})
+
+
+def witnessed(of: TreeHead | TreeHeadV1, witness: Ed25519PrivateKey = WITNESS) -> TreeHeadWitnessed:
     return TreeHeadWitnessed(
         tree_head_id=of.tree_head_id,
         witness_key_id=key_id(witness.public_key()),
@@ -58,8 +72,8 @@ def witnessed(of: TreeHead, witness: Ed25519PrivateKey = WITNESS) -> TreeHeadWit
     )
 
 
-def record(message: TreeHead | TreeHeadWitnessed) -> Record:
-    key = TREE_HEAD_KEY if isinstance(message, TreeHead) else WITNESS_KEY
+def record(message: TreeHead | TreeHeadV1 | TreeHeadWitnessed) -> Record:
+    key = WITNESS_KEY if isinstance(message, TreeHeadWitnessed) else TREE_HEAD_KEY
     return key, canonical_json(message.model_dump(mode="json"))
 
 
@@ -92,6 +106,19 @@ def test_tree_heads_and_their_witnesses_are_read_back_as_they_were_published() -
     ]
     assert (report.tree_heads, report.witnesses, report.checkpoint_parts) == (3, 2, 1)
     assert not report.skipped
+
+
+def test_v1_tree_heads_and_their_witnesses_are_read_back_beside_v2_ones() -> None:
+    old, older_witnessed, new = head_v1(1), head_v1(2), head(3)
+    doctored_v1 = head_v1(4).model_copy(update={"trees": old.trees})
+    book, report = restored(
+        [record(old), record(older_witnessed), record(witnessed(older_witnessed))]
+        + [record(new), record(witnessed(new)), record(doctored_v1)]
+    )
+    assert list(book.heads) == [old.tree_head_id, older_witnessed.tree_head_id, new.tree_head_id]
+    assert book.heads[old.tree_head_id] == old and isinstance(book.latest, TreeHead)
+    assert set(book.witnesses) == {older_witnessed.tree_head_id, new.tree_head_id}
+    assert report.skipped == {"a tree head that does not verify (signature or partition trees)": 1}
 
 
 def test_malformed_and_foreign_records_are_skipped_and_named_never_fatal() -> None:
@@ -131,13 +158,13 @@ def test_malformed_and_foreign_records_are_skipped_and_named_never_fatal() -> No
         f"a tree head signed by key {foreign.key_id}": 1,
         "a tree head of another chain topic (other.assist.chain)": 1,
         "a co-signature of a tree head not kept": 1,
-        "a tree head whose signature does not verify": 1,
+        "a tree head that does not verify (signature or partition trees)": 1,
         "a co-signature that does not verify": 2,
     }
     assert report.first_skipped["an unknown key"] == "offset 1"
-    assert report.first_skipped["a tree head whose signature does not verify"] == (
-        f"tree head {doctored.tree_head_id}"
-    )
+    assert report.first_skipped[
+        "a tree head that does not verify (signature or partition trees)"
+    ] == (f"tree head {doctored.tree_head_id}")
     assert (report.tree_heads, report.witnesses) == (2, 0)
 
 

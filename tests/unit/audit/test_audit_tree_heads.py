@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from unit.audit.audit_histories import chained, history
 
-from events.audit import TreeHead, TreeHeadWitnessed
+from events.audit import TreeHead, TreeHeadV1, TreeHeadWitnessed, TreesNotSigned, parse_tree_head
 from events.canonical import canonical_json
 from events.chain import event_hash
 from services.audit.domain.checkpoint import key_id
@@ -23,9 +24,11 @@ from services.audit.domain.tree_head import (
     verify_tree_head,
 )
 from services.audit.index import ChainIndex
+from services.audit.keys import load_public_pem
 from services.audit.tree_head_check import check_growth, check_inclusion
 
 KEY = Ed25519PrivateKey.generate()
+FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 Record = tuple[int, bytes, bytes]  # partition, key, value
 
@@ -79,12 +82,103 @@ def test_a_tree_head_is_small_signed_and_names_every_partition() -> None:
     log = Log(records(*(f"HH-{n}" for n in range(40))))
     head = log.head()
     assert verify_tree_head(head, KEY.public_key()) == []
-    assert [(t.partition, t.size) for t in head.trees] == [(0, 180), (1, 180)]
-    assert len(canonical_json(head.model_dump(mode="json"))) < 600  # whatever the households
+    assert (head.schema_version, head.partitions, head.total_size) == (2, 2, 360)
+    assert [(t.partition, t.size) for t in head.verified_trees()] == [(0, 180), (1, 180)]
+    assert len(canonical_json(head.model_dump(mode="json"))) < 700  # whatever the households
+    assert "trees" not in head.signed_document()
+    # The trees are not signed but must hash to the forest root, which is.
     doctored = head.model_copy(update={"trees": head.trees[:1]})
-    assert verify_tree_head(doctored, KEY.public_key()) == ["signature does not verify"]
+    assert verify_tree_head(doctored, KEY.public_key()) == [
+        "the partition trees given (1) are not the 2 partitions and 360 records signed"
+    ]
+    resized = head.model_copy(update={"total_size": 359})
+    assert verify_tree_head(resized, KEY.public_key())[0] == "signature does not verify"
     other = Ed25519PrivateKey.generate().public_key()
     assert "signed by key" in verify_tree_head(head, other)[0]
+
+
+def test_the_signed_tree_head_is_under_1_kb_at_any_size_and_partition_count() -> None:
+    def signed_bytes(records_each: int, partitions: int) -> int:
+        sizes = {p: (records_each, bytes(32)) for p in range(partitions)}
+        head = make_tree_head(
+            sizes, key=KEY, created_at=NOW.replace(microsecond=1), chain_topic="assist.chain"
+        )
+        assert verify_tree_head(head, KEY.public_key()) == []
+        return len(canonical_json(head.signed_document() | {"signature": head.signature}))
+
+    largest = 2**63 - 1
+    assert signed_bytes(largest, 48) < 1024
+    # Constant but for the digits of the total: the partitions add nothing to what is signed.
+    assert signed_bytes(largest, 48) - signed_bytes(largest, 6) <= 2
+    assert signed_bytes(1, 48) == signed_bytes(1, 6) + 2  # two more digits: "48" twice
+
+
+def test_a_server_altering_one_partition_tree_beside_the_signed_head_is_caught() -> None:
+    log = Log(records("HH-A", "HH-B", "HH-C"))
+    head = log.head()
+    tree = head.trees[0]
+    forged_root = head.model_copy(
+        update={"trees": [tree.model_copy(update={"root": "00" * 32}), *head.trees[1:]]}
+    )
+    forged_size = head.model_copy(
+        update={
+            "trees": [
+                tree.model_copy(update={"size": tree.size - 1}),
+                head.trees[1].model_copy(update={"size": head.trees[1].size + 1}),
+            ]
+        }
+    )
+    for forged in (forged_root, forged_size):
+        # The signature is the audit's and still verifies: only the forest root tells.
+        assert verify_tree_head(forged, KEY.public_key()) == [
+            "the partition trees given do not hash to the signed forest root"
+        ]
+        with pytest.raises(TreesNotSigned):
+            forged.verified_trees()
+        check = check_inclusion(log, "HH-A", forged)
+        assert not check.valid and check.in_tree_head == 0
+        assert check.findings == [
+            "the tree head: the partition trees given do not hash to the signed forest root"
+        ]
+        assert check_growth(log, forged, log.head()) == [
+            "the older tree head: the partition trees given do not hash to the signed forest root"
+        ]
+        assert log_problems(forged, {p: x.tree for p, x in log.index.logs.items()}) == [
+            "the tree head: the partition trees given do not hash to the signed forest root"
+        ]
+
+
+def _stored_v1() -> tuple[TreeHeadV1, Ed25519PublicKey]:
+    """A version 1 tree head signed by the code before the forest root, over records("HH-A",
+    "HH-B"), with its public key."""
+    stored = json.loads((FIXTURES / "tree_head_v1.json").read_text())
+    head = parse_tree_head(stored["tree_head"])
+    assert isinstance(head, TreeHeadV1)
+    return head, load_public_pem(stored["public_key_pem"])
+
+
+def test_a_stored_v1_tree_head_still_verifies_as_it_was_signed() -> None:
+    head, public_key = _stored_v1()
+    assert verify_tree_head(head, public_key) == []
+    assert "trees" in head.signed_document()  # signed directly, as before
+    assert [(t.partition, t.size) for t in head.verified_trees()] == [(0, 9), (1, 9)]
+    doctored = head.model_copy(update={"trees": head.trees[:1]})
+    assert verify_tree_head(doctored, public_key) == ["signature does not verify"]
+    twice = head.model_copy(update={"trees": [head.trees[0], head.trees[0]]})
+    assert "a partition appears twice" in verify_tree_head(twice, public_key)
+    log = Log(records("HH-A", "HH-B"))
+    assert check_inclusion(log, "HH-B", head).valid
+    assert log_problems(head, {p: x.tree for p, x in log.index.logs.items()}) == []
+
+
+def test_a_v2_tree_head_is_proven_to_extend_a_v1_one() -> None:
+    older, _ = _stored_v1()
+    grown = Log(records("HH-A", "HH-B", "HH-C", "HH-D"))
+    newer = grown.head()
+    assert newer.schema_version == 2
+    assert check_growth(grown, older, newer) == []
+    cut = Log(records("HH-A"))  # HH-B was partition 1's only household
+    assert "partition 1: the log was cut" in " ".join(check_growth(cut, older, cut.head()))
 
 
 def test_every_event_of_a_household_is_proven_in_the_signed_log() -> None:

@@ -97,13 +97,21 @@ def test_the_tree_head_size_is_that_of_the_head_published_over_this_log(
     document = head["document"]
     assert head["bytes"] == len(canonical_json(document))
     signed = TreeHead.model_validate(document)
-    assert len(signed.trees) == CHAIN.partitions
+    assert head["signed_bytes"] == len(
+        canonical_json(signed.signed_document() | {"signature": signed.signature})
+    )
+    assert len(signed.verified_trees()) == CHAIN.partitions
     index = tree_heads.build_index(tree_heads.synthetic_log(RECORDS, CHAIN.partitions, 7).records)
-    assert {t.partition: (t.size, t.root) for t in signed.trees} == {
+    assert {t.partition: (t.size, t.root) for t in signed.verified_trees()} == {
         p: (size, root.hex()) for p, (size, root) in index.tree_sizes().items()
     }
-    assert head["bytes"] < head["bytes_at_largest_sizes"]
-    assert head["within_target_below_records_per_partition"] >= 10**6
+    # What is signed does not grow with the partitions; what is published beside it does.
+    largest = head["at_largest_sizes"]
+    assert list(largest) == ["6", "48"]
+    assert head["signed_bytes"] < largest["6"]["signed"] <= largest["48"]["signed"] < 1024
+    assert largest["48"]["signed"] - largest["6"]["signed"] <= 2
+    assert largest["48"]["with_trees"] > 5 * largest["6"]["with_trees"]
+    assert head["signed_bytes_at_largest_sizes"] == largest["48"]["signed"]
 
 
 def test_a_household_proven_with_a_wrong_event_does_not_verify() -> None:
@@ -130,7 +138,7 @@ def test_the_goals_are_targets_of_the_run(figures: dict[str, Any]) -> None:
     assert report.targets({"proofs": figures}) == found  # no loop ran: no throughput target
     shown = StringIO()
     Console(file=shown, width=240).print(report.table({"proofs": figures, "targets": found}))
-    for text in ("tree head (published JSON)", "consistency proof", "target: p99 proof"):
+    for text in ("tree head (signed JSON)", "consistency proof", "target: p99 proof"):
         assert text in shown.getvalue()
 
 
