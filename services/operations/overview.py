@@ -40,6 +40,9 @@ class ServiceView:
     http_status: int | None
     error: str | None
     processors: list[ProcessorView]
+    # What the service's /healthz names as wrong beside its processors (the audit: a log that
+    # no longer extends its last signed tree head).
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Overview:
     def processors(self) -> list[ProcessorView]:
         return [p for s in self.services for p in s.processors]
 
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """(service, problem) for every problem a service's /healthz names."""
+        return [(s.name, problem) for s in self.services for problem in s.problems]
+
     def as_document(self) -> dict[str, Any]:
         document = asdict(self)
         document["generated_at"] = self.generated_at.isoformat()
@@ -88,6 +96,7 @@ def service_view(health: ServiceHealth, now: float) -> ServiceView:
         health.http_status,
         health.error,
         [_processor_view(health, p, now) for p in health.processors],
+        [str(problem) for problem in health.report.get("problems") or []],
     )
 
 

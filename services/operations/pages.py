@@ -29,6 +29,7 @@ th{background:#eef0f4;font-weight:600}td.n{text-align:right;font-variant-numeric
 pre{background:#fff;padding:10px;overflow:auto;box-shadow:0 1px 2px #0002}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}
 table.narrow{width:auto;min-width:420px}
+#problems{background:#fbdada;color:#8c1d1d;padding:6px 12px;border-left:4px solid #8c1d1d}
 form.login{background:#fff;padding:20px;max-width:360px;box-shadow:0 1px 2px #0002}
 form.login input{width:100%;box-sizing:border-box;padding:6px;margin:8px 0}
 """
@@ -100,10 +101,14 @@ def console_page(overview: Overview, refresh_seconds: int) -> str:
         f"{ready} of {len(processors)} processors ready · "
         f"{overview.dead_letters_total} dead letters · {late} overdue referrals"
     )
+    if overview.problems:
+        summary += f" · {len(overview.problems)} service problems"
     rows = "".join(_processor_row(p) for p in processors)
     body = (
-        _header(escape(summary)) + "<main>"
-        '<section id="processors"><h2>Stream processors</h2><table><thead><tr>'
+        _header(escape(summary))
+        + "<main>"
+        + _problems(overview)
+        + '<section id="processors"><h2>Stream processors</h2><table><thead><tr>'
         "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
         "<th>consumed</th><th>produced</th><th>in</th><th>out</th><th>restarts</th>"
         f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></section>"
@@ -114,6 +119,19 @@ def console_page(overview: Overview, refresh_seconds: int) -> str:
         + f"; this page reloads every {refresh_seconds} s.</p></main>"
     )
     return _document("assist operations", body, refresh_seconds)
+
+
+def _problems(overview: Overview) -> str:
+    """What services say is wrong beside their processors, first on the page."""
+    if not overview.problems:
+        return ""
+    items = "".join(
+        f"<li><strong>{escape(service)}</strong>: {escape(problem)}</li>"
+        for service, problem in overview.problems
+    )
+    return (
+        f'<section id="problems" role="alert"><h2>Service problems</h2><ul>{items}</ul></section>'
+    )
 
 
 def _referrals(overview: Overview) -> str:

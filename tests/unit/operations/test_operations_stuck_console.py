@@ -43,3 +43,22 @@ def test_a_stuck_processor_is_shown_with_where_why_and_how_to_skip_it() -> None:
     page = console_page(build_overview([view], None, None, 10), 2)
     assert "stuck at assist.events/3@41: OutputTooLarge: too big" in page
     assert "--offset 41" in page and 'data-state="stuck"' in page
+
+
+def test_a_problem_a_service_names_on_its_healthz_is_shown_first() -> None:
+    problem = "the log no longer extends tree head 1f2e: partition 2 differs from size 40"
+    healthy, report = health_report("audit", [], problems=[problem])
+    assert not healthy
+    health = ServiceHealth(
+        "audit", "http://x", checked_at=time.time(), http_status=503, report=report
+    )
+    view = service_view(health, time.time())
+    assert view.problems == [problem]
+    overview = build_overview([view], None, None, 10)
+    page = console_page(overview, 2)
+    assert "1 service problems" in page
+    assert (
+        'id="problems" role="alert"' in page and "<strong>audit</strong>: the log no longer" in page
+    )
+    assert overview.as_document()["services"][0]["problems"] == [problem]
+    assert 'id="problems"' not in console_page(build_overview([], None, None, 10), 2)
