@@ -1,6 +1,7 @@
 """The demo `make run` feeds: households of different tiers, signals, and departments' answers.
 
-It talks to the running system as its users do (HTTP with the tokens of the tokens file), and
+It talks to the running system as its users do (HTTP with the tokens of the tokens file; a
+department over Kafka with its own login, by the example consumer of contracts/examples), and
 shows the loop happening by following the chain writer's log: one line per event appended to a
 household's chain, with its producer and correlation id.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +20,9 @@ from typing import Any
 
 import httpx
 
+from contracts.access import department_principal
+from deploy.kafka.credentials import FILE_NAME as CREDENTIALS_FILE
+from deploy.kafka.credentials import password_of
 from deploy.local.tokens import read_tokens, role_tokens, token_of
 from events.identity import make_resident_id, mask_resident_id
 
@@ -236,12 +242,53 @@ def run_demo(data: Path) -> int:
                 f"{referral['household_id']}: {outcome['outcome']} ({reply.status_code})"
             )
     follower.show(6)
+    department_over_kafka(data)
+    follower.show(4)
     over_time(data, run, follower)
     print(
         f"\ndemo done: {follower.seen} events chained. Follow every service with `make logs`; "
         "stop everything with `make down`."
     )
     return 0 if follower.seen else 1
+
+
+EXAMPLE_CONSUMER = Path(__file__).resolve().parents[2] / "contracts/examples/department_consumer.py"
+
+
+def department_over_kafka(data: Path, department: str = "medical_security") -> None:
+    """A department that reads its topic and answers on assist.feedback with nothing but its
+    own Kafka login, as contracts/examples shows; then the same login on another department's
+    topic, refused by the broker."""
+    credentials = data / "kafka" / CREDENTIALS_FILE
+    broker = data / "kafka" / "broker.json"
+    if not credentials.exists() or not broker.exists():
+        return  # a broker of someone else's: its logins are not ours to use
+    principal = department_principal(department)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "KAFKA_BOOTSTRAP_SERVERS": json.loads(broker.read_text())["bootstrap"],
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_USERNAME": principal,
+        "KAFKA_SASL_PASSWORD": password_of(credentials, principal),
+        "ASSIST_TOPIC_NAMESPACE": os.environ.get("ASSIST_TOPIC_NAMESPACE", ""),
+    }
+    print(f"\n== {department} answers over Kafka, logged in as {principal} ({credentials})")
+    for topic_of, args, label in (
+        (department, ["--max-referrals", "1", "--timeout", "20"], "its own topic"),
+        ("housing", ["--timeout", "10"], "housing's topic"),
+    ):
+        ran = subprocess.run(  # noqa: S603 - this interpreter, the example's file
+            [sys.executable, str(EXAMPLE_CONSUMER), *args],
+            env=env | {"ASSIST_DEPARTMENT": topic_of},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        # Its answers, or the last word of its error (the client's own log lines before it).
+        said = ran.stdout.strip().splitlines() or ran.stderr.strip().splitlines()[-1:]
+        said = said or ["(nothing to answer)"]
+        print(f"  {label}: " + "\n  ".join(said))
 
 
 def over_time(data: Path, run: str, follower: LogFollower) -> None:

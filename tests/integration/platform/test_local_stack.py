@@ -66,8 +66,15 @@ def test_make_run_feeds_the_demo_and_make_down_leaves_nothing(
         )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "bearer tokens" in run.stdout and "tokens.json" in run.stdout
+        assert "Kafka logins" in run.stdout and "kafka/credentials.json" in run.stdout
         assert "ReferralIssued" in run.stdout and "ChainSettled" not in run.stderr
         assert "demo done" in run.stdout
+        # A department over Kafka with its own login: it answers on its own topic, and the
+        # broker refuses it another department's.
+        assert "logged in as department.medical_security" in run.stdout, run.stdout[-3000:]
+        assert "\n  its own topic: answered R-" in run.stdout, run.stdout[-3000:]
+        [refused] = [line for line in run.stdout.splitlines() if "housing's topic" in line]
+        assert "AuthorizationFailed" in refused, refused
         # The demo's time passing: a version proposed, approved by another user, in effect,
         # and the child's birthday, each re-screening households on the manual clock.
         assert "approved by policy.liu: 200" in run.stdout, run.stdout[-3000:]
