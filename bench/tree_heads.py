@@ -170,12 +170,13 @@ def _pick(rng: random.Random, weights: dict[int, int]) -> tuple[int, int]:
 def serve_inclusion(
     index: ChainIndex, household_id: str, sizes: dict[int, int]
 ) -> list[tuple[int, int, list[str]]]:
-    """What GET /v1/households/{id}/inclusion computes (services/audit/app.py), without its HTTP
-    and JSON: each event's (partition, leaf index, proof in hex) in the trees of `sizes`."""
+    """What GET /v1/households/{id}/inclusion computes (ChainIndex.inclusion_proofs), without
+    its HTTP and JSON: each event's (partition, leaf index, proof in hex) in the trees of
+    `sizes`."""
     return [
-        (partition, leaf, [h.hex() for h in index.logs[partition].tree.inclusion_proof(leaf, size)])
-        for partition, leaf in index.leaves(household_id)
-        if leaf < (size := sizes.get(partition, 0))
+        (partition, leaf, [h.hex() for h in path])
+        for partition, leaf, _, path in index.inclusion_proofs(household_id, sizes)
+        if path is not None
     ]
 
 

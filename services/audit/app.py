@@ -448,21 +448,18 @@ def create_app(deps: AuditDeps) -> FastAPI:
                 _invalid("tree_sizes", f"partition {partition} has fewer than {size} records")
 
         def proofs(values: list[bytes | None]) -> InclusionView:
-            entries = []
-            for sequence, (partition, leaf) in enumerate(index.leaves(household_id), start=1):
-                size = sizes.get(partition, 0)
-                path = (
-                    index.logs[partition].tree.inclusion_proof(leaf, size) if leaf < size else None
+            entries = [
+                InclusionEntry(
+                    sequence=sequence,
+                    partition=partition,
+                    leaf_index=leaf,
+                    tree_size=size,
+                    proof=[h.hex() for h in path] if path is not None else None,
                 )
-                entries.append(
-                    InclusionEntry(
-                        sequence=sequence,
-                        partition=partition,
-                        leaf_index=leaf,
-                        tree_size=size,
-                        proof=[h.hex() for h in path] if path is not None else None,
-                    )
+                for sequence, (partition, leaf, size, path) in enumerate(
+                    index.inclusion_proofs(household_id, sizes), start=1
                 )
+            ]
             return InclusionView(household_id=household_id, events=entries)
 
         return await answer(household_id, who, AccessKind.VERIFY, proofs)

@@ -227,6 +227,21 @@ class ChainIndex:
             found.append((partition, index))
         return found
 
+    def inclusion_proofs(
+        self, household_id: str, sizes: Mapping[int, int]
+    ) -> list[tuple[int, int, int, list[bytes] | None]]:
+        """(partition, leaf index, tree size, inclusion proof) of each of the household's
+        records, in chain order, in its partition's tree of the size `sizes` gives (0 if none);
+        the proof is None for a record the tree of that size does not hold yet."""
+        proofs = []
+        for partition, leaf in self.leaves(household_id):
+            size = sizes.get(partition, 0)
+            tree = self.logs[partition].tree
+            proofs.append(
+                (partition, leaf, size, tree.inclusion_proof(leaf, size) if leaf < size else None)
+            )
+        return proofs
+
     def signatures(self, household_id: str, count: int | None = None) -> list[bytes | None]:
         """The chain writer's signature that came with each of the household's records (the
         first `count` of them), None where none came: served with the chain, so that an auditor

@@ -65,13 +65,18 @@ class Log:
         return {"events": [json.loads(v) for v in self.values[household_id]]}
 
     def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
-        events = []
-        for partition, leaf in self.index.leaves(household_id):
-            size = tree_sizes.get(partition, 0)
-            tree = self.index.logs[partition].tree
-            proof = [h.hex() for h in tree.inclusion_proof(leaf, size)] if leaf < size else None
-            events.append({"partition": partition, "leaf_index": leaf, "proof": proof})
-        return {"events": events}
+        return {
+            "events": [
+                {
+                    "partition": partition,
+                    "leaf_index": leaf,
+                    "proof": [h.hex() for h in path] if path is not None else None,
+                }
+                for partition, leaf, _, path in self.index.inclusion_proofs(
+                    household_id, tree_sizes
+                )
+            ]
+        }
 
     def consistency(self, partition: int, old_size: int, new_size: int) -> dict[str, Any]:
         proof = self.index.logs[partition].tree.consistency_proof(old_size, new_size)
