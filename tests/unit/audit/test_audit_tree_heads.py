@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from unit.audit.audit_answers import inclusion_answer
 from unit.audit.audit_histories import chained, history
 
 from events.audit import TreeHead, TreeHeadV1, TreeHeadWitnessed, TreesNotSigned, parse_tree_head
@@ -65,18 +66,7 @@ class Log:
         return {"events": [json.loads(v) for v in self.values[household_id]]}
 
     def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
-        return {
-            "events": [
-                {
-                    "partition": partition,
-                    "leaf_index": leaf,
-                    "proof": [h.hex() for h in path] if path is not None else None,
-                }
-                for partition, leaf, _, path in self.index.inclusion_proofs(
-                    household_id, tree_sizes
-                )
-            ]
-        }
+        return inclusion_answer(self.index, household_id, tree_sizes)
 
     def consistency(self, partition: int, old_size: int, new_size: int) -> dict[str, Any]:
         proof = self.index.logs[partition].tree.consistency_proof(old_size, new_size)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
+from unit.audit.audit_answers import inclusion_answer
 from unit.audit.audit_histories import chained, history
 from unit.audit.test_audit_writer_signatures import WRITER, forged_delivery, genuine
 
@@ -70,18 +71,7 @@ class Service:
         return view.model_dump(mode="json")
 
     def inclusion(self, household_id: str, tree_sizes: dict[int, int]) -> dict[str, Any]:
-        return {
-            "events": [
-                {
-                    "partition": partition,
-                    "leaf_index": leaf,
-                    "proof": [h.hex() for h in path] if path is not None else None,
-                }
-                for partition, leaf, _, path in self.index.inclusion_proofs(
-                    household_id, tree_sizes
-                )
-            ]
-        }
+        return inclusion_answer(self.index, household_id, tree_sizes)
 
     def consistency(self, partition: int, old_size: int, new_size: int) -> dict[str, Any]:
         raise AssertionError("not asked")
