@@ -35,12 +35,6 @@ def principal_settings(base: KafkaSettings, credentials: Path, principal: str) -
     return base.as_principal(principal, password_of(credentials, principal))
 
 
-def principal_environment(bootstrap: str, credentials: Path, principal: str) -> dict[str, str]:
-    """The KAFKA_* variables of a process that logs in to the local broker as `principal`."""
-    local = KafkaSettings(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT")
-    return principal_settings(local, credentials, principal).environment()
-
-
 async def ensure_logins(admin: KafkaSettings, credentials: Path) -> dict[str, str]:
     """Every principal's password (made up once, kept 0600) and SCRAM credential."""
     passwords = ensure_credentials(credentials, [ADMIN, *PRINCIPALS])

@@ -22,7 +22,7 @@ import httpx
 
 from contracts.access import department_principal
 from deploy.kafka.credentials import FILE_NAME as CREDENTIALS_FILE
-from deploy.kafka.logins import principal_environment
+from deploy.kafka.credentials import password_of
 from deploy.local.tokens import read_tokens, role_tokens, token_of
 from events.identity import make_resident_id, mask_resident_id
 
@@ -264,10 +264,12 @@ def department_over_kafka(data: Path, department: str = "medical_security") -> N
     if not credentials.exists() or not broker.exists():
         return  # a broker of someone else's: its logins are not ours to use
     principal = department_principal(department)
-    bootstrap = json.loads(broker.read_text())["bootstrap"]
     env = {
         "PATH": os.environ.get("PATH", ""),
-        **principal_environment(bootstrap, credentials, principal),
+        "KAFKA_BOOTSTRAP_SERVERS": json.loads(broker.read_text())["bootstrap"],
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_USERNAME": principal,
+        "KAFKA_SASL_PASSWORD": password_of(credentials, principal),
         "ASSIST_TOPIC_NAMESPACE": os.environ.get("ASSIST_TOPIC_NAMESPACE", ""),
     }
     print(f"\n== {department} answers over Kafka, logged in as {principal} ({credentials})")

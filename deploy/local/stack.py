@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.kafka.credentials import FILE_NAME as CREDENTIALS_FILE
-from deploy.kafka.logins import admin_settings, principal_environment
+from deploy.kafka.logins import admin_settings, principal_settings
 from deploy.kafka.provision import provision
 from deploy.local.tokens import ensure_tokens
 from services.chainwriter.signing_key import ensure_writer_key
@@ -150,7 +150,8 @@ def _kafka_login(bootstrap: str, credentials: Path | None, principal: str) -> di
     cluster, what the environment says (its login is the deployment's business)."""
     if credentials is None:
         return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    return principal_environment(bootstrap, credentials, principal)
+    admin = admin_settings(bootstrap, credentials)
+    return principal_settings(admin, credentials, principal).environment()
 
 
 def service_env(
