@@ -8,12 +8,11 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.topics import TopicNames
-from services.operations.app import ConsoleDeps, install_console
+from services.operations.app import ConsoleDeps, console_gate, install_console
 from services.operations.deadletters import DeadLetterLog
 from services.operations.health_poller import HealthPoller
 from services.operations.overview import Overview, build_overview, local_view, service_view
 from services.operations.referral_board import ReferralBoard
-from services.operations.session import ConsoleAuth
 from services.operations.settings import ConsoleSettings
 from services.runtime.auth import TokenStore
 from services.runtime.http import STALL_SECONDS, health_report, install_common_routes
@@ -91,7 +90,7 @@ def build(
         log = ready(letters)
         return log if isinstance(log, DeadLetterLog) else None
 
-    auth = ConsoleAuth(tokens, int(console.session_hours * 3600))
-    install_console(app, ConsoleDeps(auth, overview, dead_letters, console.refresh_seconds))
+    gate = console_gate(tokens, int(console.session_hours * 3600))
+    install_console(app, ConsoleDeps(gate, overview, dead_letters, console.refresh_seconds))
     install_common_routes(app, SERVICE, lambda: processors)
     return ServiceParts(app, processors, on_stop=client.aclose, background=[poller.run])

@@ -10,62 +10,13 @@ from html import escape
 from typing import Any
 
 from services.operations.overview import Overview, ProcessorView
+from services.runtime.web.page import ago as _ago
+from services.runtime.web.page import document as _document
+from services.runtime.web.page import header
+from services.runtime.web.page import number as _n
 
-_STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1c2430}
-header{background:#1c2430;color:#fff;padding:12px 20px;display:flex;align-items:center;gap:24px}
-header h1{font-size:18px;margin:0}header .summary{margin:0;flex:1}
-header button{background:none;border:1px solid #8a94a6;color:#fff;border-radius:4px;
-padding:3px 10px}
-main{padding:8px 20px 24px}section{margin-top:18px}h2{font-size:16px;margin:0 0 6px}
-table{border-collapse:collapse;background:#fff;width:100%;box-shadow:0 1px 2px #0002}
-th,td{padding:5px 8px;border-bottom:1px solid #e3e6eb;text-align:left;vertical-align:top}
-th{background:#eef0f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.state{border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;white-space:nowrap}
-.ok{background:#d9f2e1;color:#17603a}.warn{background:#fff1c9;color:#7a5200}
-.bad{background:#fbdada;color:#8c1d1d}.parts{margin:0;padding:0;list-style:none;font-size:12px}
-.parts li{display:inline-block;margin-right:8px}.parts .lag{color:#8c1d1d;font-weight:600}
-.late{color:#8c1d1d;font-weight:700}.muted{color:#6b7687}.err{color:#8c1d1d;font-size:12px}
-pre{background:#fff;padding:10px;overflow:auto;box-shadow:0 1px 2px #0002}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}
-table.narrow{width:auto;min-width:420px}
-#problems{background:#fbdada;color:#8c1d1d;padding:6px 12px;border-left:4px solid #8c1d1d}
-form.login{background:#fff;padding:20px;max-width:360px;box-shadow:0 1px 2px #0002}
-form.login input{width:100%;box-sizing:border-box;padding:6px;margin:8px 0}
-"""
 _STATE_CLASS = {"running": "ok", "catching up": "warn"}
-
-
-def _document(title: str, body: str, refresh_seconds: int | None = None) -> str:
-    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title>{refresh}<style>{_STYLE}</style></head>"
-        f"<body>{body}</body></html>"
-    )
-
-
-def _header(summary: str) -> str:
-    return (
-        "<header><h1>assist · operations</h1>"
-        f'<p class="summary">{summary}</p>'
-        '<form method="post" action="/logout"><button>log out</button></form></header>'
-    )
-
-
-def _n(value: int | float | None, suffix: str = "") -> str:
-    if value is None:
-        return '<span class="muted">–</span>'
-    text = f"{value:.1f}" if isinstance(value, float) else str(value)
-    return escape(text + suffix)
-
-
-def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return '<span class="muted">never</span>'
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    return f"{seconds / 60:.0f} min ago" if seconds < 7200 else f"{seconds / 3600:.1f} h ago"
+TITLE = "assist · operations"
 
 
 def _processor_row(p: ProcessorView) -> str:
@@ -93,7 +44,7 @@ def _processor_row(p: ProcessorView) -> str:
     )
 
 
-def console_page(overview: Overview, refresh_seconds: int) -> str:
+def console_page(overview: Overview, refresh_seconds: int, user: str | None = None) -> str:
     processors = overview.processors
     ready = sum(p.ready for p in processors)
     late = sum(d.overdue for d in overview.departments)
@@ -105,8 +56,8 @@ def console_page(overview: Overview, refresh_seconds: int) -> str:
         summary += f" · {len(overview.problems)} service problems"
     rows = "".join(_processor_row(p) for p in processors)
     body = (
-        _header(escape(summary))
-        + "<main>"
+        header(TITLE, escape(summary), user)
+        + '<main id="main">'
         + _problems(overview)
         + '<section id="processors"><h2>Stream processors</h2><table><thead><tr>'
         "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
@@ -185,7 +136,7 @@ def _short(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def dead_letter_page(document: dict[str, Any]) -> str:
+def dead_letter_page(document: dict[str, Any], user: str | None = None) -> str:
     source = document["source"]
     facts = {
         "id": document["dead_letter_id"],
@@ -214,8 +165,9 @@ def dead_letter_page(document: dict[str, Any]) -> str:
         or "<li>never</li>"
     )
     body = (
-        _header('<a href="/" style="color:#fff">← back to the console</a>')
-        + f"<main><h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
+        header(TITLE, '<a href="/">← back to the console</a>', user)
+        + '<main id="main">'
+        + f"<h2>Dead letter {escape(document['dead_letter_id'])}</h2><dl>{listing}</dl>"
         f"<h2>Original message{' (first bytes)' if document.get('truncated') else ''}</h2>"
         f'<pre id="value">{shown}</pre>'
         f"<h2>Re-drives</h2><ul>{redrives}</ul><p>Re-drive after a fix: <code>assist "
@@ -223,24 +175,3 @@ def dead_letter_page(document: dict[str, Any]) -> str:
         "</code></p></main>"
     )
     return _document(f"dead letter {document['dead_letter_id']}", body)
-
-
-def login_page(message: str = "") -> str:
-    note = f'<p class="err">{escape(message)}</p>' if message else ""
-    body = (
-        "<main><h2>assist · operations</h2>"
-        '<form class="login" method="post" action="/login">'
-        f'{note}<label for="token">Operator token</label>'
-        '<input id="token" name="token" type="password" autocomplete="off" autofocus>'
-        '<button type="submit">open the console</button></form></main>'
-    )
-    return _document("assist operations: log in", body)
-
-
-def refusal_page(status: int, reason: str) -> str:
-    title = "log in first" if status == 401 else "not allowed"
-    body = (
-        f"<main><h2>{status}: {escape(title)}</h2><p>{escape(reason)}</p>"
-        '<p><a href="/login">log in with an operator token</a></p></main>'
-    )
-    return _document(title, body)

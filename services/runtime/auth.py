@@ -102,6 +102,13 @@ class TokenStore:
                 found = Principal(entry.role, entry.user)
         return found
 
+    def token_of_user(self, user: str) -> str | None:
+        """The user's token, or None when the tokens file no longer names them."""
+        for entry in self._entries:
+            if entry.user == user:
+                return entry.token
+        return None
+
     def token_for(self, role: str) -> str:
         """The token of the first user with this role."""
         for entry in self._entries:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +20,9 @@ import pytest
 from households import dibao_family
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
+from support.browser import screenshot_if_asked
 from support.factories import application_event, member
 from support.kafka_io import produce, read_documents
 from support.processes import ServiceProcess
@@ -33,7 +30,6 @@ from support.system import System, new_person, of_type
 
 from events.identity import is_valid_resident_id, mask_resident_id
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
 
@@ -59,39 +55,6 @@ def console(system: System) -> Iterator[ServiceProcess]:
         yield service
     finally:
         service.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} missing: `make browser` installs Debian's chromium "
-            "and chromium-driver",
-            pytrace=False,
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="console-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        # An explicit driver path: Selenium Manager never looks for (or downloads) one.
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 def processors_of(system: System) -> dict[str, set[str]]:
@@ -183,12 +146,7 @@ async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referr
     assert "operations" in {
         r["data-service"] for r in rows(browser, "tr.processor", "data-service") or []
     }
-    screenshot = os.environ.get("ASSIST_CONSOLE_SCREENSHOT")
-    if screenshot:  # `make screenshot`: the whole page, for the README
-        shot = browser.execute_cdp_cmd(
-            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
-        )
-        Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
+    screenshot_if_asked(browser, "console")
 
     browser.get(f"{console.url}/deadletters/{letter['dead_letter_id']}")
     detail = browser.find_element(By.TAG_NAME, "main").text

@@ -10,12 +10,11 @@ from fastapi import FastAPI
 from contracts.topics import TopicNames
 from events.identity import make_resident_id, mask_resident_id
 from events.types import Department
-from services.operations.app import ConsoleDeps, install_console
+from services.operations.app import ConsoleDeps, console_gate, install_console
 from services.operations.deadletters import DeadLetterLog
 from services.operations.health_poller import ServiceHealth
 from services.operations.overview import Overview, build_overview, service_view
 from services.operations.referral_board import ReferralBoard, ReferralState
-from services.operations.session import ConsoleAuth
 from services.runtime.auth import TokenStore
 from services.runtime.deadletter import dead_letter
 from services.runtime.messages import Inbound
@@ -68,7 +67,7 @@ def client() -> tuple[httpx.AsyncClient, DeadLetterLog]:
         return build_overview([service_view(health, 2.0)], board, letters, 20)
 
     app = FastAPI()
-    install_console(app, ConsoleDeps(ConsoleAuth(TOKENS, 3600), overview, lambda: letters, 5))
+    install_console(app, ConsoleDeps(console_gate(TOKENS, 3600), overview, lambda: letters, 5))
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url="http://console"), letters
 
