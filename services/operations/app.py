@@ -7,6 +7,7 @@ message carried, no resident identity number leaves the console in clear.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from services.operations import pages
 from services.operations.deadletters import DeadLetterLog, describe
 from services.operations.overview import Overview
+from services.operations.trends import Trends
 from services.runtime.auth import TokenStore
 from services.runtime.logging import mask_identity_numbers
 from services.runtime.openapi import errors
@@ -34,6 +36,7 @@ class ConsoleDeps:
     overview: Callable[[], Overview]
     dead_letters: Callable[[], DeadLetterLog | None]
     refresh_seconds: int
+    trends: Callable[[], Trends] = Trends
 
 
 def console_gate(tokens: TokenStore, session_seconds: int) -> PageGate:
@@ -98,7 +101,8 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
         who = gate.enter(request)
         if isinstance(who, HTMLResponse):
             return who
-        return html(pages.console_page(deps.overview(), deps.refresh_seconds, who.user))
+        trends = deps.trends().lines(time.time())
+        return html(pages.console_page(deps.overview(), deps.refresh_seconds, who.user, trends))
 
     @app.get(
         "/deadletters/{dead_letter_id}",
@@ -122,6 +126,16 @@ def install_console(app: FastAPI, deps: ConsoleDeps) -> None:
     async def overview_json(request: Request) -> Response:
         api_check(request)
         return as_json(deps.overview().as_document())
+
+    @app.get(
+        "/v1/trends",
+        tags=["console"],
+        summary="The last hour's throughput, lag and dead letters, one point per minute",
+        responses=_REFUSED_JSON,
+    )
+    async def trends_json(request: Request) -> Response:
+        api_check(request)
+        return as_json(deps.trends().as_document(time.time()))
 
     @app.get(
         "/v1/deadletters/{dead_letter_id}",

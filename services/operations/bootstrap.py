@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from services.operations.health_poller import HealthPoller
 from services.operations.overview import Overview, build_overview, local_view, service_view
 from services.operations.referral_board import ReferralBoard
 from services.operations.settings import ConsoleSettings
+from services.operations.trends import Trends, sample
 from services.runtime.auth import TokenStore
 from services.runtime.http import STALL_SECONDS, health_report, install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
@@ -90,7 +92,19 @@ def build(
         log = ready(letters)
         return log if isinstance(log, DeadLetterLog) else None
 
+    trends = Trends()
+
+    async def sample_trends() -> None:
+        while True:
+            await asyncio.sleep(console.trend_sample_seconds)
+            trends.record(sample(overview(), time.time()))
+
     gate = console_gate(tokens, int(console.session_hours * 3600))
-    install_console(app, ConsoleDeps(gate, overview, dead_letters, console.refresh_seconds))
+    install_console(
+        app,
+        ConsoleDeps(gate, overview, dead_letters, console.refresh_seconds, lambda: trends),
+    )
     install_common_routes(app, SERVICE, lambda: processors)
-    return ServiceParts(app, processors, on_stop=client.aclose, background=[poller.run])
+    return ServiceParts(
+        app, processors, on_stop=client.aclose, background=[poller.run, sample_trends]
+    )

@@ -10,6 +10,8 @@ from html import escape
 from typing import Any
 
 from services.operations.overview import Overview, ProcessorView
+from services.operations.trends import DEAD_LETTERS, LAG, THROUGHPUT, TrendLines
+from services.runtime.web.charts import Series, line_chart
 from services.runtime.web.page import ago as _ago
 from services.runtime.web.page import document as _document
 from services.runtime.web.page import header
@@ -44,7 +46,12 @@ def _processor_row(p: ProcessorView) -> str:
     )
 
 
-def console_page(overview: Overview, refresh_seconds: int, user: str | None = None) -> str:
+def console_page(
+    overview: Overview,
+    refresh_seconds: int,
+    user: str | None = None,
+    trends: dict[str, TrendLines] | None = None,
+) -> str:
     processors = overview.processors
     ready = sum(p.ready for p in processors)
     late = sum(d.overdue for d in overview.departments)
@@ -63,6 +70,7 @@ def console_page(overview: Overview, refresh_seconds: int, user: str | None = No
         "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
         "<th>consumed</th><th>produced</th><th>in</th><th>out</th><th>restarts</th>"
         f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        + _trends(trends or {})
         + _referrals(overview)
         + _dead_letters(overview)
         + '<p class="muted">Generated '
@@ -70,6 +78,38 @@ def console_page(overview: Overview, refresh_seconds: int, user: str | None = No
         + f"; this page reloads every {refresh_seconds} s.</p></main>"
     )
     return _document("assist operations", body, refresh_seconds)
+
+
+_CHARTS = (
+    (THROUGHPUT, "Throughput", "messages consumed per second, per processor", "/s"),
+    (LAG, "Lag", "messages behind the end of the inputs, per processor (the most in a minute)", ""),
+    (DEAD_LETTERS, "Dead letters", "dead letters written per minute, by service", ""),
+)
+
+
+def _minutes_ago(x: float) -> str:
+    return "now" if x > -1 else f"{-x:.0f} min ago"
+
+
+def _trends(trends: dict[str, TrendLines]) -> str:
+    """The last hour, drawn: one point per minute, the busiest processors by name."""
+    figures = "".join(
+        f'<figure id="trend-{metric}"><figcaption>{title}</figcaption>'
+        + line_chart(
+            f"{title}: {caption}",
+            [Series(name, points) for name, points in trends.get(metric, {}).items()],
+            _minutes_ago,
+            unit,
+            x_range=(-60.0, 0.0),
+        )
+        + f'<div class="muted">{escape(caption)}</div></figure>'
+        for metric, title, caption, unit in _CHARTS
+    )
+    return (
+        '<section id="trends"><h2>Last hour</h2><div class="charts">'
+        f'{figures}</div><p class="muted">Sampled by this console since it started; '
+        "the same figures as JSON at <code>/v1/trends</code>.</p></section>"
+    )
 
 
 def _problems(overview: Overview) -> str:

@@ -27,4 +27,7 @@ class ConsoleSettings(BaseSettings):
     refresh_seconds: int = Field(default=5, ge=1, description="the page reloads itself this often")
     dead_letters_shown: int = Field(default=20, ge=1, le=500)
     dead_letters_kept: int = Field(default=500, ge=1, description="kept in memory for inspection")
+    trend_sample_seconds: float = Field(
+        default=10.0, gt=0, description="how often the last hour's charts take a sample"
+    )
     session_hours: float = Field(default=8.0, gt=0, description="lifetime of the login cookie")

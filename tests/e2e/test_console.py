@@ -48,6 +48,7 @@ def console(system: System) -> Iterator[ServiceProcess]:
         "ASSIST_CONSOLE_SERVICES": json.dumps({n: s.url for n, s in system.services.items()}),
         "ASSIST_CONSOLE_POLL_SECONDS": "0.5",
         "ASSIST_CONSOLE_REFRESH_SECONDS": "2",
+        "ASSIST_CONSOLE_TREND_SAMPLE_SECONDS": "0.5",
     }
     service = ServiceProcess("operations", env, intake.log_path.parent).start()
     try:
@@ -140,6 +141,25 @@ async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referr
     WebDriverWait(browser, 90, poll_frequency=0.5).until(
         shows_everything,
         "the console never showed every processor running, the dead letter and an overdue referral",
+    )
+
+    def charts_have_points(driver: webdriver.Chrome) -> bool:
+        throughput = rows(driver, "#trend-throughput circle.point", "data-series", "data-y")
+        lag = rows(driver, "#trend-lag circle.point", "data-series")
+        letters = rows(driver, "#trend-dead_letters circle.point", "data-series", "data-y")
+        if throughput is None or lag is None or letters is None:
+            return False
+        drawn = {r["data-series"] for r in throughput}
+        return (
+            any(float(r["data-y"]) > 0 for r in throughput)
+            and any(name.endswith(".chainwriter") for name in drawn)
+            and bool(lag)
+            and any(r["data-series"] == letter["service"] for r in letters)
+        )
+
+    WebDriverWait(browser, 90, poll_frequency=0.5).until(
+        charts_have_points,
+        "the console's charts never drew throughput, lag and the dead letter's service",
     )
     page = browser.page_source
     assert not clear_resident_ids(page)

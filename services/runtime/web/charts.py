@@ -7,6 +7,7 @@ chart shows against the table beside it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -28,13 +29,23 @@ def _ticks(top: float) -> list[float]:
     step = 10 ** len(str(int(top))) / 10 if top >= 1 else top / 4
     while top / step > 5:
         step *= 2
-    return [i * step for i in range(int(top / step) + 1)]
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]
 
 
 def _label(value: float) -> str:
     if value >= 1000:
         return f"{value / 1000:g}k"
     return f"{value:g}" if value == int(value) else f"{value:.2f}"
+
+
+def _grid(ticks: Sequence[float], py: Callable[[float], float]) -> str:
+    """Horizontal lines at the y ticks, labelled on the left."""
+    return "".join(
+        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{py(t):.1f}" y2="{py(t):.1f}" '
+        f'stroke="#e3e6eb"/><text x="{_LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">'
+        f"{escape(_label(t))}</text>"
+        for t in ticks
+    )
 
 
 def _legend(names: Sequence[str]) -> str:
@@ -50,8 +61,9 @@ def line_chart(
     series: Sequence[Series],
     x_label: Callable[[float], str] = _label,
     unit: str = "",
+    x_range: tuple[float, float] | None = None,
 ) -> str:
-    """Lines over a shared x axis; y starts at zero."""
+    """Lines over a shared x axis (the data's, or `x_range`); y starts at zero."""
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points]
     if not xs:
@@ -59,7 +71,7 @@ def line_chart(
             f'<svg class="chart" role="img" aria-label="{escape(title)}: no data yet" '
             f'viewBox="0 0 {_W} 60" width="{_W}"><text x="12" y="34">no data yet</text></svg>'
         )
-    x0, x1 = min(xs), max(xs)
+    x0, x1 = x_range or (min(xs), max(xs))
     ticks = _ticks(max(ys) if ys else 0)
     top = max(ticks[-1], max(ys), 1e-9)
     width, height = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
@@ -70,12 +82,7 @@ def line_chart(
     def py(y: float) -> float:
         return _TOP + height - height * y / top
 
-    grid = "".join(
-        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{py(t):.1f}" y2="{py(t):.1f}" '
-        f'stroke="#e3e6eb"/><text x="{_LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">'
-        f"{escape(_label(t))}</text>"
-        for t in ticks
-    )
+    grid = _grid(ticks, py)
     axis = (
         f'<text x="{_LEFT}" y="{_H - 8}">{escape(x_label(x0))}</text>'
         f'<text x="{_W - _RIGHT}" y="{_H - 8}" text-anchor="end">{escape(x_label(x1))}</text>'
@@ -120,12 +127,7 @@ def bar_chart(
     def py(y: float) -> float:
         return _TOP + height - height * y / top
 
-    grid = "".join(
-        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{py(t):.1f}" y2="{py(t):.1f}" '
-        f'stroke="#e3e6eb"/><text x="{_LEFT - 6}" y="{py(t) + 4:.1f}" text-anchor="end">'
-        f"{escape(_label(t))}</text>"
-        for t in ticks
-    )
+    grid = _grid(ticks, py)
     shapes = []
     for g, (label, vs) in enumerate(groups):
         start = _LEFT + g * slot + (slot - bar * len(vs)) / 2
