@@ -68,11 +68,17 @@ browser: ## Install Debian's chromium and chromium-driver if missing (idempotent
 			apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
-screenshot: install browser ## Write docs/console.png: the operator console of a system the test starts
-	@mkdir -p docs
-	@ASSIST_CONSOLE_SCREENSHOT=$(CURDIR)/docs/console.png $(PY) -m pytest -q -p no:cacheprovider \
-		tests/e2e/test_console.py -k shows_every_processor
-	@echo "wrote docs/console.png"
+# One picture per page, each taken by the page's own browser test on a system it starts.
+PAGE_TESTS := tests/e2e/test_console.py tests/e2e/test_department_pages.py \
+	tests/e2e/test_auditor_pages.py tests/e2e/test_policy_pages.py
+PAGE_PICTURES := console worklist referral household impact
+
+screenshot: install browser ## Write one picture per page into docs/ (console, worklist, referral, household, impact)
+	@mkdir -p docs && cd docs && rm -f $(addsuffix .png,$(PAGE_PICTURES))
+	@ASSIST_SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest -q -p no:cacheprovider $(PAGE_TESTS)
+	@for page in $(PAGE_PICTURES); do \
+		test -s docs/$$page.png || { echo "docs/$$page.png was not written"; exit 1; }; \
+		echo "wrote docs/$$page.png"; done
 
 test-unit: install ## Only the tests that need no broker
 	@$(PY) -m pytest tests/unit tests/contract

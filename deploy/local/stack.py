@@ -54,6 +54,14 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("intake", 8001, "one-stop intake: applications, visits, records, signals"),
     ServiceDef("operations", 8008, "operator console: processors, lag, dead letters, overdue"),
 )
+# Where each role's pages are, and whose token opens them.
+PAGES = (
+    ("operations", "/", "operator console: processors, lag, trends, dead letters ('operator')"),
+    ("feedback", "/worklist", "a department's referrals and answers ('department:<id>')"),
+    ("audit", "/households", "a household's chain, verification, state as of a date ('auditor')"),
+    ("policy", "/versions", "policy versions and their impact ('policy' or 'auditor')"),
+)
+
 # The closed loop without the console, in the order a cold start needs (the chain writer
 # first, intake last): what the benchmark and the end-to-end tests start.
 LOOP_SERVICES = tuple(s.name for s in SERVICES if s.name != "operations")
@@ -218,12 +226,11 @@ def up(data: Path, bootstrap: str, timeout: float = 90.0, credentials: Path | No
             f"'department.<id>', 'auditor', and 'admin'): {credentials}"
         )
     print(f"logs: {data / 'log'}/<service>.log   (make logs follows them all)")
-    console = next((s for s in SERVICES if s.name == "operations"), None)
-    if console is not None:
-        print(
-            f"operator console: http://127.0.0.1:{console.port}/  "
-            f"(log in with the 'operator' token of {tokens})"
-        )
+    ports = {s.name: s.port for s in SERVICES}
+    print(f"pages (log in with a token of {tokens}):")
+    for owner, path, who in PAGES:
+        if owner in ports:
+            print(f"  http://127.0.0.1:{ports[owner]}{path:<12} {who}")
     if waiting:
         print(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}")
         return 1

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Annotated, Any, Protocol
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -17,75 +16,27 @@ from events.policy import PolicyVersionApproved, PolicyVersionWithdrawn
 from services.policy.domain.lifecycle import Refusal, check_approval, check_withdrawal
 from services.policy.domain.proposal import ProposalRefused, VersionBody, resolve
 from services.policy.handler import PolicyHandler
-from services.policy.impacts import ImpactJob, ImpactRunner
+from services.policy.impacts import ImpactRunner
+from services.policy.page_routes import install_pages
 from services.policy.publishing import (
     PolicyPayload,
     Publisher,
     policy_event,
     publish_policy_event,
 )
-from services.policy.versions import VersionRecord
+from services.policy.reading import Clock, PolicyReader
+from services.policy.settings import PolicyPageSettings
+from services.policy.views import ImpactProgress, ImpactView, VersionView
 from services.runtime.auth import ROLES, Principal, TokenStore, require
-from services.runtime.clock import ClockNotKnown
 from services.runtime.errors import install_error_handlers
 from services.runtime.logging import get_logger
 from services.runtime.openapi import errors
 
 log = get_logger()
-RETRY = {"Retry-After": "1"}  # a 503 here lasts until the topics are read or the clock ticks
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def today(self) -> date: ...
-
-
-class VersionView(BaseModel):
-    """A version, its status and decisions, and the whole table it puts in force."""
-
-    policy_version: str
-    status: str
-    effective_from: date
-    based_on: str | None
-    note: str | None
-    proposed_by: str
-    proposed_at: str
-    approved_by: str | None
-    approved_at: str | None
-    withdrawn_by: str | None
-    withdrawn_at: str | None
-    withdrawal_reason: str | None
-    regions: list[dict[str, Any]]
-    service_level_days: dict[str, int]
 
 
 class Withdrawal(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
-
-
-class RegionImpactView(BaseModel):
-    region_code: str
-    tiers: dict[str, int]  # "OLD->NEW": households whose tier changes
-    referrals_issued: dict[str, int]
-    referrals_withdrawn: dict[str, int]
-    minimum_living_gap_before: str  # CNY a month
-    minimum_living_gap_after: str
-
-
-class ImpactView(BaseModel):
-    """The shadow run of a version (interfaces.md)."""
-
-    policy_version: str
-    effective_from: date
-    households: int
-    regions: list[RegionImpactView]
-
-
-class ImpactProgress(BaseModel):
-    done: int
-    total: int
-    running: bool
 
 
 @dataclass
@@ -96,6 +47,7 @@ class PolicyDeps:
     state: Callable[[], PolicyHandler | None]  # None until the processor has caught up
     clock: Clock
     impacts: ImpactRunner
+    pages: PolicyPageSettings = field(default_factory=PolicyPageSettings)
 
 
 def create_app(deps: PolicyDeps) -> FastAPI:
@@ -103,7 +55,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         title="assist policy",
         version="1",
         description="Policy versions: propose, see the impact, approve by a second person, "
-        "withdraw (over-time.md).",
+        "withdraw (over-time.md). Pages for policy makers and auditors: /versions.",
     )
     install_error_handlers(app)
     anyone = Depends(require(deps.tokens, *sorted(ROLES), "department"))
@@ -112,44 +64,8 @@ def create_app(deps: PolicyDeps) -> FastAPI:
     # Checks and publishing of one decision are not interleaved with another's.
     deciding = asyncio.Lock()
 
-    def state() -> PolicyHandler:
-        current = deps.state()
-        if current is None:
-            raise HTTPException(
-                503, "policy is still reading its topics; try again shortly", headers=RETRY
-            )
-        return current
-
-    def today() -> date:
-        try:
-            return deps.clock.today()
-        except ClockNotKnown as error:
-            raise HTTPException(503, f"{error}; try again shortly", headers=RETRY) from None
-
-    def record(current: PolicyHandler, name: str) -> VersionRecord:
-        found = current.versions.records.get(name)
-        if found is None:
-            raise HTTPException(404, f"no policy version {name!r}")
-        return found
-
-    def view(current: PolicyHandler, found: VersionRecord) -> VersionView:
-        proposal = found.proposal
-        return VersionView(
-            policy_version=found.name,
-            status=current.versions.status(found.name, today()).value,
-            effective_from=proposal.effective_from,
-            based_on=proposal.based_on,
-            note=proposal.note,
-            proposed_by=proposal.proposed_by,
-            proposed_at=found.proposed_at,
-            approved_by=found.approved_by,
-            approved_at=found.approved_at,
-            withdrawn_by=found.withdrawn_by,
-            withdrawn_at=found.withdrawn_at,
-            withdrawal_reason=found.withdrawal_reason,
-            regions=[r.model_dump(mode="json") for r in proposal.regions],
-            service_level_days={str(d): n for d, n in sorted(proposal.service_level_days.items())},
-        )
+    reader = PolicyReader(deps.state, deps.clock, deps.impacts)
+    state, today, record, view = reader.state, reader.today, reader.record, reader.view
 
     async def publish(current: PolicyHandler, payload: PolicyPayload) -> None:
         event = policy_event(payload, deps.clock.now())
@@ -195,12 +111,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         responses=errors(503),
     )
     async def list_versions(principal: Principal = anyone) -> list[VersionView]:
-        current = state()
-        records = sorted(
-            current.versions.records.values(),
-            key=lambda r: (r.proposal.effective_from, r.name),
-        )
-        return [view(current, r) for r in records]
+        return reader.versions()
 
     @app.get(
         "/v1/policy/versions/{policy_version}",
@@ -210,8 +121,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         responses=errors(404, 503, s404="No policy version of that name"),
     )
     async def get_version(policy_version: str, principal: Principal = anyone) -> VersionView:
-        current = state()
-        return view(current, record(current, policy_version))
+        return reader.version(policy_version)
 
     @app.get(
         "/v1/policy/versions/{policy_version}/impact",
@@ -221,14 +131,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         responses=errors(404, 503, s404="No policy version of that name"),
     )
     async def impact(policy_version: str, principal: Principal = impact_readers) -> Any:
-        current = state()
-        found = record(current, policy_version)
-
-        def job() -> ImpactJob:
-            return ImpactJob.of(current.versions.book, found, current.households.snapshot())
-
-        log.info("impact asked", policy_version=policy_version, user=principal.user)
-        return await deps.impacts.report(policy_version, current.fingerprint(), job)
+        return await reader.impact(policy_version, principal.user)
 
     @app.get(
         "/v1/policy/versions/{policy_version}/impact/progress",
@@ -240,8 +143,7 @@ def create_app(deps: PolicyDeps) -> FastAPI:
     async def impact_progress(
         policy_version: str, principal: Principal = impact_readers
     ) -> ImpactProgress:
-        record(state(), policy_version)
-        return ImpactProgress(**deps.impacts.progress(policy_version).document())
+        return reader.progress(policy_version)
 
     @app.post(
         "/v1/policy/versions/{policy_version}/approval",
@@ -306,4 +208,5 @@ def create_app(deps: PolicyDeps) -> FastAPI:
         log.info("policy version withdrawn", policy_version=policy_version, user=principal.user)
         return view(current, found)
 
+    install_pages(app, deps.tokens, reader, deps.pages)
     return app

@@ -9,6 +9,7 @@ from services.policy.app import PolicyDeps, create_app
 from services.policy.handler import PolicyHandler
 from services.policy.impacts import ImpactRunner
 from services.policy.publishing import ensure_shipped_version
+from services.policy.settings import PolicyPageSettings
 from services.runtime.auth import TokenStore
 from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.http import install_common_routes
@@ -49,7 +50,13 @@ def build(
 
     app = create_app(
         PolicyDeps(
-            TokenStore.load(settings.tokens_file), publisher, topics, state, clock, ImpactRunner()
+            TokenStore.load(settings.tokens_file),
+            publisher,
+            topics,
+            state,
+            clock,
+            ImpactRunner(),
+            PolicyPageSettings(),
         )
     )
     install_common_routes(app, "policy", lambda: [processor])

@@ -50,6 +50,7 @@ ROUTE_ROLES: tuple[tuple[str, str], ...] = (
     ("/v1/log", "auditor"),
     ("/v1/index", "operator"),
     ("/v1/policy", "policy"),
+    ("/versions", "policy"),  # the policy pages
     ("/v1/clock", "operator"),
 )
 

@@ -17,6 +17,7 @@ from services.policy.app import PolicyDeps, create_app
 from services.policy.handler import PolicyHandler
 from services.policy.impacts import ImpactRunner
 from services.policy.publishing import policy_event
+from services.policy.settings import PolicyPageSettings
 from services.policy.standards import SHIPPED_BY, shipped_proposal
 from services.runtime.auth import TokenStore
 from services.runtime.clock import ClockSettings, ClockView
@@ -123,7 +124,11 @@ class Service:
         return self.call("GET", f"/v1/policy/versions/{name}/impact", user)
 
 
-def make_service(state: PolicyState | None = None, ready: bool = True) -> Service:
+def make_service(
+    state: PolicyState | None = None,
+    ready: bool = True,
+    pages: PolicyPageSettings | None = None,
+) -> Service:
     state = state or PolicyState()
     publisher, clock = FakePublisher(), FixedClock()
     app = create_app(
@@ -134,6 +139,7 @@ def make_service(state: PolicyState | None = None, ready: bool = True) -> Servic
             lambda: state.handler if ready else None,
             clock,
             ImpactRunner(),
+            pages or PolicyPageSettings(),
         )
     )
     return Service(TestClient(app), publisher, state, clock)
