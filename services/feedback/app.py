@@ -1,8 +1,8 @@
-"""Feedback's HTTP routes: departments list their referrals and answer them."""
+"""Feedback's HTTP routes: departments list their referrals and answer them, over the API or
+on the worklist's pages (worklist_routes.py); both send an answer through one `Submission`."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,19 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from contracts.topics import TopicNames
-from events.canonical import canonical_json
-from events.envelope import derived_event_id
-from events.feedback import FeedbackBody, FeedbackSubmitted
-from events.types import FINAL_OUTCOMES, Department
-from services.feedback.in_flight import InFlight
-from services.feedback.ledger import Answer, Ledger, Refusal, Status, fingerprint
+from events.feedback import FeedbackBody
+from events.types import Department
+from services.feedback.ledger import Ledger, Refusal, Status
+from services.feedback.submission import Submission
+from services.feedback.worklist_routes import install_worklist
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
-from services.runtime.logging import get_logger
 from services.runtime.openapi import errors
 from services.runtime.publisher import KafkaPublisher
-
-log = get_logger()
 
 
 class ReferralView(BaseModel):
@@ -58,13 +54,14 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
     app = FastAPI(
         title="assist feedback",
         version="1",
-        description="Departments list their referrals and report outcomes.",
+        description="Departments list their referrals and report outcomes, over this API or on "
+        "the worklist's pages (/worklist, a department token through the log-in form).",
     )
     install_error_handlers(app)
     reader = Depends(require(deps.tokens, "department", "auditor", "operator"))
     department_only = Depends(require(deps.tokens, "department"))
-    # Answers sent until the chain has them: a retry answered the same, a second final refused.
-    in_flight = InFlight()
+    # The one path of an answer, shared with the worklist's form.
+    submission = Submission(deps.publisher, deps.topics, deps.now)
 
     def ledger() -> Ledger:
         current = deps.ledger()
@@ -126,62 +123,19 @@ def create_app(deps: FeedbackDeps) -> FastAPI:
     ) -> FeedbackAccepted:
         department = principal.department
         assert department is not None
-        feedback_id = (
-            derived_event_id("feedback-key", referral_id, idempotency_key)
-            if idempotency_key
-            else uuid.uuid4()
-        )
-        taken_as = str(derived_event_id("feedback", feedback_id))  # its ReferralOutcomeReported
-        earlier = in_flight.answer(taken_as, ledger())
-        if earlier is not None:
-            # A retry: answered as the first call was, whatever happened to the referral since.
-            if earlier.fingerprint != fingerprint(body):
-                raise HTTPException(
-                    409,
-                    f"Idempotency-Key {idempotency_key!r} was already used for a different "
-                    "answer to this referral",
-                )
-            return FeedbackAccepted(
-                feedback_id=str(feedback_id), referral_id=referral_id, outcome=earlier.outcome
-            )
         try:
-            referral = ledger().judge(referral_id, department, body.outcome, body.transfer_to)
+            sent = await submission.submit(
+                ledger(), referral_id, body, department, principal.user, idempotency_key
+            )
         except Refusal as refusal:
             if refusal.field is not None:
                 # Answered like any invalid body: 422 naming the field.
                 problem = {"loc": ("body", refusal.field), "msg": refusal.reason}
                 raise RequestValidationError([problem]) from None
             raise HTTPException(refusal.status_code, refusal.reason) from None
-        if referral_id in in_flight.final:
-            raise HTTPException(409, f"referral {referral_id!r} already has a final answer")
-        message = FeedbackSubmitted(
-            **body.model_dump(),
-            referral_id=referral_id,
-            department=department,
-            feedback_id=feedback_id,
-            submitted_at=deps.now(),
-            answered_by=principal.user,
-        )
-        await deps.publisher.publish_raw(
-            deps.topics.feedback,
-            canonical_json(message.model_dump(mode="json")),
-            referral_id.encode(),
-            "FeedbackSubmitted",
-        )
-        answer = Answer(referral_id, body.outcome, fingerprint(body))
-        in_flight.record(taken_as, answer, final=body.outcome in FINAL_OUTCOMES)
-        log.info(
-            "feedback queued",
-            referral_id=referral_id,
-            department=department.value,
-            outcome=body.outcome.value,
-            feedback_id=str(feedback_id),
-            household_id=referral.household_id,
-            correlation_id=referral.correlation_id,
-            event_type="FeedbackSubmitted",
-        )
         return FeedbackAccepted(
-            feedback_id=str(feedback_id), referral_id=referral_id, outcome=body.outcome.value
+            feedback_id=str(sent.feedback_id), referral_id=referral_id, outcome=sent.outcome.value
         )
 
+    install_worklist(app, deps.tokens, deps.ledger, deps.now, submission)
     return app

@@ -25,6 +25,7 @@ from events.envelope import Envelope, Payload, derived_event_id, new_event
 from events.feedback import FeedbackSubmitted
 from events.referral import (
     ChainSettled,
+    ReferralAmended,
     ReferralIssued,
     ReferralOutcomeReported,
     ReferralOverdue,
@@ -32,6 +33,7 @@ from events.referral import (
 )
 from events.schedule import HouseholdClosed
 from events.types import EventType
+from services.feedback.case_file import Disclosed, refused_step, step_of
 from services.feedback.ledger import (
     STATUS_OF_OUTCOME,
     Answer,
@@ -54,6 +56,7 @@ SERVICE = "feedback"
 _SKIPPED = frozenset(EventType) - {
     EventType.REFERRAL_ISSUED,
     EventType.REFERRAL_WITHDRAWN,
+    EventType.REFERRAL_AMENDED,
     EventType.REFERRAL_OUTCOME_REPORTED,
     EventType.REFERRAL_OVERDUE,
     EventType.CHAIN_SETTLED,
@@ -118,6 +121,13 @@ class FeedbackHandler:
         return [Outbound.event(self.topics.events, e) for e in events]
 
     def _fold(self, event: Envelope) -> list[Envelope]:
+        caused = self._fold_status(event)
+        noted = step_of(event)
+        if noted is not None:  # the referral's history, for its department's page
+            self.ledger.noted(*noted)
+        return caused
+
+    def _fold_status(self, event: Envelope) -> list[Envelope]:
         payload, household = event.payload, str(event.household_id)
         if isinstance(payload, ReferralIssued):
             self.ledger.issued(
@@ -131,8 +141,12 @@ class FeedbackHandler:
                     issued_event_id=str(event.event_id),
                     correlation_id=str(event.correlation_id),
                     transferred_from=payload.transferred_from,
+                    disclosed=Disclosed.of(payload),
                 )
             )
+            return []
+        if isinstance(payload, ReferralAmended):
+            self.ledger.amended(payload)
             return []
         if isinstance(payload, ReferralWithdrawn):
             self.ledger.set_status(payload.referral_id, Status.WITHDRAWN)
@@ -202,7 +216,7 @@ class FeedbackHandler:
             )
         except Refusal as refusal:
             said = Said(feedback.department, feedback.referral_id, feedback.feedback_id)
-            return self._refuse(message, said, refusal, replaying)
+            return self._refuse(message, said, refusal, replaying, feedback.answered_by)
         self.ledger.answers[str(feedback_event_id)] = Answer(
             referral.referral_id, feedback.outcome, fingerprint(feedback)
         )
@@ -234,9 +248,15 @@ class FeedbackHandler:
         )
 
     def _refuse(
-        self, message: Inbound, said: Said, refusal: Refusal, replaying: bool
+        self,
+        message: Inbound,
+        said: Said,
+        refusal: Refusal,
+        replaying: bool,
+        answered_by: str | None = None,
     ) -> list[Outbound]:
-        """Told to the department the message named; naming none, it is a dead letter."""
+        """Told to the department the message named; naming none, it is a dead letter. A
+        refused answer to the department's own referral goes into that referral's history."""
         if said.department is None:
             raise Rejected(refusal.reason)
         if not replaying:
@@ -253,6 +273,12 @@ class FeedbackHandler:
             )
         # On the system's clock, the wall's until a tick is read (as an outcome's recorded_at).
         now = self.clock.now or datetime.now(UTC)
+        own = self.ledger.referrals.get(said.referral_id or "")
+        if own is not None and own.department == said.department:
+            step = refused_step(
+                now, said.department, answered_by, refusal.status_code, refusal.reason
+            )
+            self.ledger.noted(own.referral_id, step)
         return [told_back(message, said.department, said, refusal, self.topics, now)]
 
     def _event(

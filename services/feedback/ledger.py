@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from events.canonical import canonical_json
 from events.feedback import FeedbackBody
+from events.referral import ReferralAmended
 from events.types import (
     FINAL_REFERRAL_STATUSES,
     REFERRAL_STATUS_OF_OUTCOME,
@@ -23,11 +24,14 @@ from events.types import (
     Program,
     ReferralStatus,
 )
+from services.feedback.case_file import REFUSED, Disclosed, Step
 
 # The ledger speaks the statuses every reader of referrals shares.
 Status = ReferralStatus
 FINAL = FINAL_REFERRAL_STATUSES
 STATUS_OF_OUTCOME = REFERRAL_STATUS_OF_OUTCOME
+# A department may send refused answers at will: a referral's history keeps the first few.
+REFUSALS_KEPT = 10
 
 
 @dataclass
@@ -43,6 +47,11 @@ class Referral:
     status: Status = Status.OPEN
     overdue: bool = False
     transferred_from: str | None = None
+    # What its department was told (kept while it is open: memory holds the facts of the open
+    # referrals only; the department's topic keeps them all), and what happened to it.
+    disclosed: Disclosed | None = None
+    history: list[Step] = field(default_factory=list)
+    refusals_not_kept: int = 0
 
     @property
     def final(self) -> bool:
@@ -97,6 +106,26 @@ class Ledger:
         referral = self.referrals.get(referral_id)
         if referral is not None and not referral.final:
             referral.status = status
+            if referral.final:
+                referral.disclosed = None
+
+    def amended(self, amendment: ReferralAmended) -> None:
+        """The department was told the referral anew: its page shows what it was told."""
+        referral = self.referrals.get(amendment.referral_id)
+        if referral is not None and referral.disclosed is not None:
+            referral.disclosed = referral.disclosed.amended(amendment)
+
+    def noted(self, referral_id: str, step: Step) -> None:
+        """A line of the referral's history; refusals past the first few are only counted."""
+        referral = self.referrals.get(referral_id)
+        if referral is None:
+            return
+        if step.what == REFUSED and (
+            sum(s.what == REFUSED for s in referral.history) >= REFUSALS_KEPT
+        ):
+            referral.refusals_not_kept += 1
+            return
+        referral.history.append(step)
 
     def judge(
         self,
@@ -165,6 +194,17 @@ class Ledger:
             if referral.overdue and not referral.final:
                 counts[referral.department.value] += 1
         return counts
+
+    def worklist(self, department: Department, status: Status | None = None) -> list[Referral]:
+        """A department's referrals without a final answer (or those with `status`), the
+        soonest due first."""
+        chosen = [
+            r
+            for r in self.referrals.values()
+            if r.department == department
+            and (r.status == status if status is not None else not r.final)
+        ]
+        return sorted(chosen, key=lambda r: (r.due_at, r.referral_id))
 
     def listing(self, department: Department | None, status: Status | None) -> list[Referral]:
         return [

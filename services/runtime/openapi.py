@@ -98,7 +98,10 @@ def _with_answers(schema: dict[str, Any]) -> dict[str, Any]:
                     responses.setdefault(str(code), _response(code))
             if "requestBody" in operation:
                 responses.setdefault("413", _response(413))
-            if "requestBody" in operation or operation.get("parameters") or "422" in responses:
+            # A page answers an invalid form with the form again, as a page: it says so itself.
+            invalid_page = "text/html" in responses.get("422", {}).get("content", {})
+            reads = "requestBody" in operation or operation.get("parameters")
+            if not invalid_page and (reads or "422" in responses):
                 responses["422"] = _response(422)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
