@@ -1,6 +1,8 @@
-"""The audit service's HTTP routes: chains, verification, state as of an instant, checkpoints.
+"""The audit service's HTTP routes: chains, verification, state as of an instant, checkpoints;
+and the auditor's household pages (page_routes.py).
 
-Every read of a household is recorded on `assist.audit.access` before it is answered.
+Every read of a household is recorded on `assist.audit.access` before it is answered, the API's
+and the pages' alike (household_reads.py).
 
 Who may read what: a household's file (its chain, its state as of an instant) is for auditors
 only. Operators watch processors, never a household's personal data: they get 403 there, and
@@ -12,27 +14,29 @@ counts and a rate.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, NoReturn, Protocol, TypeVar
+from datetime import UTC, datetime, tzinfo
+from typing import Annotated, NoReturn, Protocol
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from events.audit import AccessKind, AnyTreeHead, ChainAccessed, Checkpoint, TreeHeadWitnessed
-from services.audit.access import AccessRecorder, token_fingerprint
-from services.audit.chainlog import ChainGone
+from events.audit import AccessKind, AnyTreeHead, Checkpoint, TreeHeadWitnessed
+from events.policy import DEFAULT_TIME_ZONE
+from services.audit.access import AccessRecorder
 from services.audit.domain.checkpoint import key_id
 from services.audit.domain.state import fold_records
 from services.audit.domain.tree_head import cosignature_problems
 from services.audit.domain.verification import signed_only, verify_records
+from services.audit.household_reads import HouseholdReads, Reader
 from services.audit.indexer import ChainIndexer
 from services.audit.keys import SigningKey, load_public_pem, public_pem
+from services.audit.page_routes import HouseholdPagesDeps, auditor_gate, install_household_pages
 from services.audit.rebuild import RebuildReport
 from services.audit.store import ChainStore
 from services.audit.views import (
@@ -48,11 +52,7 @@ from services.audit.views import (
 )
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
-from services.runtime.logging import get_logger
 from services.runtime.openapi import errors
-
-log = get_logger()
-T = TypeVar("T")
 
 HouseholdPath = Annotated[
     str,
@@ -125,13 +125,6 @@ def _tree_sizes(text: str) -> dict[int, int]:
     return sizes
 
 
-@dataclass(frozen=True)
-class Reader:
-    role: str
-    token_fingerprint: str
-    user: str
-
-
 class PublicKeyView(BaseModel):
     algorithm: str
     key_id: str
@@ -169,6 +162,9 @@ class AuditDeps:
     witnesses: WitnessBook | None = None
     # The chain writer's public key, served to auditors (who should pin their own copy)
     writer_key: Ed25519PublicKey | None = None
+    # The household pages: how long a log-in lasts, and the zone a date given as as_of is in
+    session_seconds: int = 8 * 3600
+    zone: tzinfo = ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 def create_app(deps: AuditDeps) -> FastAPI:
@@ -184,7 +180,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
 
         async def reader_of(request: Request, principal: Principal = check) -> Reader:
             token = request.headers.get("authorization", "").partition(" ")[2].strip()
-            return Reader(principal.role, token_fingerprint(token), principal.user)
+            return Reader.of(principal, token)
 
         return reader_of
 
@@ -193,62 +189,18 @@ def create_app(deps: AuditDeps) -> FastAPI:
     # A household's file: its events and what they add up to.
     auditor = Depends(reader_with("auditor"))
 
-    def indexer() -> ChainIndexer:
-        current = deps.indexer()
-        if current is None:
-            raise HTTPException(503, "audit is still reading the chain; try again shortly")
-        return current
-
-    def unsigned(household_id: str, values: list[bytes | None]) -> list[int]:
-        """Places of the household's records the chain writer did not append."""
-        return indexer().index.unsigned(household_id, values)
-
-    async def answer(
-        household_id: str,
-        who: Reader,
-        kind: AccessKind,
-        compute: Callable[[list[bytes | None]], T],
-        as_of: datetime | None = None,
-    ) -> T:
-        """Read the chain and compute the answer while its access record is being made durable;
-        the answer leaves only once the record is acknowledged."""
-        found = household_id in indexer().index.entries
-        recording = asyncio.ensure_future(
-            deps.access.record(
-                ChainAccessed(
-                    access_id=uuid.uuid4(),
-                    household_id=household_id,
-                    resource=kind,
-                    role=who.role,
-                    user=who.user,
-                    token_fingerprint=who.token_fingerprint,
-                    accessed_at=datetime.now(UTC),
-                    as_of=as_of,
-                    found=found,
-                )
-            )
-        )
-        try:
-            values = await deps.store.records(household_id)
-            result = compute(values) if values is not None else None
-        except ChainGone as gone:
-            raise HTTPException(
-                409,
-                f"the log no longer holds a record the index points at ({gone}); rebuild the index",
-            ) from None
-        finally:
-            try:
-                await recording
-            except Exception as error:  # noqa: BLE001 - whatever it was, the read is not answered
-                log.error(
-                    "access not recorded; read refused",
-                    household_id=household_id,
-                    error=f"{type(error).__name__}: {error}",
-                )
-                raise HTTPException(503, "the access could not be recorded; not answered") from None
-        if values is None or result is None:
-            raise HTTPException(404, f"no chain for household {household_id!r}")
-        return result
+    reads = HouseholdReads(deps.indexer, deps.store, deps.access)
+    indexer, unsigned, answer = reads.indexer, reads.unsigned, reads.answer
+    install_household_pages(
+        app,
+        HouseholdPagesDeps(
+            auditor_gate(deps.tokens, deps.session_seconds),
+            reads,
+            deps.latest_tree_head,
+            deps.key.public,
+            deps.zone,
+        ),
+    )
 
     @app.get(
         "/v1/households/{household_id}/chain",

@@ -14,6 +14,7 @@ from services.audit.keys import load_or_create, load_public_pem
 from services.audit.rebuild import Rebuilder
 from services.audit.store import ChainStore
 from services.runtime.auth import TokenStore
+from services.runtime.clock import ClockSettings
 from services.runtime.http import install_common_routes
 from services.runtime.logging import get_logger
 from services.runtime.processor import Processor, ProcessorConfig
@@ -96,6 +97,8 @@ def build(
             lambda: checkpointer.latest_tree_head,
             checkpointer,
             writer_key,
+            session_seconds=int(audit.session_hours * 3600),
+            zone=ClockSettings().zone,
         )
     )
     install_common_routes(app, "audit", lambda: [processor], problems=checkpointer.problems)

@@ -23,6 +23,8 @@ class AuditSettings(BaseSettings):
     # this tree head (the last signed) is accepted: a log restored or recreated on purpose.
     # Until then the audit signs nothing that contradicts what it signed before.
     accept_contradicted_tree_head: uuid.UUID | None = None
+    # How long an auditor's log-in to the household pages lasts (the cookie's lifetime).
+    session_hours: float = Field(default=8.0, gt=0)
 
     @property
     def cache_bytes(self) -> int:

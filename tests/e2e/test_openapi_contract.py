@@ -44,7 +44,9 @@ ROUTE_ROLES: tuple[tuple[str, str], ...] = (
     ("/v1/signals", "department:human_resources"),
     ("/v1/records", "department:human_resources"),
     ("/v1/referrals", "department:education"),
+    ("/worklist", "department:education"),  # a department's worklist pages
     ("/v1/households", "auditor"),
+    ("/households", "auditor"),  # the auditor's household pages
     ("/v1/checkpoints", "auditor"),
     ("/v1/tree-heads", "auditor"),
     ("/v1/log", "auditor"),
