@@ -112,20 +112,6 @@ def install_worklist(
         return html(page, status)
 
     @app.get(
-        "/",
-        tags=[TAG],
-        summary="To the worklist",
-        status_code=303,
-        response_class=RedirectResponse,
-        responses={**REFUSED_PAGES, 303: redirect_answer("To the department's worklist")},
-    )
-    async def home(request: Request) -> Response:
-        who = gate.enter(request)
-        if isinstance(who, HTMLResponse):
-            return who
-        return RedirectResponse("/worklist", status_code=303, headers=HEADERS)
-
-    @app.get(
         "/worklist",
         response_class=HTMLResponse,
         tags=[TAG],

@@ -47,10 +47,27 @@ class PageGate:
         verdict = self.sessions.judge(request)
         if verdict.allowed and verdict.principal is not None:
             return verdict.principal
-        return self.refused(verdict, _local(request.url.path))
+        asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return self.refused(verdict, _local(asked))
 
     def install(self, app: FastAPI, tag: str) -> None:
         gate = self
+
+        if self.home != "/":
+
+            @app.get(
+                "/",
+                tags=[tag],
+                summary="To the pages' home",
+                status_code=303,
+                response_class=RedirectResponse,
+                responses={**REFUSED_PAGES, 303: redirect_answer("To the pages' home")},
+            )
+            async def home(request: Request) -> Response:
+                who = gate.enter(request)
+                if isinstance(who, HTMLResponse):
+                    return who
+                return RedirectResponse(gate.home, status_code=303, headers=HEADERS)
 
         @app.get("/login", response_class=HTMLResponse, tags=[tag], summary="Log-in form")
         async def login_form(next: str = "") -> Response:  # noqa: A002 - the form's field

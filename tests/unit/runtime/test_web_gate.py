@@ -60,3 +60,13 @@ async def test_another_role_gets_a_403_page_and_logout_ends_the_session() -> Non
     assert (await web.get("/things/y")).status_code == 200
     assert (await web.post("/logout")).status_code == 303
     assert (await web.get("/things/y")).status_code == 401
+
+
+async def test_the_page_asked_for_comes_back_with_its_query_and_the_root_leads_home() -> None:
+    web = client()
+    refused = await web.get("/things/x?as_of=2026-01-01")
+    assert 'name="next" value="/things/x?as_of=2026-01-01"' in refused.text
+    assert (await web.get("/")).status_code == 401
+    await web.post("/login", content="token=audit-secret", headers=FORM)
+    root = await web.get("/")
+    assert root.status_code == 303 and root.headers["location"] == "/home"
