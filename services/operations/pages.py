@@ -66,10 +66,11 @@ def console_page(
         header(TITLE, escape(summary), user)
         + '<main id="main">'
         + _problems(overview)
-        + '<section id="processors"><h2>Stream processors</h2><table><thead><tr>'
+        + '<section id="processors"><h2>Stream processors</h2>'
+        '<div class="scroll"><table><thead><tr>'
         "<th>service</th><th>processor</th><th>state</th><th>lag</th><th>lag by partition</th>"
         "<th>consumed</th><th>produced</th><th>in</th><th>out</th><th>restarts</th>"
-        f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        f"<th>last progress</th></tr></thead><tbody>{rows}</tbody></table></div></section>"
         + _trends(trends or {})
         + _referrals(overview)
         + _dead_letters(overview)
@@ -139,10 +140,11 @@ def _referrals(overview: Overview) -> str:
         for d in overview.departments
     )
     return (
-        '<section id="referrals"><h2>Referrals by department</h2><table class="narrow">'
+        '<section id="referrals"><h2>Referrals by department</h2>'
+        '<div class="scroll"><table class="narrow">'
         "<thead><tr>"
         "<th>department</th><th>open</th><th>overdue</th></tr></thead>"
-        f'<tbody>{rows}</tbody></table><p class="muted">Open: no final answer yet. '
+        f'<tbody>{rows}</tbody></table></div><p class="muted">Open: no final answer yet. '
         "Overdue: open and past its due date.</p></section>"
     )
 
@@ -167,8 +169,9 @@ def _dead_letters(overview: Overview) -> str:
         head + f"<p>{overview.dead_letters_total} in all (by service: {counts}). "
         "Newest first; open one to inspect it. Re-drive after a fix with "
         "<code>assist deadletter replay ID [--value-file FIXED.json]</code>.</p>"
-        "<table><thead><tr><th>id</th><th>failed at</th><th>service</th><th>source</th>"
-        f"<th>reason</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>"
+        '<div class="scroll"><table><thead><tr><th>id</th><th>failed at</th><th>service</th>'
+        f"<th>source</th><th>reason</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>"
+        "</section>"
     )
 
 

@@ -10,7 +10,9 @@ Chromium is Debian's (`make browser`): if it is missing, these tests fail, they 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +23,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import log_in, screenshot_if_asked
+from support.browser import assert_fits_a_narrow_screen, log_in, screenshot_if_asked
 from support.system import System, of_type
 
 from events.identity import is_valid_resident_id
@@ -103,19 +105,21 @@ async def test_an_auditor_reads_the_chain_its_verification_and_its_state_on_any_
     path = f"/households/{household_id}"
     log_in(browser, audit, system.tokens["auditor"], then=path)
 
-    def shows_the_delivery(driver: webdriver.Chrome) -> bool:
-        if not driver.find_elements(By.CSS_SELECTOR, "tr.delivered"):
-            driver.get(f"{audit}{path}")  # the audit may not have read the last event yet
-            return False
-        return True
-
-    WebDriverWait(browser, WAIT, poll_frequency=1).until(
-        shows_the_delivery, "the household page never showed the delivery"
-    )
+    # The clock's advance makes referrals overdue a moment later: wait until the page shows the
+    # delivery and every event the chain has, read after the page.
+    deadline = time.monotonic() + WAIT
+    while True:
+        shown = len(browser.find_elements(By.CSS_SELECTOR, "tr.event"))
+        delivered = browser.find_elements(By.CSS_SELECTOR, "tr.delivered")
+        chain = await system.chain_of(household_id)
+        if delivered and shown == len(chain):
+            break
+        assert time.monotonic() < deadline, f"the page shows {shown} of {len(chain)} events"
+        await asyncio.sleep(1)
+        browser.get(f"{audit}{path}")
     assert browser.current_url == f"{audit}{path}"  # the log-in came back to the page asked
 
     # The chain as a timeline: every event in chain order, each an anchor, causes linked.
-    chain = await system.chain_of(household_id)
     entries = attributes(browser, "tr.event", "id", "data-sequence", "data-event-type")
     assert len(entries) >= len(chain)
     assert [e["data-sequence"] for e in entries] == [str(n) for n in range(1, len(entries) + 1)]
@@ -142,6 +146,7 @@ async def test_an_auditor_reads_the_chain_its_verification_and_its_state_on_any_
     page = browser.page_source
     assert not {m for m in RESIDENT_ID.findall(page) if is_valid_resident_id(m)}
     screenshot_if_asked(browser, "household")
+    assert_fits_a_narrow_screen(browser)
 
     # Twenty days after the classification: classified, referred, nothing delivered yet.
     between = classified_on + timedelta(days=20)

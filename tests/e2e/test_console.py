@@ -22,7 +22,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import screenshot_if_asked
+from support.browser import assert_fits_a_narrow_screen, log_in, screenshot_if_asked
 from support.factories import application_event, member
 from support.kafka_io import produce, read_documents
 from support.processes import ServiceProcess
@@ -115,9 +115,7 @@ async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referr
     letter, resident = await cause_a_dead_letter(system)
     expected = processors_of(system)
 
-    browser.get(f"{console.url}/login")
-    browser.find_element(By.ID, "token").send_keys(system.tokens["operator"])
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    log_in(browser, console.url, system.tokens["operator"])
 
     def shows_everything(driver: webdriver.Chrome) -> bool:
         processors = rows(driver, "tr.processor", "data-service", "data-processor", "data-state")
@@ -167,6 +165,7 @@ async def test_console_shows_every_processor_a_dead_letter_and_an_overdue_referr
         r["data-service"] for r in rows(browser, "tr.processor", "data-service") or []
     }
     screenshot_if_asked(browser, "console")
+    assert_fits_a_narrow_screen(browser)
 
     browser.get(f"{console.url}/deadletters/{letter['dead_letter_id']}")
     detail = browser.find_element(By.TAG_NAME, "main").text

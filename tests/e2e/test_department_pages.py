@@ -20,7 +20,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import log_in, screenshot_if_asked
+from support.browser import assert_fits_a_narrow_screen, log_in, screenshot_if_asked
 from support.system import System, of_type
 
 from events.identity import is_valid_resident_id, mask_resident_id
@@ -88,6 +88,7 @@ async def test_a_department_answers_its_referral_on_its_pages(
     assert int(counts.get_attribute("data-open") or 0) >= 1
     assert household_id in listed.text and "minimum_living_allowance" in listed.text
     screenshot_if_asked(browser, "worklist")
+    assert_fits_a_narrow_screen(browser)
 
     listed.find_element(By.TAG_NAME, "a").click()
     wait(browser, lambda d: d.find_elements(By.ID, "answer"), "the referral's page")
@@ -103,6 +104,7 @@ async def test_a_department_answers_its_referral_on_its_pages(
     [accepted] = wait(browser, reloaded_until('tr.step[data-what="accepted"]'), "accepted")
     assert USER in accepted.text
     screenshot_if_asked(browser, "referral")
+    assert_fits_a_narrow_screen(browser)
 
     send(browser, "DELIVERED", amount="-5")
     [error] = wait(

@@ -22,7 +22,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import log_in, screenshot_if_asked
+from support.browser import assert_fits_a_narrow_screen, log_in, screenshot_if_asked
 from support.system import System, of_type
 
 HANGZHOU = "330100"
@@ -190,6 +190,7 @@ def test_a_policy_maker_follows_the_list_to_the_impact_the_api_gives(
     )
     assert any(float(y) > 0 for (y,) in shown["points"])
     screenshot_if_asked(browser, "impact")
+    assert_fits_a_narrow_screen(browser)
 
 
 def test_an_auditor_may_open_the_impact_a_department_gets_the_403_page(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,34 @@ import httpx
 from support.logins import logins_of
 
 
+def _listening_ports() -> list[int]:
+    """Ports below the kernel's ephemeral range, in a random order of this test process.
+
+    A port bind(0) hands out is in the ephemeral range, the one outgoing connections take their
+    source ports from: with a dozen services talking to Kafka, one of them took a service's port
+    between the choice and the service's own bind ("address already in use").
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    ports = list(range(max(1024, low - 12000), low))
+    random.shuffle(ports)
+    return ports
+
+
+_PORTS = iter(_listening_ports())
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT: the next one
+                continue
+            return port
+    raise RuntimeError("no free port left below the ephemeral range")
 
 
 class ServiceProcess:

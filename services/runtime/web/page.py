@@ -48,7 +48,7 @@ font-variant-numeric:tabular-nums}
 .late{color:#8c1d1d;font-weight:700}.muted{color:#6b7687}.err{color:#8c1d1d;font-size:12px}
 pre{background:#fff;padding:10px;overflow:auto;box-shadow:0 1px 2px #0002}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}
-dd{margin:0}table.narrow{width:auto;min-width:min(420px,100%)}
+dd{margin:0;min-width:0;overflow-wrap:anywhere}table.narrow{width:auto;min-width:min(420px,100%)}
 #problems,.alert{background:#fbdada;color:#8c1d1d;padding:6px 12px;border-left:4px solid #8c1d1d}
 .notice{background:#d9f2e1;color:#17603a;padding:6px 12px;border-left:4px solid #17603a}
 form.login{background:#fff;padding:20px;max-width:360px;box-shadow:0 1px 2px #0002}
