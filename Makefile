@@ -14,7 +14,7 @@ KAFKACTL := $(PYTHON) deploy/kafka/kafkactl.py
 STACK := $(PY) -m deploy.local.stack
 
 .DEFAULT_GOAL := help
-.PHONY: help install kafka-jars broker-up broker-down broker-status run down status logs demo \
+.PHONY: help install kafka-jars broker-up broker-down broker-status cluster-up cluster-down run down status logs demo \
         test test-unit test-integration lint fmt contracts bench screenshot browser lock clean
 
 help: ## Show this help
@@ -41,6 +41,12 @@ broker-down: ## Stop the local broker (idempotent)
 
 broker-status: ## Is the local broker running? Where is its log?
 	@$(KAFKACTL) status --data-dir $(DATA)/kafka
+
+cluster-up: ## Start a three-node KRaft cluster on this machine (replication 3, min ISR 2)
+	@$(KAFKACTL) cluster-up --data-dir $(DATA)/kafka-cluster
+
+cluster-down: ## Stop the three-node cluster (idempotent)
+	@$(KAFKACTL) cluster-down --data-dir $(DATA)/kafka-cluster
 
 run: install broker-up ## Run the whole system locally and feed a demo
 	@$(STACK) up --data-dir $(DATA) --bootstrap 127.0.0.1:$(KAFKA_PORT)

@@ -30,6 +30,7 @@ from deploy.kafka.probe import (
     signal_pid,
     tail,
 )
+from deploy.kafka.quorum import ClusterNode, as_cluster_node
 from services.runtime.limits import broker_properties
 
 HERE = Path(__file__).resolve().parent
@@ -186,9 +187,10 @@ def _java(paths: _Paths, libs: Path, heap: list[str], *main_and_args: str) -> li
     ]
 
 
-def _format_storage(paths: _Paths, libs: Path, admin_password: str) -> None:
+def _format_storage(paths: _Paths, libs: Path, admin_password: str, standalone: bool) -> None:
     """Format once, with the administrator's SCRAM credential (the other principals are made
-    by the administrator); the cluster id is kept so a re-format reuses the same id."""
+    by the administrator); the cluster id is kept so a re-format reuses the same id (a cluster
+    writes the same id into each node's directory before its first start)."""
     if paths.meta.exists():
         return
     tool = ("kafka.tools.StorageTool",)
@@ -204,8 +206,10 @@ def _format_storage(paths: _Paths, libs: Path, admin_password: str) -> None:
                 raise BrokerError(f"StorageTool random-uuid failed:\n{made.stderr}")
             paths.cluster_id.write_text(made.stdout.strip().splitlines()[-1] + "\n")
         cid = paths.cluster_id.read_text().strip()
-        # --standalone: this node alone is the initial controller quorum (KIP-853).
-        args = ["format", "--standalone", "-t", cid, "-c", str(paths.props)]
+        # --standalone: this node alone is the initial controller quorum (KIP-853); a cluster's
+        # nodes name every controller in their configuration instead (a static quorum).
+        args = ["format", *(["--standalone"] if standalone else []), "-t", cid]
+        args += ["-c", str(paths.props)]
         args += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"]
         cmd = _java(paths, libs, small, *tool, *args, "--ignore-formatted")
         done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)  # noqa: S603
@@ -275,7 +279,12 @@ def _with_open_listener(text: str, open_port: int) -> str:
 
 
 def _write_config(
-    paths: _Paths, port: int, controller_port: int, admin_password: str, open_port: int | None
+    paths: _Paths,
+    port: int,
+    controller_port: int,
+    admin_password: str,
+    open_port: int | None,
+    node: ClusterNode | None,
 ) -> None:
     template = Template((HERE / "server.properties.template").read_text())
     text = template.substitute(
@@ -287,6 +296,8 @@ def _write_config(
     )
     if open_port is not None:
         text = _with_open_listener(text, open_port)
+    if node is not None:
+        text = as_cluster_node(text, node)
     # It holds the administrator's password: readable by its owner only, like credentials.json.
     descriptor = os.open(paths.props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:
@@ -309,10 +320,13 @@ def start_broker(
     controller_port: int = 0,
     timeout: float = 90,
     open_port: int | None = None,
+    node: ClusterNode | None = None,
 ) -> Broker:
     """Start (or find) the broker of data_dir and wait until it serves requests.
 
     `open_port`: also listen there without authentication (the benchmark's comparison only).
+    `node`: one node of a cluster (deploy/kafka/cluster.py), which is ready only once a
+    majority of its controllers runs.
     """
     paths = _paths(data_dir)
     java_binary()  # fail on a missing java before touching data_dir
@@ -325,11 +339,16 @@ def start_broker(
             _wait_ready(paths, pid, ports[0], 0, timeout)
             return _broker(paths, pid, *ports)
         paths.pid.unlink(missing_ok=True)
-        return _start(paths, port, controller_port, timeout, open_port)
+        return _start(paths, port, controller_port, timeout, open_port, node)
 
 
 def _start(
-    paths: _Paths, port: int, controller_port: int, timeout: float, open_port: int | None
+    paths: _Paths,
+    port: int,
+    controller_port: int,
+    timeout: float,
+    open_port: int | None,
+    node: ClusterNode | None,
 ) -> Broker:
     libs = fetch_jars()
     paths.logs.mkdir(parents=True, exist_ok=True)
@@ -337,8 +356,8 @@ def _start(
     if busy := [p for p in (port, controller_port) if port_open(p)]:
         raise BrokerError(f"port(s) {busy} already in use on 127.0.0.1")
     admin_password = _admin_password(paths)
-    _write_config(paths, port, controller_port, admin_password, open_port)
-    _format_storage(paths, libs, admin_password)
+    _write_config(paths, port, controller_port, admin_password, open_port, node)
+    _format_storage(paths, libs, admin_password, standalone=node is None)
     offset = paths.server_log.stat().st_size if paths.server_log.exists() else 0
     cmd = _java(paths, libs, JVM_OPTS, "kafka.Kafka", str(paths.props))
     with paths.stdout.open("ab") as out:

@@ -7,6 +7,13 @@ virtualenv exists.  Jars are cached in $ASSIST_KAFKA_CACHE/kafka-<version>/libs
   python3 deploy/kafka/kafkactl.py up --data-dir .kafka-data --port auto
   python3 deploy/kafka/kafkactl.py status --data-dir .kafka-data
   python3 deploy/kafka/kafkactl.py down --data-dir .kafka-data
+
+Or three nodes on this machine (replication 3, min.insync.replicas 2), to try the loop on a
+cluster:
+
+  python3 deploy/kafka/kafkactl.py cluster-up --data-dir .kafka-cluster
+  python3 deploy/kafka/kafkactl.py cluster-status --data-dir .kafka-cluster
+  python3 deploy/kafka/kafkactl.py cluster-down --data-dir .kafka-cluster
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from deploy.kafka.broker import (
     start_broker,
     stop_broker,
 )
+from deploy.kafka.cluster import cluster_status, start_cluster, stop_cluster
 from deploy.kafka.jars import KAFKA_VERSION, SetupError, fetch_jars
 
 __all__ = [
@@ -92,6 +100,39 @@ def _status(args: argparse.Namespace) -> int:
     return 3
 
 
+def _cluster_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    cluster = start_cluster(args.data_dir, args.nodes, args.timeout)
+    print(
+        f"kafka {KAFKA_VERSION}: {len(cluster.brokers)} nodes up in "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    print(f"bootstrap={cluster.bootstrap}")
+    print(f"credentials={cluster.credentials_file}  (SASL/SCRAM-SHA-512 passwords, mode 0600)")
+    print("topics: ASSIST_TOPIC_REPLICATION=3 ASSIST_TOPIC_MIN_ISR=2")
+    for node_id, broker in sorted(cluster.brokers.items()):
+        print(
+            f"node {node_id}: pid={broker.pid} bootstrap={broker.bootstrap} log={broker.log_file}"
+        )
+    return 0
+
+
+def _cluster_down(args: argparse.Namespace) -> int:
+    stop_cluster(args.data_dir)
+    print("stopped")
+    return 0
+
+
+def _cluster_status(args: argparse.Namespace) -> int:
+    nodes = cluster_status(args.data_dir)
+    for node_id, broker in nodes.items():
+        print(
+            f"node {node_id}: "
+            + (f"running pid={broker.pid} {broker.bootstrap}" if broker else "not running")
+        )
+    return 0 if nodes and all(nodes.values()) else 3
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kafkactl", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -113,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
                 help=f"port or 'auto' (default: last used with this data dir, or {default})",
             )
         cmd.add_argument("--timeout", type=float, default=90, help="readiness, seconds")
+    for name, text in (
+        ("cluster-up", "start a three-node cluster on this machine and wait until it is ready"),
+        ("cluster-down", "stop every node of the cluster (idempotent)"),
+        ("cluster-status", "every node's state; exit 0 if all run, 3 if not"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--data-dir", type=Path, required=True, help="every node's state")
+        if name == "cluster-up":
+            cmd.add_argument("--nodes", type=int, default=3, help="how many nodes (default 3)")
+            cmd.add_argument("--timeout", type=float, default=180, help="readiness, seconds")
     return parser
 
 
@@ -122,7 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             print(f"libs={fetch_jars()}")
             return 0
-        commands = {"up": _up, "down": _down, "status": _status}
+        commands = {
+            "up": _up,
+            "down": _down,
+            "status": _status,
+            "cluster-up": _cluster_up,
+            "cluster-down": _cluster_down,
+            "cluster-status": _cluster_status,
+        }
         return commands[args.command](args)
     except (SetupError, BrokerError) as err:
         print(f"kafkactl: {err}", file=sys.stderr)

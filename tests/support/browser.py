@@ -16,6 +16,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
@@ -60,6 +62,8 @@ def log_in(driver: webdriver.Chrome, base_url: str, token: str, then: str = "") 
     focused = driver.switch_to.active_element
     assert focused.get_attribute("id") == "token", "the log-in form does not focus its token"
     focused.send_keys(token + Keys.ENTER)
+    # Until the form has gone: a test that reloads at once would otherwise cancel the log-in.
+    WebDriverWait(driver, 60).until(staleness_of(focused), "the log-in form was never sent")
 
 
 # What sticks out past the right edge, outside a box that scrolls (a test's own script: the

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from contracts.topics import TopicNames
+from services.chainwriter.bootstrap import build as build_chain_writer
 from services.feedback.handler import FeedbackHandler
 from services.runtime.processor import Processor, ProcessorConfig
-from services.runtime.settings import KafkaSettings
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+
+@contextlib.asynccontextmanager
+async def running_writer(kafka: KafkaSettings, topics: TopicNames) -> AsyncIterator[Processor]:
+    """The chain writer's processor, running in this test's event loop until the block ends."""
+    (processor,) = build_chain_writer(kafka, topics, ServiceSettings()).processors
+    task = asyncio.create_task(processor.run())
+    try:
+        yield processor
+    finally:
+        processor.stop()
+        await asyncio.wait_for(task, timeout=60)
 
 
 def feedback_processor(topics: TopicNames, kafka: KafkaSettings) -> Processor:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +12,14 @@ import pytest
 from support.factories import application_event
 from support.kafka_io import produce, read_documents, wait_for_documents
 from support.processes import ServiceProcess
+from support.processors import running_writer
 
 from contracts.topics import TopicNames
 from events.chain import verify_chain
 from events.envelope import Envelope
-from services.chainwriter.bootstrap import build
 from services.runtime.deadletter import original_value, read_dead_letter
 from services.runtime.processor import Processor
-from services.runtime.settings import KafkaSettings, ServiceSettings
+from services.runtime.settings import KafkaSettings
 
 
 def workload(count: int = 1000, households: int = 50, seed: int = 7) -> list[Envelope]:
@@ -46,17 +44,6 @@ def assert_gap_free_and_linked(documents: list[dict[str, Any]], events: list[Env
     for household, chain in chains.items():
         assert [d["sequence"] for d in chain] == list(range(1, len(chain) + 1)), household
         assert verify_chain(chain).valid, household
-
-
-@contextlib.asynccontextmanager
-async def running_writer(kafka: KafkaSettings, topics: TopicNames) -> AsyncIterator[Processor]:
-    (processor,) = build(kafka, topics, ServiceSettings()).processors
-    task = asyncio.create_task(processor.run())
-    try:
-        yield processor
-    finally:
-        processor.stop()
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def wait_consumed(processor: Processor, count: int, timeout: float = 60) -> None:
