@@ -22,7 +22,13 @@ from services.feedback.ledger import Ledger, Referral, Refusal, Status
 from services.feedback.submission import Submission
 from services.runtime.auth import Principal, TokenStore
 from services.runtime.web.page import HEADERS, html, not_found_page, refusal_page
-from services.runtime.web.routes import REFUSED_PAGES, PageGate, page_answer, redirect_answer
+from services.runtime.web.routes import (
+    REFUSED_PAGES,
+    PageGate,
+    form_body,
+    page_answer,
+    redirect_answer,
+)
 from services.runtime.web.session import PageSessions, roles_admitted
 
 COOKIE = "assist_department"
@@ -38,21 +44,7 @@ _REFERRAL_PAGES = _PAGES | {
     403: page_answer("Another department's referral, or a token that is not a department's"),
     404: page_answer("No such referral: a page saying so"),
 }
-_FORM_BODY = {
-    "requestBody": {
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        name: {"type": "string"}
-                        for name in (*answer_form.TYPED_FIELDS, answer_form.KEY_FIELD)
-                    },
-                }
-            }
-        }
-    }
-}
+_FORM_BODY = form_body((*answer_form.TYPED_FIELDS, answer_form.KEY_FIELD))
 
 
 def worklist_gate(tokens: TokenStore) -> PageGate:

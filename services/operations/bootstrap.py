@@ -12,7 +12,13 @@ from contracts.topics import TopicNames
 from services.operations.app import ConsoleDeps, console_gate, install_console
 from services.operations.deadletters import DeadLetterLog
 from services.operations.health_poller import HealthPoller
-from services.operations.overview import Overview, build_overview, local_view, service_view
+from services.operations.overview import (
+    Overview,
+    ServiceView,
+    build_overview,
+    local_view,
+    service_view,
+)
 from services.operations.referral_board import ReferralBoard
 from services.operations.settings import ConsoleSettings
 from services.operations.trends import Trends, sample
@@ -73,31 +79,37 @@ def build(
     def ready(processor: Processor) -> object | None:
         return processor.handler if processor.status.caught_up else None
 
-    def overview() -> Overview:
+    def service_views() -> list[ServiceView]:
         now = time.time()
         stall = float(getattr(app.state, "stall_seconds", STALL_SECONDS))
         own_ready, own_report = health_report(SERVICE, processors, stall)
         own_url = f"http://{settings.http_host}:{settings.http_port}"
         views = [service_view(health, now) for health in poller.snapshot()]
         views.append(local_view(SERVICE, own_url, own_ready, own_report, now))
-        board, log = ready(referrals), ready(letters)
-        return build_overview(
-            views,
-            board if isinstance(board, ReferralBoard) else None,
-            log if isinstance(log, DeadLetterLog) else None,
-            console.dead_letters_shown,
-        )
+        return views
 
     def dead_letters() -> DeadLetterLog | None:
         log = ready(letters)
         return log if isinstance(log, DeadLetterLog) else None
 
+    def overview() -> Overview:
+        board = ready(referrals)
+        return build_overview(
+            service_views(),
+            board if isinstance(board, ReferralBoard) else None,
+            dead_letters(),
+            console.dead_letters_shown,
+        )
+
     trends = Trends()
 
     async def sample_trends() -> None:
+        # Only what the charts draw: not the referral board, which walks every referral.
         while True:
             await asyncio.sleep(console.trend_sample_seconds)
-            trends.record(sample(overview(), time.time()))
+            log = dead_letters()
+            views = [p for view in service_views() for p in view.processors]
+            trends.record(sample(views, log.by_service if log else None, time.time()))
 
     gate = console_gate(tokens, int(console.session_hours * 3600))
     install_console(

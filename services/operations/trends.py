@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.operations.overview import Overview
+from services.operations.overview import ProcessorView
 
 Metric = str
 TrendLines = dict[str, list[tuple[float, float]]]  # name -> [(minutes before now, value)]
@@ -30,16 +30,20 @@ class TrendSample:
     dead_letters: dict[str, int] | None  # service -> dead letters so far; None while reading
 
 
-def sample(overview: Overview, at: float) -> TrendSample:
+def sample(
+    processors: Iterable[ProcessorView], dead_letters_by_service: dict[str, int] | None, at: float
+) -> TrendSample:
+    """What the charts keep of one moment: each processor's rate and lag, and the dead letters
+    by service (None while the console is still reading the dead-letter topic)."""
     throughput: dict[str, float] = {}
     lag: dict[str, int] = {}
-    for p in overview.processors:
+    for p in processors:
         name = p.name  # unique: a processor's name begins with its service's
         if p.consumed_per_second is not None:
             throughput[name] = p.consumed_per_second
         if p.lag is not None:
             lag[name] = p.lag
-    letters = dict(overview.dead_letters_by_service) if overview.dead_letters_ready else None
+    letters = dict(dead_letters_by_service) if dead_letters_by_service is not None else None
     return TrendSample(at, throughput, lag, letters)
 
 

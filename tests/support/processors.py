@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
 from contracts.topics import TopicNames
 from services.chainwriter.bootstrap import build as build_chain_writer
@@ -14,15 +15,20 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 
 @contextlib.asynccontextmanager
-async def running_writer(kafka: KafkaSettings, topics: TopicNames) -> AsyncIterator[Processor]:
-    """The chain writer's processor, running in this test's event loop until the block ends."""
-    (processor,) = build_chain_writer(kafka, topics, ServiceSettings()).processors
+async def running(processor: Processor, timeout: float = 60) -> AsyncIterator[Processor]:
+    """`processor`, running in this test's event loop until the block ends."""
     task = asyncio.create_task(processor.run())
     try:
         yield processor
     finally:
         processor.stop()
-        await asyncio.wait_for(task, timeout=60)
+        await asyncio.wait_for(task, timeout=timeout)
+
+
+def running_writer(kafka: KafkaSettings, topics: TopicNames) -> AsyncContextManager[Processor]:
+    """The chain writer's processor as its service builds it, running until the block ends."""
+    (processor,) = build_chain_writer(kafka, topics, ServiceSettings()).processors
+    return running(processor)
 
 
 def feedback_processor(topics: TopicNames, kafka: KafkaSettings) -> Processor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,6 +20,17 @@ def page_answer(description: str) -> dict[str, Any]:
 
 def redirect_answer(description: str) -> dict[str, Any]:
     return {"description": description, "headers": {"Location": {"schema": {"type": "string"}}}}
+
+
+def form_body(fields: Iterable[str], required: Sequence[str] = ()) -> dict[str, Any]:
+    """The OpenAPI of a form a page posts: text fields, url-encoded."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in fields},
+    }
+    if required:
+        schema["required"] = list(required)
+    return {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
 
 
 # A page answers a refusal with a page: the log-in form (401) or why not (403).
@@ -80,22 +92,7 @@ class PageGate:
             status_code=303,
             response_class=RedirectResponse,
             responses={**REFUSED_PAGES, 303: redirect_answer("Logged in: to the pages")},
-            openapi_extra={
-                "requestBody": {
-                    "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "token": {"type": "string"},
-                                    "next": {"type": "string"},
-                                },
-                                "required": ["token"],
-                            }
-                        }
-                    }
-                }
-            },
+            openapi_extra=form_body(("token", "next"), required=("token",)),
         )
         async def login(request: Request) -> Response:
             form = parse_qs((await request.body()).decode("utf-8", "replace"))

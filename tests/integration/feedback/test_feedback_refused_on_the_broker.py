@@ -4,30 +4,16 @@ department's own topic, in the transaction that consumes it, and only once acros
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 from support.kafka_io import produce, read_all, wait_for_records
-from support.processors import feedback_processor
+from support.processors import feedback_processor, running
 
 from contracts.topics import TopicNames
 from events.feedback import FeedbackRefused
 from services.runtime.kafka import make_consumer, partitions_of
-from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings
-
-
-@contextlib.asynccontextmanager
-async def running(topics: TopicNames, kafka: KafkaSettings) -> AsyncIterator[Processor]:
-    feedback = feedback_processor(topics, kafka)
-    task = asyncio.create_task(feedback.run())
-    try:
-        yield feedback
-    finally:
-        feedback.stop()
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def committed_offsets(
@@ -60,7 +46,7 @@ async def test_an_answer_for_an_unknown_referral_is_told_back_on_the_departments
         "feedback_id": feedback_id,
     }
     await produce(kafka, topics.feedback, [(b"R-NOPE", json.dumps(answer).encode())])
-    async with running(topics, kafka) as feedback:
+    async with running(feedback_processor(topics, kafka), timeout=30) as feedback:
         [record] = await wait_for_records(kafka, topics.referrals("education"), 1)
         # The input offset went in the same transaction: committed once the refusal is readable.
         assert await committed_offsets(kafka, feedback.config.name, topics.feedback, 1) == 1
@@ -80,7 +66,7 @@ async def test_an_answer_for_an_unknown_referral_is_told_back_on_the_departments
     # Restarted, the processor replays the answer without telling it again; a message that
     # names no department after it is still a dead letter.
     await produce(kafka, topics.feedback, [(b"R-NOPE", b'{"referral_id":"R-NOPE"}')])
-    async with running(topics, kafka):
+    async with running(feedback_processor(topics, kafka), timeout=30):
         [letter] = await wait_for_records(kafka, topics.deadletter, 1)
     assert "department: Field required" in json.loads(letter.value)["reason"]
     assert len(await read_all(kafka, topics.referrals("education"))) == 1

@@ -10,7 +10,14 @@ from fastapi import FastAPI
 
 from services.operations.app import ConsoleDeps, console_gate, install_console
 from services.operations.overview import Overview, ProcessorView, ServiceView
-from services.operations.trends import DEAD_LETTERS, LAG, THROUGHPUT, Trends, sample
+from services.operations.trends import (
+    DEAD_LETTERS,
+    LAG,
+    THROUGHPUT,
+    Trends,
+    TrendSample,
+    sample,
+)
 from services.runtime.auth import TokenStore
 
 T0 = 1_000_000.0
@@ -35,11 +42,18 @@ def overview(
     )
 
 
+def sampled(
+    rates: dict[str, float], lags: dict[str, int], letters: dict[str, int] | None, at: float
+) -> TrendSample:
+    shown = overview(rates, lags, letters)
+    return sample(shown.processors, letters, at)
+
+
 def test_throughput_is_averaged_and_lag_peaks_per_minute() -> None:
     trends = Trends()
-    trends.record(sample(overview({"a": 10.0}, {"a": 5}, {}), T0))
-    trends.record(sample(overview({"a": 20.0}, {"a": 50}, {}), T0 + 5))
-    trends.record(sample(overview({"a": 4.0}, {"a": 1}, {}), T0 + 70))
+    trends.record(sampled({"a": 10.0}, {"a": 5}, {}, T0))
+    trends.record(sampled({"a": 20.0}, {"a": 50}, {}, T0 + 5))
+    trends.record(sampled({"a": 4.0}, {"a": 1}, {}, T0 + 70))
     now = T0 + 70
     assert trends.series(THROUGHPUT, now) == {"a": [(-1.0, 15.0), (-0.0, 4.0)]}
     assert trends.series(LAG, now) == {"a": [(-1.0, 50.0), (-0.0, 1.0)]}
@@ -48,17 +62,17 @@ def test_throughput_is_averaged_and_lag_peaks_per_minute() -> None:
 def test_samples_older_than_the_window_are_dropped() -> None:
     trends = Trends(window_seconds=600, buckets=10)
     for minute in range(30):
-        trends.record(sample(overview({"a": float(minute)}, {}, {}), T0 + 60 * minute))
+        trends.record(sampled({"a": float(minute)}, {}, {}, T0 + 60 * minute))
     points = trends.series(THROUGHPUT, T0 + 60 * 29)["a"]
     assert len(points) == 11 and points[0][1] == 19.0 and points[-1] == (-0.0, 29.0)
 
 
 def test_dead_letters_count_what_is_new_in_each_minute_not_what_was_there_at_start() -> None:
     trends = Trends()
-    trends.record(sample(overview({}, {}, None), T0))  # still reading the topic: no baseline
-    trends.record(sample(overview({}, {}, {"intake": 40}), T0 + 5))  # 40 from before we started
-    trends.record(sample(overview({}, {}, {"intake": 42}), T0 + 65))
-    trends.record(sample(overview({}, {}, {"intake": 42, "audit": 1}), T0 + 125))
+    trends.record(sampled({}, {}, None, T0))  # still reading the topic: no baseline
+    trends.record(sampled({}, {}, {"intake": 40}, T0 + 5))  # 40 from before we started
+    trends.record(sampled({}, {}, {"intake": 42}, T0 + 65))
+    trends.record(sampled({}, {}, {"intake": 42, "audit": 1}, T0 + 125))
     lines = trends.series(DEAD_LETTERS, T0 + 125)
     assert lines["intake"] == [(-2.0, 0.0), (-1.0, 2.0), (-0.0, 0.0)]
     assert lines["audit"] == [(-0.0, 1.0)]
@@ -66,7 +80,7 @@ def test_dead_letters_count_what_is_new_in_each_minute_not_what_was_there_at_sta
 
 def test_only_the_busiest_lines_are_named_the_rest_are_summed() -> None:
     trends = Trends()
-    trends.record(sample(overview({f"p{i}": float(i) for i in range(12)}, {}, {}), T0))
+    trends.record(sampled({f"p{i}": float(i) for i in range(12)}, {}, {}, T0))
     lines = trends.series(THROUGHPUT, T0, most=3)
     assert set(lines) == {"p11", "p10", "p9", "others"}
     assert lines["others"] == [(-0.0, float(sum(range(9))))]
@@ -74,7 +88,7 @@ def test_only_the_busiest_lines_are_named_the_rest_are_summed() -> None:
 
 async def test_the_console_draws_the_charts_and_serves_them_as_json() -> None:
     trends = Trends()
-    trends.record(sample(overview({"a": 3.0, "b": 1.0}, {"a": 7}, {"intake": 1}), time.time()))
+    trends.record(sampled({"a": 3.0, "b": 1.0}, {"a": 7}, {"intake": 1}, time.time()))
     app = FastAPI()
     deps = ConsoleDeps(
         console_gate(TokenStore({"operator": "op"}), 60),
