@@ -82,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: http, kafka, latency, audit, impact, auth, "
-        "proofs (impact: the top-up, the impact of a policy version and the re-screening; "
+        help="comma-separated phases to leave out: http, kafka, latency, audit, impact, "
+        "restart, auth, engines, proofs (impact: the top-up, the impact of a policy version and "
+        "the re-screening; restart: each service restarted at two sizes; engines: the chain "
+        "writer on today's runtime and on Quix Streams; "
         "auth: raw Kafka with and without authentication; proofs: the verifiable log, "
         "in-process; skipping all but proofs starts no broker, all but auth and proofs no "
         "service)",
@@ -167,6 +169,13 @@ def exit_status(results: dict[str, Any], console: Console) -> int:
         for problem in checks.get("problems", []):
             console.print(f"  {problem}", highlight=False)
         status = 1
+    for name, figures in results.get("engines", {}).items():
+        if not figures["check"]["ok"]:
+            console.print(
+                f"[red]ENGINE CHECK FAILED[/]: the chain writer on {name}: {figures['check']}",
+                highlight=False,
+            )
+            status = 1
     proofs = results.get("proofs")
     if proofs is not None and not proofs.get("all_verified", False):
         console.print(

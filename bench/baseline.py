@@ -70,6 +70,18 @@ def _led(described: list[dict[str, Any]], partitions: int) -> bool:
     return len(found) == partitions and all(p.get("leader", -1) >= 0 for p in found)
 
 
+async def raw_messages(
+    kafka: KafkaSettings, topic: str, count: int, size: int, partitions: int, create: bool
+) -> list[tuple[bytes, bytes]]:
+    """The topic (made when `create`), and `count` messages of `size` bytes to send to it."""
+    if create:
+        await create_topic(kafka, topic, partitions)
+    # Random bytes (no compression is configured, so content does not matter), keys spread
+    # like household ids.
+    body = os.urandom(size // 2 + 1).hex().encode()[:size]
+    return [(f"BH-base-{i:07d}".encode(), body) for i in range(count)]
+
+
 async def measure_baseline(
     kafka: KafkaSettings,
     topic: str,
@@ -82,12 +94,7 @@ async def measure_baseline(
 ) -> Baseline:
     """`create` False: the topic exists (and may hold messages of an earlier measurement: only
     those produced here are counted, from each partition's end as it was)."""
-    if create:
-        await create_topic(kafka, topic, partitions)
-    # Distinct bytes per message (no compression is configured, so content does not matter),
-    # keys spread like household ids.
-    body = os.urandom(size // 2 + 1).hex().encode()[:size]
-    messages = [(f"BH-base-{i:07d}".encode(), body) for i in range(count)]
+    messages = await raw_messages(kafka, topic, count, size, partitions, create)
     consumer = _consumer(kafka)
     await consumer.start()
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import httpx
 from rich.progress import Progress
 
 from bench import audit_probe
@@ -42,6 +43,10 @@ class Context:
     users: dict[str, str]  # user -> token (the second policy user approves)
     progress: Progress
     baseline: Baseline
+    # The fastest raw client's messages/s, produced and consumed (run._raw_limit): what the
+    # loop's reads and writes would take with nothing of the services around them.
+    raw_produce_per_second: float
+    raw_consume_per_second: float
     occurred_at: datetime
     concurrency: int
     pids: dict[str, int]  # services and the broker, for their CPU time
@@ -90,11 +95,20 @@ async def at_rest(ctx: Context, label: str, timeout: float = 300.0) -> None:
     ctx.progress.update(task, total=max(peak, 1), completed=max(peak, 1))
 
 
+async def message_operations(ctx: Context) -> tuple[int, int]:
+    """Messages the services' processors have read and written so far (replays not counted)."""
+    async with httpx.AsyncClient() as client:
+        reports = await ctx.stack.health(client)
+    processors = [p for report in reports.values() for p in report["processors"]]
+    return sum(p["consumed"] for p in processors), sum(p["produced"] for p in processors)
+
+
 async def _loop_figures(
     ctx: Context,
     households: Sequence[Household],
     first: float,
     cpu: dict[str, float],
+    operations: tuple[int, int],
     label: str,
 ) -> dict[str, Any]:
     done = [
@@ -107,12 +121,27 @@ async def _loop_figures(
     # CPU until every processor is done, those off the referral path (audit, feedback) too.
     await at_rest(ctx, label, timeout=max(300.0, len(households) / 20))
     used = cpu_ms_per_item(cpu, cpu_snapshot(ctx.pids), len(households))
+    reads, writes = (a - b for a, b in zip(await message_operations(ctx), operations, strict=True))
+    # Each application enters as one message (intake's or the injector's), then the processors.
+    per_household = {
+        "reads": round(reads / len(households), 2),
+        "writes": round((writes + len(households)) / len(households), 2),
+    }
+    # The households/s the raw clients alone would carry doing exactly these writes and reads:
+    # the loop's efficiency is how much of that it achieves.
+    raw_seconds = (
+        per_household["writes"] / ctx.raw_produce_per_second
+        + per_household["reads"] / ctx.raw_consume_per_second
+    )
     return {
         "households": len(households),
         "referrals": sum(len(h.referrals) for h in households),
         "seconds": round(seconds, 3),
         "households_per_second": round(per_second, 2),
         "ratio_to_baseline": round(per_second / ctx.baseline.pipelined_per_second, 5),
+        "message_operations_per_household": per_household,
+        "raw_clients_households_per_second": round(1 / raw_seconds, 1),
+        "efficiency": round(per_second * raw_seconds, 4),
         # CPU time per household, by process: robust to a busy machine, and it shows who pays.
         "cpu_ms_per_household": used,
     }
@@ -122,7 +151,7 @@ async def loop_http(ctx: Context, households: Sequence[Household]) -> dict[str, 
     """Closed-loop HTTP clients enter every household; time until the last referral."""
     _expect(ctx, households)
     sent = ctx.progress.add_task("loop via HTTP: applications accepted", total=len(households))
-    cpu = cpu_snapshot(ctx.pids)
+    cpu, operations = cpu_snapshot(ctx.pids), await message_operations(ctx)
     submissions, retries = await _alongside(
         submit_closed(
             ctx.stack.url("intake"),
@@ -134,7 +163,7 @@ async def loop_http(ctx: Context, households: Sequence[Household]) -> dict[str, 
         _until_done(ctx, households, "loop via HTTP"),
     )
     first = min(s.sent_at for s in submissions)
-    figures = await _loop_figures(ctx, households, first, cpu, "loop via HTTP")
+    figures = await _loop_figures(ctx, households, first, cpu, operations, "loop via HTTP")
     accepted_in = max(s.accepted_at for s in submissions) - first
     figures["intake_per_second"] = round(rate(len(submissions), accepted_in), 1)
     figures["intake_202"] = summary_ms([s.accepted_at - s.sent_at for s in submissions])
@@ -150,7 +179,7 @@ async def loop_kafka(
     _expect(ctx, households)
     messages = application_messages(households, ctx.occurred_at)
     sent = ctx.progress.add_task(f"{label}: applications produced", total=len(messages))
-    cpu = cpu_snapshot(ctx.pids)
+    cpu, operations = cpu_snapshot(ctx.pids), await message_operations(ctx)
     first, produced_in = await _alongside(
         inject(
             ctx.kafka,
@@ -160,7 +189,7 @@ async def loop_kafka(
         ),
         _until_done(ctx, households, label),
     )
-    figures = await _loop_figures(ctx, households, first, cpu, label)
+    figures = await _loop_figures(ctx, households, first, cpu, operations, label)
     figures["produce_seconds"] = round(produced_in, 3)
     return figures
 

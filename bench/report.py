@@ -17,6 +17,11 @@ TARGETS = {
     "loop_ratio": 0.25,  # loop households/s over raw Kafka messages/s
     "latency_p99_ms": 250.0,  # intake 202 -> last referral, at 50 % load
     "replay_p99_ms": 20.0,  # one household's chain read (and, separately, its verification)
+    # Issue 16 (processors that scale out), on a 2-core machine:
+    "loop_topic_households_per_second": 1000.0,
+    "efficiency": 0.5,  # the loop's message reads + writes per second / the raw client's
+    "restart_seconds_at_1m": 30.0,  # per service, extrapolated from the restart phase
+    "restart_rss_mib_at_1m": 1024.0,
 }
 
 
@@ -34,6 +39,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": best >= TARGETS["loop_ratio"],
             }
         )
+    found += _scale_targets(results)
     latency = results.get("latency", {}).get("intake_to_last_referral", {})
     if "p99_ms" in latency:
         found.append(
@@ -61,6 +67,54 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _scale_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Throughput via the topic, the loop's efficiency, and restart time and memory at a
+    million households (the worst service, extrapolated from the restart phase)."""
+    found: list[dict[str, Any]] = []
+    topic = results.get("loop_kafka")
+    if topic:
+        per_second = topic["households_per_second"]
+        goal = TARGETS["loop_topic_households_per_second"]
+        found.append(
+            {
+                "name": "loop via topic",
+                "target": f">= {goal:,.0f} hh/s",
+                "value": f"{per_second:,.0f} hh/s",
+                "met": per_second >= goal,
+            }
+        )
+    loops = [results[k] for k in ("loop_http", "loop_kafka") if "efficiency" in results.get(k, {})]
+    if loops:
+        best = max(loop["efficiency"] for loop in loops)
+        found.append(
+            {
+                "name": "loop efficiency (its reads and writes vs the fastest raw clients')",
+                "target": f">= {TARGETS['efficiency']:.0%}",
+                "value": f"{best:.1%}",
+                "met": best >= TARGETS["efficiency"],
+            }
+        )
+    slopes = results.get("restart_slopes", {})
+    for key, unit, goal in (
+        ("extrapolated_seconds_at_1m", "s", TARGETS["restart_seconds_at_1m"]),
+        ("extrapolated_rss_mib_at_1m", "MiB", TARGETS["restart_rss_mib_at_1m"]),
+    ):
+        if not slopes:
+            break
+        worst = max(slopes, key=lambda name: slopes[name][key])
+        value = slopes[worst][key]
+        what = "restart to ready" if unit == "s" else "peak RSS after a restart"
+        found.append(
+            {
+                "name": f"{what} at 1 M households (extrapolated; worst: {worst})",
+                "target": f"< {goal:,.0f} {unit}",
+                "value": f"{value:,.0f} {unit}",
+                "met": value < goal,
+            }
+        )
+    return found
+
+
 def _ms(summary: dict[str, Any]) -> str:
     if not summary.get("count"):
         return "-"
@@ -84,7 +138,17 @@ def table(results: dict[str, Any]) -> Table:
             f"produce alone {base['produce_per_second']:,.0f}/s, "
             f"consume alone {base['consume_per_second']:,.0f}/s",
         )
+    fast = results.get("baseline_librdkafka", {})
+    if fast:
+        out.add_row(
+            "  same with confluent-kafka (librdkafka)",
+            f"{fast['pipelined_per_second']:,.0f} msg/s",
+            f"produce alone {fast['produce_per_second']:,.0f}/s, consume alone "
+            f"{fast['consume_per_second']:,.0f}/s; the faster producer: "
+            f"{results['raw_limit']['producer']}, consumer: {results['raw_limit']['consumer']}",
+        )
     _auth_rows(out, results)
+    _engine_rows(out, results)
     for key, label in (
         ("loop_http", "loop via intake HTTP"),
         ("loop_kafka", "loop via topic"),
@@ -104,6 +168,7 @@ def table(results: dict[str, Any]) -> Table:
                 ),
             )
             _cpu_row(out, loop)
+            _operations_row(out, loop)
     latency = results.get("latency")
     if latency:
         out.add_row(
@@ -146,6 +211,7 @@ def table(results: dict[str, Any]) -> Table:
                 f"{rebuild['records_read']:,} records in {rebuild['seconds']:.1f} s",
             )
     _policy_rows(out, results)
+    _restart_rows(out, results)
     _proof_rows(out, results)
     memory = results.get("memory_mib", {})
     if memory:
@@ -215,6 +281,62 @@ def _cpu_row(out: Table, figures: dict[str, Any]) -> None:
             "  CPU per household",
             f"{total:.1f} ms",
             ", ".join(f"{name} {ms:.2f}" for name, ms in top),
+        )
+
+
+def _engine_rows(out: Table, results: dict[str, Any]) -> None:
+    """The chain writer on each engine (bench/engines.py)."""
+    for name, figures in results.get("engines", {}).items():
+        check = figures["check"]
+        fresh = figures.get("restart_fresh_disk_seconds")
+        out.add_row(
+            f"chain writer on {name}",
+            f"{figures['events_per_second']:,.0f} ev/s",
+            f"{figures['events']:,} applications: {figures['cpu_ms_per_event']:.3f} ms CPU each, "
+            f"peak {figures['peak_rss_mib'] or 0:.0f} MiB; first record "
+            f"{figures['start_seconds']:.1f} s after start, "
+            f"{figures['restart_seconds']:.1f} s after a restart"
+            + (f", {fresh:.1f} s on a fresh disk" if fresh is not None else "")
+            + "; chains "
+            + ("verified" if check["ok"] else f"[red]NOT verified: {check}[/]"),
+        )
+
+
+def _operations_row(out: Table, figures: dict[str, Any]) -> None:
+    per = figures.get("message_operations_per_household")
+    if per:
+        out.add_row(
+            "  message operations per household",
+            f"{per['reads'] + per['writes']:.1f}",
+            f"{per['reads']:.1f} reads, {per['writes']:.1f} writes: the fastest raw clients alone "
+            f"would carry {figures['raw_clients_households_per_second']:,.0f} hh/s; the loop "
+            f"{figures['efficiency']:.1%} of that",
+        )
+
+
+def _restart_rows(out: Table, results: dict[str, Any]) -> None:
+    """Each restart point (seconds to ready, peak MiB per service) and the slopes."""
+    for point in results.get("restart", []):
+        services = point["services"]
+        slowest = max(services, key=lambda name: services[name]["seconds_to_ready"])
+        out.add_row(
+            f"restart with {point['households']:,} households",
+            f"{services[slowest]['seconds_to_ready']:.1f} s max",
+            ", ".join(
+                f"{name} {s['seconds_to_ready']:.1f} s / {s['peak_rss_mib'] or 0:.0f} MiB"
+                for name, s in services.items()
+            ),
+        )
+    slopes = results.get("restart_slopes", {})
+    if slopes:
+        out.add_row(
+            "  per 1,000 more households",
+            "s / MiB",
+            ", ".join(
+                f"{name} +{s['seconds_per_1000_households']:.2f} s / "
+                f"+{s['mib_per_1000_households']:.1f} MiB"
+                for name, s in slopes.items()
+            ),
         )
 
 

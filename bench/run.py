@@ -2,13 +2,15 @@
 
 Order: the verifiable log's proofs first, in this process alone (no broker: nothing else runs
 yet, and a run that skips every phase of the loop starts neither broker nor services), then the
-raw Kafka baseline and what authentication costs (before the services start, so nothing else
-uses the broker; a run that skips every phase needing the services starts none), then
-the loop entered through HTTP, the loop entered through the topic, latency at a fraction of the
-HTTP throughput, the top-up to the impact's household count, the exactly-once check once the
-loop is at rest, the audit reads and replays, the impact of a policy version and the
-re-screening once it is in effect (these change the chains, so they come after the check and
-the audit), and the services' peak memory, read just before they are stopped.
+raw Kafka baselines (aiokafka, then librdkafka) and what authentication costs (before the
+services start, so nothing else uses the broker; a run that skips every phase needing the
+services starts none), then the loop entered through HTTP, the loop entered through the topic,
+latency at a fraction of the HTTP throughput, a restart of each service, the top-up to the
+impact's household count, the exactly-once check once the loop is at rest, the audit reads and
+replays, the impact of a policy version and the re-screening once it is in effect (these change
+the chains, so they come after the check and the audit), a second restart of each service at
+the larger size, and the services' peak memory, read just before they are stopped (for a
+service restarted, its peak since the last restart).
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import auth_cost, phases, policy_phases, report, tree_heads
-from bench.baseline import measure_baseline
+from bench import auth_cost, engines, phases, policy_phases, report, restart, tree_heads
+from bench.baseline import Baseline, measure_baseline
+from bench.baseline_librdkafka import CLIENT as LIBRDKAFKA
+from bench.baseline_librdkafka import measure_librdkafka
 from bench.broker import BenchBroker, fresh_broker
-from bench.injector import application_message
+from bench.injector import application_message, application_messages
 from bench.observer import Observer, watched_ends
 from bench.stack import BenchError, Stack
 from bench.usage import peak_rss_mib
@@ -47,14 +51,16 @@ from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from deploy.kafka.logins import ensure_logins
 from deploy.local.tokens import read_tokens, role_tokens
-from services.runtime.settings import TopicSettings
+from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-SERVICE_PHASES = ("http", "kafka", "latency", "audit", "impact")  # the broker and the services
-LOOP_PHASES = (*SERVICE_PHASES, "auth")  # these need the broker
+SERVICE_PHASES = ("http", "kafka", "latency", "audit", "impact", "restart")  # need the services
+LOOP_PHASES = (*SERVICE_PHASES, "auth", "engines")  # these need the broker
 PHASES = (*LOOP_PHASES, "proofs")
+RAW_MESSAGES = 20_000
+ENGINE_EVENTS = 10_000  # the fewest applications each engine's chain writer takes
 
 
 @dataclass(frozen=True)
@@ -203,17 +209,28 @@ async def _measure(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
-        produced = progress.add_task(f"raw Kafka: produce {size} B messages", total=n)
-        consumed = progress.add_task("raw Kafka: consume", total=n)
-        baseline = await measure_baseline(
-            kafka,
-            f"{namespace}bench.baseline",
-            n,
-            size,
-            on_produced=lambda k: progress.update(produced, completed=k),
-            on_consumed=lambda k: progress.update(consumed, completed=min(k, n)),
-        )
+        # Never fewer than RAW_MESSAGES: below that, a client's start and its first batches
+        # weigh on the rate, unevenly between clients.
+        raw = max(n, RAW_MESSAGES)
+        measured: dict[str, Baseline] = {}
+        for client, measure, suffix in (
+            ("aiokafka", measure_baseline, "baseline"),
+            (LIBRDKAFKA, measure_librdkafka, "baseline-librdkafka"),
+        ):
+            produced = progress.add_task(f"raw Kafka ({client}): produce {size} B", total=raw)
+            consumed = progress.add_task(f"raw Kafka ({client}): consume", total=raw)
+            measured[client] = await measure(
+                kafka,
+                f"{namespace}bench.{suffix}",
+                raw,
+                size,
+                on_produced=lambda k, task=produced: progress.update(task, completed=k),
+                on_consumed=lambda k, task=consumed: progress.update(task, completed=min(k, raw)),
+            )
+        baseline, librdkafka = measured["aiokafka"], measured[LIBRDKAFKA]
         results["baseline"] = baseline.as_dict()
+        results["baseline_librdkafka"] = librdkafka.as_dict()
+        results["raw_limit"] = _raw_limit(baseline, librdkafka)
         if "auth" not in options.skip:
             task = progress.add_task("authentication cost", total=None)
 
@@ -224,6 +241,8 @@ async def _measure(
                 kafka, broker.login(auth_cost.PRINCIPAL), broker.open(), n, size, step
             )
             progress.update(task, total=1, completed=1)
+        if "engines" not in options.skip:
+            results["engines"] = await _engines(kafka, broker, workdir, workload, n, progress)
         if not options.needs_services:
             return
         profile = {s: RESULTS / f"profile-{s}.txt" for s in options.profile}
@@ -245,6 +264,8 @@ async def _measure(
                 {t["user"]: t["token"] for t in read_tokens(stack.tokens_file)},
                 progress,
                 baseline,
+                raw_produce_per_second=results["raw_limit"]["produce_per_second"],
+                raw_consume_per_second=results["raw_limit"]["consume_per_second"],
                 occurred_at=workload.occurred_at,
                 concurrency=options.concurrency,
                 pids={**stack.pids(), "kafka broker": broker.broker.pid},
@@ -254,6 +275,9 @@ async def _measure(
                 await _phases(
                     options, ctx, results, workload, http_households, kafka_households, everyone
                 )
+                if "restart" not in options.skip:
+                    await stack.wait_idle()
+                    results["restart"] = [await restart.measure(ctx, len(everyone))]
                 if "impact" not in options.skip:
                     topped, results["impact_top_up"] = await policy_phases.top_up(
                         ctx, workload, len(everyone), options.impact_households
@@ -275,6 +299,13 @@ async def _measure(
                     results["impact"], results["rescreening"] = await policy_phases.measure(
                         ctx, everyone, _loop_throughput(results)
                     )
+                if (
+                    "restart" not in options.skip
+                    and len(everyone) > results["restart"][0]["households"]
+                ):
+                    await stack.wait_idle()
+                    results["restart"].append(await restart.measure(ctx, len(everyone)))
+                    results["restart_slopes"] = restart.slopes(results["restart"])
             except BenchError as error:
                 raise BenchError(f"{error}\n{stack.exits()}") from None
             results["memory_mib"] = {
@@ -284,6 +315,48 @@ async def _measure(
         finally:
             await observer.stop()
             stack.stop()
+
+
+async def _engines(
+    kafka: KafkaSettings,
+    broker: BenchBroker,
+    workdir: Path,
+    workload: Workload,
+    n: int,
+    progress: Progress,
+) -> dict[str, Any]:
+    """The chain writer on today's runtime and on Quix Streams (bench/engines.py): the same
+    applications, `n` of them and at least ENGINE_EVENTS."""
+    households = workload.take(max(n, ENGINE_EVENTS), "e")
+    spare = workload.take(3, "s")
+    task = progress.add_task("engines", total=None)
+
+    def step(what: str) -> None:
+        progress.update(task, description=f"engines: {what}")
+
+    figures = await engines.measure(
+        kafka,
+        broker.login("chainwriter"),
+        workdir,
+        application_messages(households, workload.occurred_at),
+        application_messages(spare, workload.occurred_at),
+        step,
+    )
+    progress.update(task, total=1, completed=1, description="engines")
+    return figures
+
+
+def _raw_limit(aiokafka: Baseline, librdkafka: Baseline) -> dict[str, Any]:
+    """The faster client each way: what the loop's writes and reads are measured against."""
+    clients = {"aiokafka": aiokafka, LIBRDKAFKA: librdkafka}
+    producer = max(clients, key=lambda name: clients[name].produce_per_second)
+    consumer = max(clients, key=lambda name: clients[name].consume_per_second)
+    return {
+        "produce_per_second": clients[producer].produce_per_second,
+        "producer": producer,
+        "consume_per_second": clients[consumer].consume_per_second,
+        "consumer": consumer,
+    }
 
 
 def _loop_throughput(results: dict[str, Any]) -> tuple[str, float] | None:

@@ -76,23 +76,47 @@ class Stack:
     def start(self) -> None:
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
         for name in LOOP_SERVICES:
-            env = {
-                **self._env,
-                # Its own principal's login (contracts/access.py): the broker's ACLs apply.
-                **self._login(name).environment(),
-                f"ASSIST_{name.upper()}_PORT": str(self.ports[name]),
-            }
-            if name in self._profile:
-                env["ASSIST_PROFILE"] = str(self._profile[name])
-            with self.log_path(name).open("ab") as log:
-                self.processes[name] = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-                    [sys.executable, "-m", f"services.{name}"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    # Its own session: a Ctrl-C reaches the benchmark, which stops them in order.
-                    start_new_session=True,
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        env = {
+            **self._env,
+            # Its own principal's login (contracts/access.py): the broker's ACLs apply.
+            **self._login(name).environment(),
+            f"ASSIST_{name.upper()}_PORT": str(self.ports[name]),
+        }
+        if name in self._profile:
+            env["ASSIST_PROFILE"] = str(self._profile[name])
+        with self.log_path(name).open("ab") as log:
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C reaches the benchmark, which stops them in order.
+                start_new_session=True,
+            )
+
+    def restart(self, name: str, timeout: float) -> float:
+        """Stop one service (SIGTERM, as a supervisor does), start it again, and wait until
+        its /healthz says ready (every processor caught up); seconds from the new process's
+        start to that answer."""
+        self._stop_one(self.processes[name], 30)
+        started = time.monotonic()
+        self._spawn(name)
+        deadline = started + timeout
+        while True:
+            self._check_alive(name)
+            try:
+                if httpx.get(f"{self.url(name)}/healthz", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"{name} not healthy {timeout:.0f}s after its restart\n{self.log_tail(name)}"
                 )
+            time.sleep(0.1)
 
     def wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -192,11 +216,17 @@ class Stack:
                 process.terminate()
         deadline = time.monotonic() + timeout
         for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            self._stop_one(process, max(0.1, deadline - time.monotonic()))
+
+    @staticmethod
+    def _stop_one(process: subprocess.Popen[bytes], timeout: float) -> None:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def log_tail(self, name: str, lines: int = 25) -> str:
         try:

@@ -15,6 +15,7 @@ from contracts.access import department_principal
 from contracts.topics import ENVELOPE_EVENTS
 from events.feedback import FeedbackSubmitted
 from events.types import Department, EventType, HouseholdId
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.writer_signature import HEADER
 
 KAFKA_BINDING = "0.5.0"
@@ -203,14 +204,32 @@ SIGNATURE_HEADER_SCHEMA: dict[str, Any] = {
 }
 
 
-def headers_schema(message: str) -> dict[str, Any] | None:
-    """The Kafka record headers of `message`, for the chain events the chain writer signs."""
-    if message not in ENVELOPE_EVENTS:
-        return None
+def event_type_header_schema(message: str) -> dict[str, Any]:
     return {
-        "type": "object",
-        "properties": {HEADER: SIGNATURE_HEADER_SCHEMA},
+        "type": "string",
+        "const": message,
+        "description": (
+            "The event's type, the same as the envelope's `event_type` (ASCII bytes), on every "
+            "record of an envelope event, so that a consumer can pass over the types it does "
+            "not follow without decoding them. Records written before this header existed "
+            "lack it: read `event_type` from the body then. The body is what counts; the "
+            "writer's signature covers the body, not the headers."
+        ),
     }
+
+
+def headers_schema(message: str) -> dict[str, Any] | None:
+    """The Kafka record headers of `message`: its event type on every envelope event, and the
+    chain writer's signature on the chain events it appends."""
+    if message not in _EVENT_TYPES:
+        return None
+    properties = {EVENT_TYPE_HEADER: event_type_header_schema(message)}
+    if message in ENVELOPE_EVENTS:
+        properties[HEADER] = SIGNATURE_HEADER_SCHEMA
+    return {"type": "object", "properties": properties}
+
+
+_EVENT_TYPES = frozenset(t.value for t in EventType)
 
 
 # ---- What a department's clients must set ------------------------------------------------

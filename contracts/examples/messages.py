@@ -42,6 +42,7 @@ from events.types import Department, Outcome, Program
 from services.feedback.ledger import Refusal
 from services.feedback.refusals import Said, invalid, told_back, what_it_said
 from services.runtime.messages import Inbound
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.writer_signature import HEADER, sign_record
 
 DEPARTMENT = Department.MEDICAL_SECURITY
@@ -132,7 +133,8 @@ def _chained(
         summary,
         json.loads(value),
         HOUSEHOLD,
-        {HEADER: base64.b64encode(signature).decode()},
+        # Header values as the document shows them: the type as text, the signature in base64.
+        {EVENT_TYPE_HEADER: event.event_type.value, HEADER: base64.b64encode(signature).decode()},
     )
 
 

@@ -29,6 +29,7 @@ from services.runtime import metrics
 from services.runtime.kafka import read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.peek import event_type_header
 from services.runtime.writer_signature import sign_record, signed_by_writer
 
 log = get_logger()
@@ -98,7 +99,8 @@ class ChainWriter:
             producer=event.producer,
         )
         label = event.event_type.value
-        headers = (sign_record(self._key, digest),) if self._key is not None else ()
+        signature = (sign_record(self._key, digest),) if self._key is not None else ()
+        headers = (event_type_header(label), *signature)
         chained = [Outbound(self.topics.chain, event.key, value, label, headers)]
         if isinstance(event.payload, FOR_DEPARTMENTS):
             department = self.topics.referrals(event.payload.department)

@@ -48,10 +48,9 @@ from services.runtime import metrics
 from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
-from services.runtime.peek import event_type_of
 
 SERVICE = "feedback"
-# On the chain only referral events matter; other event types found by a look at the bytes
+# On the chain only referral events matter; other event types (their header says which)
 # are skipped undecoded (garbage is still decoded, and refused).
 _SKIPPED = frozenset(EventType) - {
     EventType.REFERRAL_ISSUED,
@@ -79,7 +78,7 @@ class FeedbackHandler:
             return []
         if message.topic == self.topics.feedback:
             return self._answer(message, replaying)
-        if event_type_of(message.value) in _SKIPPED:
+        if message.event_type in _SKIPPED:
             return []  # a chain event about no referral: skip the decode
         try:
             event = decode_event(message.value)

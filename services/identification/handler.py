@@ -34,7 +34,6 @@ from services.policy.versions import PolicyVersions
 from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
-from services.runtime.peek import event_type_of
 
 SERVICE = "identification"
 log = get_logger()
@@ -66,7 +65,7 @@ class Identification:
         await read_policy_topic(consumer_factory, self.topics.policy, self.versions)
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
-        if message.topic == self.topics.chain and event_type_of(message.value) in _SKIPPED:
+        if message.topic == self.topics.chain and message.event_type in _SKIPPED:
             return []  # a chain event of another kind: skip the decode (most of the chain)
         try:
             event = decode_event(message.value)

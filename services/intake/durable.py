@@ -40,6 +40,7 @@ from services.intake.lanes import Lane, discard, idle, replace
 from services.runtime import metrics
 from services.runtime.kafka import make_producer
 from services.runtime.logging import get_logger
+from services.runtime.peek import event_type_header
 from services.runtime.settings import KafkaSettings
 
 log = get_logger()
@@ -70,6 +71,7 @@ class _Request:
     deadline: float  # on the event loop's clock
     done: asyncio.Future[None]
     batch: _Batch | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(eq=False)
@@ -127,12 +129,28 @@ class DurablePublisher:
 
     async def publish(self, topic: str, event: Envelope, key: bytes | None = None) -> None:
         """Commit the event, or raise NotRecorded / NotConfirmed within `seconds`."""
-        await self.publish_raw(topic, event.to_bytes(), key or event.key, event.event_type.value)
+        label = event.event_type.value
+        headers = (event_type_header(label),)
+        await self.publish_raw(topic, event.to_bytes(), key or event.key, label, headers)
 
-    async def publish_raw(self, topic: str, value: bytes, key: bytes | None, label: str) -> None:
+    async def publish_raw(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        label: str,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
         loop = asyncio.get_running_loop()
         request = _Request(
-            topic, key, value, label, loop.time() + self.seconds, loop.create_future()
+            topic,
+            key,
+            value,
+            label,
+            loop.time() + self.seconds,
+            loop.create_future(),
+            None,
+            headers,
         )
         request.done.add_done_callback(_retrieved)
         if self._stopping:
@@ -250,7 +268,12 @@ class DurablePublisher:
                 await producer.begin_transaction()
                 for request in batch.requests:
                     try:
-                        sent = await producer.send(request.topic, request.value, key=request.key)
+                        sent = await producer.send(
+                            request.topic,
+                            request.value,
+                            key=request.key,
+                            headers=list(request.headers) or None,
+                        )
                     except MessageSizeTooLargeError as error:
                         request.done.set_exception(error)  # this message only: never added
                         continue

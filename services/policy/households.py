@@ -25,7 +25,6 @@ from services.policy.standards import PolicyBook
 from services.referral.handler import ReferralHandler
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Rejected
-from services.runtime.peek import event_type_of
 
 log = get_logger()
 # The chain events that change what the impact reads of a household (besides its referrals).
@@ -63,7 +62,7 @@ class HouseholdIndex:
         """A message of `assist.chain`."""
         self._feed_referrals(message)
         household_id = message.key.decode() if message.key else None
-        if event_type_of(message.value) in _FOLDED:
+        if message.event_type in _FOLDED:
             try:
                 event = decode_event(message.value)
             except DecodeError:

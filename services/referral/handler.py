@@ -52,12 +52,11 @@ from services.referral.state import Household
 from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
-from services.runtime.peek import event_type_of
 
 SERVICE = "referral"
 CLOSED_REASON = "household_closed"
 log = get_logger()
-# On the chain only these matter; other event types found by a look at the bytes are skipped
+# On the chain only these matter; other event types (their header says which) are skipped
 # undecoded (garbage is still decoded, and refused). Most of a chain is referral events.
 _SKIPPED = frozenset(EventType) - {
     EventType.HOUSEHOLD_IDENTIFIED,
@@ -91,7 +90,7 @@ class ReferralHandler:
         if message.topic == self.topics.policy:
             self._fold_policy(message.value)
             return []
-        if event_type_of(message.value) in _SKIPPED:
+        if message.event_type in _SKIPPED:
             return []
         try:
             event = decode_event(message.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from events.envelope import Envelope
+from services.runtime.peek import event_type_header, event_type_of_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,11 @@ class Inbound:
     timestamp_ms: int = 0
     headers: tuple[tuple[str, bytes], ...] = ()
 
+    @property
+    def event_type(self) -> str:
+        """Its event type, from the record header (peek.EVENT_TYPE_HEADER) where it has one."""
+        return event_type_of_record(self.value, self.headers)
+
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
@@ -28,7 +34,8 @@ class Outbound:
 
     @classmethod
     def event(cls, topic: str, event: Envelope) -> Outbound:
-        return cls(topic, event.key, event.to_bytes(), event.event_type.value)
+        label = event.event_type.value
+        return cls(topic, event.key, event.to_bytes(), label, (event_type_header(label),))
 
 
 class Rejected(Exception):  # noqa: N818 - a verdict on a message, not a program error

@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from events.types import EventType
+
+# Every envelope written through the runtime carries its type in this record header, so that a
+# consumer can pass over the events it does not follow without looking into their bytes. The
+# body stays what counts: a handler decodes it, and the chain writer's signature covers it.
+EVENT_TYPE_HEADER = "assist-event-type"
+
+
+def event_type_header(event_type: str) -> tuple[str, bytes]:
+    return EVENT_TYPE_HEADER, event_type.encode("ascii")
+
+
+def event_type_of_record(value: bytes | None, headers: Iterable[tuple[str, bytes]]) -> str:
+    """The event type of a record: from its header, else (a record written before the header
+    existed) from its bytes; "unknown" for a type no event has, "" for none at all."""
+    for name, found in headers:
+        if name == EVENT_TYPE_HEADER:
+            named = found.decode("ascii", "replace")
+            return named if named in _EVENT_TYPES else "unknown"
+    return event_type_of(value)
 
 
 def event_type_of(value: bytes | None) -> str:

@@ -38,7 +38,7 @@ from services.runtime.limits import (
 )
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
-from services.runtime.peek import event_type_of, trace_fields
+from services.runtime.peek import trace_fields
 from services.runtime.settings import KafkaSettings
 from services.runtime.skips import Position, load_skip_book, skip_reason, skipped_record
 from services.runtime.status import ProcessorStatus
@@ -371,7 +371,7 @@ class Processor:
         if not replaying:
             self._metrics.processing.observe(time.perf_counter() - started)
             self.status.consumed += 1
-            self._metrics.events_in(message.topic, event_type_of(message.value)).inc()
+            self._metrics.events_in(message.topic, message.event_type).inc()
             if reason is not None:
                 metrics.DEAD_LETTERS.labels(name, message.topic).inc()
                 log.warning(

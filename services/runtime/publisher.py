@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaProducer
 from events.envelope import Envelope
 from services.runtime import metrics
 from services.runtime.kafka import make_producer
+from services.runtime.peek import event_type_header
 from services.runtime.settings import KafkaSettings
 
 
@@ -32,7 +33,10 @@ class KafkaPublisher:
         """Send and wait for every in-sync replica to have it."""
         if self._producer is None:
             raise RuntimeError("publisher not started")
-        await self._producer.send_and_wait(topic, event.to_bytes(), key=key or event.key)
+        label = event.event_type.value
+        await self._producer.send_and_wait(
+            topic, event.to_bytes(), key=key or event.key, headers=[event_type_header(label)]
+        )
         metrics.EVENTS_OUT.labels(self._service, topic, event.event_type.value).inc()
 
     async def publish_raw(self, topic: str, value: bytes, key: bytes | None, label: str) -> None:

@@ -31,7 +31,6 @@ from services.policy.versions import PolicyVersions
 from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
-from services.runtime.peek import event_type_of
 from services.scheduler.domain.dates import DueDate, Evaluation, next_due
 
 SERVICE = "scheduler"
@@ -79,7 +78,7 @@ class DatesThatMatter:
             if self.versions.fold(_decode(message.value)):
                 self._reschedule_all()
             return []
-        if event_type_of(message.value) not in _FOLLOWED:
+        if message.event_type not in _FOLLOWED:
             return []
         self._fold(_decode(message.value))
         return []

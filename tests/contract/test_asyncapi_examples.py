@@ -30,6 +30,7 @@ from events.chain import ChainHead, event_hash
 from events.types import Outcome
 from services.chainwriter.writer import ChainWriter
 from services.runtime.messages import Inbound
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.writer_signature import HEADER, signed_by_writer
 
 DOCUMENT = json.loads((HERE / "asyncapi.json").read_text(encoding="utf-8"))
@@ -143,7 +144,10 @@ def test_a_referral_example_is_what_the_chain_writer_puts_on_the_department_topi
     assert len(department) == 1
     assert department[0].value == canonical_json(chained)
     assert department[0].key == HOUSEHOLD.encode()
-    assert department[0].headers == ((HEADER, base64.b64decode(example["headers"][HEADER])),)
+    assert department[0].headers == (
+        (EVENT_TYPE_HEADER, example["headers"][EVENT_TYPE_HEADER].encode()),
+        (HEADER, base64.b64decode(example["headers"][HEADER])),
+    )
 
 
 class _Producer:

@@ -20,7 +20,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import assert_fits_a_narrow_screen, log_in, screenshot_if_asked
+from support.browser import assert_fits_a_narrow_screen, log_in, log_out, screenshot_if_asked
 from support.system import System, of_type
 
 from events.identity import is_valid_resident_id, mask_resident_id
@@ -134,7 +134,7 @@ async def test_a_department_answers_its_referral_on_its_pages(
     assert browser.find_elements(By.CSS_SELECTOR, 'tr.step[data-what="delivered"]')
 
     # Another department: the referral's page is refused, and shows none of it.
-    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    log_out(browser)
     log_in(
         browser,
         feedback,

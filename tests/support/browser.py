@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
@@ -64,6 +65,14 @@ def log_in(driver: webdriver.Chrome, base_url: str, token: str, then: str = "") 
     focused.send_keys(token + Keys.ENTER)
     # Until the form has gone: a test that reloads at once would otherwise cancel the log-in.
     WebDriverWait(driver, 60).until(staleness_of(focused), "the log-in form was never sent")
+
+
+def log_out(driver: webdriver.Chrome) -> None:
+    """The header's log-out button, then until its page has gone: a page asked for at once
+    would race the log-out's own answer, which would land last."""
+    button = driver.find_element(By.CSS_SELECTOR, "header form button")
+    button.click()
+    WebDriverWait(driver, 60).until(staleness_of(button), "the log-out was never sent")
 
 
 # What sticks out past the right edge, outside a box that scrolls (a test's own script: the

@@ -206,7 +206,13 @@ class Loop:
         messages = self.log.setdefault(message.topic, [])
         messages.append(message.value)
         return Inbound(
-            message.topic, 0, len(messages) - 1, message.key, message.value, self.clock_ms
+            message.topic,
+            0,
+            len(messages) - 1,
+            message.key,
+            message.value,
+            self.clock_ms,
+            message.headers,  # as Kafka carries them: the event type, the writer's signature
         )
 
     def _deliver(self, service: str, handler: Any, message: Inbound) -> Sequence[Outbound]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.factories import application_event
-from support.kafka_io import produce, read_documents, wait_for_documents
+from support.kafka_io import produce, read_all, read_documents, wait_for_documents
 from support.processes import ServiceProcess
 from support.processors import running_writer
 
@@ -18,6 +19,7 @@ from contracts.topics import TopicNames
 from events.chain import verify_chain
 from events.envelope import Envelope
 from services.runtime.deadletter import original_value, read_dead_letter
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings
 
@@ -62,6 +64,10 @@ async def test_thousand_events_of_fifty_households_chain_gap_free(
         documents = await wait_for_documents(kafka, topics.chain, 1000)
     assert_gap_free_and_linked(documents, events)
     assert len(by_household(documents)) == 50
+    # Each record names its event type in a header, for consumers that pass over types.
+    for record in await read_all(kafka, topics.chain):
+        kind = json.loads(record.value)["event_type"].encode()
+        assert (EVENT_TYPE_HEADER, kind) in record.headers
 
 
 async def test_the_same_thousand_delivered_twice_give_the_same_chain(

@@ -31,6 +31,7 @@ from contracts.topics import TopicNames
 from deploy.kafka.kafkactl import Broker, start_broker, stop_broker
 from deploy.local.tokens import ensure_tokens, token_of
 from services.intake.durable import DurablePublisher, NotRecorded
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.pseudonym import Pseudonyms, ensure_key_file, read_key_file
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
@@ -171,6 +172,7 @@ async def test_broker_paused_or_down_503_in_time_then_the_retry_is_recorded_once
     events = await read_all(kafka, intake.topics.events, timeout=30)
     counted = Counter(_event_id(r.value) for r in events)
     assert counted == Counter(dict.fromkeys(accepted, 1)), counted
+    assert all((EVENT_TYPE_HEADER, b"ApplicationReceived") in r.headers for r in events)
     monitoring = await wait_for_records(kafka, intake.topics.monitoring, 1, timeout=60)
     assert [_event_id(r.value) for r in monitoring] == [signalled]
     # Keyed by the person's pseudonym, never the resident id.

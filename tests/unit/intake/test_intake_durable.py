@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
+from events.envelope import new_event
+from events.schedule import HouseholdClosed
+from events.types import ClosureReason
 from services.intake import durable
 from services.intake.durable import DurablePublisher, NotConfirmed, NotRecorded
+from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.settings import KafkaSettings
 
 SECONDS = 0.5
@@ -31,6 +36,7 @@ class Broker:
     producers: list[FakeProducer] = field(default_factory=list)
     committed: list[list[bytes]] = field(default_factory=list)
     aborted_by_fence: list[list[bytes]] = field(default_factory=list)
+    headers: list[list[tuple[str, bytes]] | None] = field(default_factory=list)  # of each send
 
 
 class FakeProducer:
@@ -59,9 +65,16 @@ class FakeProducer:
     async def begin_transaction(self) -> None:
         self.open = []
 
-    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> Any:
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any:
         assert self.open is not None
         self.open.append(value)
+        self.broker.headers.append(headers)
         sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.broker.acks:
             sent.set_result(None)
@@ -186,3 +199,18 @@ async def test_stopping_answers_every_waiting_request(broker: Broker) -> None:
     await running.stop()
     assert await waiting == "not recorded"
     start.cancel()
+
+
+async def test_an_envelope_is_sent_with_its_event_type_header(broker: Broker) -> None:
+    running = publisher()
+    await running.start()
+    event = new_event(
+        HouseholdClosed(reason=ClosureReason.LAST_MEMBER_MOVED, on=date(2026, 3, 2)),
+        household_id="HH-1",
+        producer="intake",
+        occurred_at=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    await running.publish("t.assist.events", event)
+    await publish(running, b"raw")  # a value of its own: no type to name
+    await running.stop()
+    assert broker.headers == [[(EVENT_TYPE_HEADER, b"HouseholdClosed")], None]
