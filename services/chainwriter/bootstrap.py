@@ -11,12 +11,14 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -> ServiceParts:
     key = ensure_writer_key(settings.data_dir)
-    # Its state comes from assist.chain itself (bootstrap), so its input is never replayed.
+    # Its state comes from assist.chain itself (bootstrap), so its input is never replayed;
+    # what a start read is kept on disk, so the next one reads only what came after it.
+    snapshots = settings.data_dir / "chainwriter" / "heads"
     return processor_service(
         "chainwriter",
         kafka,
         topics,
         (topics.events,),
-        lambda: ChainWriter(topics, key.private),
+        lambda: ChainWriter(topics, key.private, snapshots),
         replay_inputs=False,
     )

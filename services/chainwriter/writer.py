@@ -7,26 +7,31 @@ referral event (issued, amended, withdrawn, overdue) also goes, the same bytes, 
 department's topic `assist.referrals.<department>`: in the same transaction, so a department
 receives each exactly once, and a hop sooner than if another processor copied it from the chain.
 Its state (each chain's head and every chained event_id) is rebuilt from `assist.chain`
-itself at start, and chained events are committed in the same transaction as the consumed
+itself at start (each partition from a file on local disk and the records after it,
+snapshot.py), and chained events are committed in the same transaction as the consumed
 offsets, so a crash at any point neither loses an event nor writes one twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from contracts.topics import TopicNames
 from events.chain import ChainHead, linked_bytes
 from events.codec import DecodeError, decode_event
 from events.referral import ReferralAmended, ReferralIssued, ReferralOverdue, ReferralWithdrawn
+from services.chainwriter import snapshot
 from services.runtime import metrics
-from services.runtime.kafka import read_to_end
+from services.runtime.kafka import partitions_of
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import event_type_header
@@ -41,19 +46,29 @@ class ChainWriter:
 
     service = "chainwriter"
 
-    def __init__(self, topics: TopicNames, key: Ed25519PrivateKey | None = None) -> None:
+    def __init__(
+        self,
+        topics: TopicNames,
+        key: Ed25519PrivateKey | None = None,
+        snapshots: Path | None = None,
+    ) -> None:
         self.topics = topics
         self.heads: dict[str, ChainHead] = {}
         self.chained: set[uuid.UUID] = set()
         # Signs every append (services/runtime/writer_signature.py); without a key (tests of
         # the ordering alone) appends go unsigned and every record on the chain is taken.
         self._key = key
+        # Where each partition's heads and ids are kept between starts (snapshot.py); without
+        # it every start reads the whole chain.
+        self._snapshots = snapshots
+        self.records_read_at_start = 0
 
     def observe_chained(
         self, document: dict[str, object], headers: Iterable[tuple[str, bytes]] = ()
-    ) -> None:
+    ) -> bool:
         """Fold one event already on the chain into the heads and the seen ids; a record this
-        writer did not sign (written to the topic by someone else) is not its own: ignored."""
+        writer did not sign (written to the topic by someone else) is not its own: ignored
+        (False)."""
         if self._key is not None and not signed_by_writer(
             self._key.public_key(), str(document.get("hash")), headers
         ):
@@ -62,10 +77,11 @@ class ChainWriter:
                 household_id=str(document.get("household_id")),
                 sequence=document.get("sequence"),
             )
-            return
+            return False
         household = str(document["household_id"])
         self.heads[household] = ChainHead(int(str(document["sequence"])), str(document["hash"]))
         self.chained.add(uuid.UUID(str(document["event_id"])))
+        return True
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         try:
@@ -111,15 +127,103 @@ class ChainWriter:
         return []
 
     async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
-        """Read `assist.chain` (committed transactions only) from the start to its end."""
+        """Rebuild the heads and the seen ids from `assist.chain` (committed transactions only):
+        each partition from its file on disk and the records after it, or from its beginning;
+        then keep what was read, for the next start (snapshot.py)."""
         consumer = consumer_factory()
         await consumer.start()
         try:
-            count = await read_to_end(
-                consumer,
-                self.topics.chain,
-                lambda r: self.observe_chained(json.loads(r.value), r.headers or ()),
+            partitions = await partitions_of(consumer, self.topics.chain)
+            kept = {tp: await self._kept_state(consumer, tp) for tp in partitions}
+            restored = sum(len(state.chained) for state in kept.values())
+            read = await self._read_on(consumer, kept)
+            self.records_read_at_start = read
+            log.info(
+                "chain heads rebuilt",
+                events=read + restored,
+                read=read,
+                from_disk=restored,
+                households=len(self.heads),
             )
-            log.info("chain heads rebuilt", events=count, households=len(self.heads))
         finally:
             await consumer.stop()
+
+    @property
+    def _key_id(self) -> str:
+        if self._key is None:
+            return "unsigned"
+        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    async def _kept_state(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition
+    ) -> snapshot.PartitionState:
+        """The partition's file when it still describes the chain (its last record there, at
+        its offset, with its hash), folded in; else an empty state from the beginning."""
+        beginning = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        fresh = snapshot.PartitionState(tp.topic, tp.partition, self._key_id, beginning)
+        if self._snapshots is None:
+            return fresh
+        kept = snapshot.read(self._snapshots, tp.topic, tp.partition, self._key_id)
+        if kept is None or kept.last is None:
+            return fresh
+        offset, digest = kept.last
+        if not beginning <= offset < kept.next_offset <= end or (
+            await _hash_at(consumer, tp, offset) != digest
+        ):
+            log.warning(
+                "kept chain heads do not match the chain: reading the partition in full",
+                partition=f"{tp.topic}/{tp.partition}",
+            )
+            return fresh
+        self.heads.update(kept.heads)
+        self.chained.update(kept.chained)
+        return kept
+
+    async def _read_on(
+        self, consumer: AIOKafkaConsumer, kept: dict[TopicPartition, snapshot.PartitionState]
+    ) -> int:
+        """Fold each partition's records from its state's `next_offset` to its end into the
+        writer and into that state, then keep the states on disk; the number of records read."""
+        partitions = list(kept)
+        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        for tp, state in kept.items():
+            consumer.seek(tp, state.next_offset)
+        remaining = {tp for tp in partitions if kept[tp].next_offset < ends[tp]}
+        count = 0
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+            for tp, records in batches.items():
+                state = kept[tp]
+                for record in records:
+                    document = json.loads(record.value)
+                    if self.observe_chained(document, record.headers or ()):
+                        household = str(document["household_id"])
+                        state.heads[household] = self.heads[household]
+                        state.chained.append(uuid.UUID(str(document["event_id"])))
+                    state.last = (record.offset, str(document.get("hash")))
+                    count += 1
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        for tp, state in kept.items():
+            state.next_offset = ends[tp]
+            if self._snapshots is not None and state.last is not None:
+                snapshot.write(self._snapshots, state)
+        return count
+
+
+async def _hash_at(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> str | None:
+    """The hash of the record at `offset`, or None when no committed record is there."""
+    consumer.assign([tp])
+    consumer.seek(tp, offset)
+    for _ in range(20):
+        records = (await consumer.getmany(tp, timeout_ms=500, max_records=1)).get(tp, [])
+        if records:
+            first = records[0]
+            if first.offset != offset:
+                return None
+            return str(json.loads(first.value).get("hash"))
+    return None

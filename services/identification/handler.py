@@ -55,6 +55,9 @@ class Identification:
         self.households_of: dict[str, str] = {}  # person_id -> open household_id
         self.files: dict[str, HouseholdFile] = {}
         self.strays: dict[str, list[KeptSignal]] = {}  # person_id -> quiet signals, 12 months
+        # Whether the message being handled is replayed (its outputs were written long ago):
+        # its state is taken in, nothing is serialised and nothing is logged again.
+        self._replaying = False
 
     @property
     def book(self) -> PolicyBook:
@@ -67,6 +70,7 @@ class Identification:
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.topic == self.topics.chain and message.event_type in _SKIPPED:
             return []  # a chain event of another kind: skip the decode (most of the chain)
+        self._replaying = replaying
         try:
             event = decode_event(message.value)
         except DecodeError as error:
@@ -78,10 +82,17 @@ class Identification:
             outputs = self._monitoring(event)
         else:
             outputs = self._chain(event)
+        if replaying:
+            return []
         return [Outbound.event(self.topics.events, e) for e in outputs]
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []
+
+    def _note(self, message: str, warn: bool = False, **fields: object) -> None:
+        """Log what handling a message did: once, not again at every replay of it."""
+        if not self._replaying:
+            (log.warning if warn else log.info)(message, **fields)
 
     def _chain(self, event: Envelope) -> list[Envelope]:
         payload = event.payload
@@ -100,7 +111,7 @@ class Identification:
         on = self._date(declaration.region_code, cause.occurred_at)
         file = self.files.get(household)
         if file is not None and file.closed:
-            log.warning("declaration for a closed household ignored", household_id=household)
+            self._note("declaration for a closed household ignored", True, household_id=household)
             return []
         file = file or self.files.setdefault(
             household, HouseholdFile(declaration.region_code, persons=[])
@@ -114,7 +125,7 @@ class Identification:
         if comparison.discrepancies and source is FactSource.DECLARED:
             request = visit_for_discrepancies(cause, declaration, comparison.discrepancies)
             file.visit_id = request.visit_id
-            log.info(
+            self._note(
                 "discrepancy: visit requested",
                 household_id=household,
                 visit_id=request.visit_id,
@@ -156,7 +167,7 @@ class Identification:
             outputs += dues
             if result is not None:
                 outputs.append(self._event(result, dues[-1], _purpose(result)))
-            log.info("members moved", household_id=old, to=household, persons=len(movers))
+            self._note("members moved", household_id=old, to=household, persons=len(movers))
         return outputs
 
     def _strays_taken(self, household: str, persons: Iterable[str], on: date) -> list[Envelope]:
@@ -203,7 +214,7 @@ class Identification:
         self._index(household, before, file)
         if result is None:
             return [forwarded]
-        log.info(
+        self._note(
             "signal re-screens household",
             household_id=household,
             kind=signal.kind.value,
@@ -233,7 +244,7 @@ class Identification:
         file.pending.append(KeptSignal(forwarded, signal, on))
         self._index(household, [], file)
         raised_event = self._event(raised, forwarded, "warning")
-        log.info(
+        self._note(
             "risk warning raised",
             household_id=household,
             visit_id=request.visit_id,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
+from pathlib import Path
 
 from contracts.topics import TopicNames
 from services.chainwriter.bootstrap import build as build_chain_writer
@@ -25,9 +26,13 @@ async def running(processor: Processor, timeout: float = 60) -> AsyncIterator[Pr
         await asyncio.wait_for(task, timeout=timeout)
 
 
-def running_writer(kafka: KafkaSettings, topics: TopicNames) -> AsyncContextManager[Processor]:
-    """The chain writer's processor as its service builds it, running until the block ends."""
-    (processor,) = build_chain_writer(kafka, topics, ServiceSettings()).processors
+def running_writer(
+    kafka: KafkaSettings, topics: TopicNames, data_dir: Path | None = None
+) -> AsyncContextManager[Processor]:
+    """The chain writer's processor as its service builds it, running until the block ends;
+    its key and kept heads under `data_dir` (else the settings' default)."""
+    settings = ServiceSettings(data_dir=data_dir) if data_dir else ServiceSettings()
+    (processor,) = build_chain_writer(kafka, topics, settings).processors
     return running(processor)
 
 

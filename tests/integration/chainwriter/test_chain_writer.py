@@ -18,6 +18,7 @@ from support.processors import running_writer
 from contracts.topics import TopicNames
 from events.chain import verify_chain
 from events.envelope import Envelope
+from services.chainwriter.writer import ChainWriter
 from services.runtime.deadletter import original_value, read_dead_letter
 from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.processor import Processor
@@ -163,3 +164,39 @@ async def test_kill_9_mid_stream_gives_the_same_chain_as_an_uninterrupted_run(
         reference = await wait_for_documents(kafka, reference_topics.chain, 3000)
     assert by_household(documents) == by_household(reference)
     print(f"kill -9 after {partial} of 3000 chained; restarted chain equals the uninterrupted one")
+
+
+async def test_a_start_reads_only_what_the_chain_gained_since_the_last_one(
+    kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
+) -> None:
+    """Each start keeps what it read on disk (services/chainwriter/snapshot.py): the next one
+    reads only the records after it, and still drops every repeat and links every append."""
+    events = workload()
+    first, second, third = events[:500], events[500:800], events[800:]
+
+    async def start(produced: list[Envelope], chained: int) -> int:
+        async with running_writer(kafka, topics, tmp_path) as writer:
+            await wait_consumed(writer, 0)
+            await produce(kafka, topics.events, messages(produced))
+            await wait_for_documents(kafka, topics.chain, chained)
+            await wait_consumed(writer, len(produced))
+            assert isinstance(writer.handler, ChainWriter)
+            return writer.handler.records_read_at_start
+
+    assert await start(first, 500) == 0  # an empty chain
+    assert await start(second, 800) == 500  # nothing kept yet: the whole chain
+    # Kept at the last start: only the 300 appended since; repeats of all 800 are dropped.
+    assert await start(first + second, 800) == 300
+    assert await start(third, 1000) == 0  # nothing appended since the last start read
+    assert await start(events, 1000) == 200  # and every repeat dropped again
+    documents = await read_documents(kafka, topics.chain)
+    assert len(documents) == 1000
+    assert_gap_free_and_linked(documents, events)
+
+    # A kept file that no longer matches the chain (its last record's hash) is not used.
+    for kept in (tmp_path / "chainwriter" / "heads").glob(f"{topics.chain}-*.heads.json"):
+        document = json.loads(kept.read_text())
+        document["last"][1] = "0" * 64
+        kept.write_text(json.dumps(document))
+    assert await start(events[:10], 1000) == 1000
+    assert len(await read_documents(kafka, topics.chain)) == 1000

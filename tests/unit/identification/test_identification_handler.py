@@ -26,7 +26,7 @@ from events.household import Emergency, HouseholdIdentified, VisitRequested
 from events.monitoring import RiskWarningRaised, SignalReceived
 from events.types import FactSource, SignalKind
 from services.policy.standards import PolicyBook
-from services.runtime.messages import Rejected
+from services.runtime.messages import Inbound, Rejected
 
 POLICY = PolicyBook.load_default()
 K = SignalKind
@@ -277,3 +277,28 @@ def test_policies_finding_people_from_a_bill_to_referrals() -> None:
     assert {e.household_id for e in loop.chain} == {household}
     assert {e.correlation_id for e in warned} == {warned[0].correlation_id}
     assert loop.dead_letters == []
+
+
+def test_a_replayed_message_is_taken_in_silently_and_what_follows_is_the_same(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A restart replays the inputs with `replaying=True`: the state must end where it was,
+    with nothing serialised and nothing logged again, so the next message causes the same."""
+    applied = application("HH-Q", [HEAD, SPOUSE])
+    change = signal(K.INCOME_CHANGE, SPOUSE["person_id"], monthly_income=Decimal(800))
+    live = Feed()
+    live.chain(applied)
+    expected = live.monitoring(change)
+
+    restarted = Feed()
+    capsys.readouterr()
+    replayed = restarted.handler.handle(
+        Inbound(TOPICS.chain, 0, 1, applied.key, applied.to_bytes()), replaying=True
+    )
+    assert replayed == []
+    assert capsys.readouterr().out == ""  # nothing said again about a message already handled
+    again = restarted.monitoring(change)
+    # The same events, ids included (recorded_at is when each was made).
+    assert [e.model_dump(exclude={"recorded_at"}) for e in again] == [
+        e.model_dump(exclude={"recorded_at"}) for e in expected
+    ]
