@@ -41,7 +41,7 @@ from typing import Any
 
 from bench.baseline import create_topic
 from bench.injector import Message, inject
-from bench.stack import BenchError, free_port
+from bench.stack import BenchError, free_port, stop_process
 from bench.usage import cpu_seconds, peak_rss_mib
 from contracts.topics import TopicNames
 from events.chain import verify_chain
@@ -111,12 +111,17 @@ class _ChainWatch:
             for batch in batches.values():
                 self.records += [(r.value, tuple(r.headers or ())) for r in batch]
 
-    async def until(self, count: int, timeout: float) -> float:
-        """Wait until `count` records are readable; the monotonic time it happened."""
+    async def until(self, count: int, timeout: float, writer: _Process) -> float:
+        """Wait until `count` records are readable (the writer still running); the monotonic
+        time it happened."""
         deadline = time.monotonic() + timeout
         while len(self.records) < count:
+            writer.check()
             if time.monotonic() > deadline:
-                raise BenchError(f"{self._topic}: {len(self.records)} of {count} records")
+                raise BenchError(
+                    f"{writer.engine.name}: {self._topic} has {len(self.records)} of {count} "
+                    f"records after {timeout:.0f} s"
+                )
             await asyncio.sleep(0.01)
         return time.monotonic()
 
@@ -152,14 +157,8 @@ class _Process:
             )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, 60)
 
     @property
     def pid(self) -> int:
@@ -179,13 +178,7 @@ async def _one_more(
     """Produce `message` and wait for its chain record: seconds since `started`."""
     expected = len(watch.records) + 1
     await inject(kafka, engine.input_topic, [message])
-    deadline = time.monotonic() + timeout
-    while len(watch.records) < expected:
-        process.check()
-        if time.monotonic() > deadline:
-            raise BenchError(f"{engine.name}: no chain record {timeout:.0f} s after its start")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
+    return await watch.until(expected, timeout, process) - started
 
 
 async def run_engine(
@@ -213,7 +206,7 @@ async def run_engine(
         cpu_before, before = cpu_seconds(process.pid) or 0.0, len(watch.records)
         first = time.monotonic()
         await inject(kafka, engine.input_topic, work)
-        done = await watch.until(before + len(work), timeout)
+        done = await watch.until(before + len(work), timeout, process)
         cpu = (cpu_seconds(process.pid) or 0.0) - cpu_before
         figures |= {
             "events_per_second": round(len(work) / (done - first), 1),

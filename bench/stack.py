@@ -39,6 +39,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, as a supervisor stops it; SIGKILL if it has not ended within `timeout`."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Stack:
     def __init__(
         self,
@@ -101,7 +112,7 @@ class Stack:
         """Stop one service (SIGTERM, as a supervisor does), start it again, and wait until
         its /healthz says ready (every processor caught up); seconds from the new process's
         start to that answer."""
-        self._stop_one(self.processes[name], 30)
+        stop_process(self.processes[name], 30)
         started = time.monotonic()
         self._spawn(name)
         deadline = started + timeout
@@ -216,17 +227,7 @@ class Stack:
                 process.terminate()
         deadline = time.monotonic() + timeout
         for process in self.processes.values():
-            self._stop_one(process, max(0.1, deadline - time.monotonic()))
-
-    @staticmethod
-    def _stop_one(process: subprocess.Popen[bytes], timeout: float) -> None:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            stop_process(process, max(0.1, deadline - time.monotonic()))
 
     def log_tail(self, name: str, lines: int = 25) -> str:
         try:

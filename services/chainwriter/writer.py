@@ -31,7 +31,7 @@ from events.codec import DecodeError, decode_event
 from events.referral import ReferralAmended, ReferralIssued, ReferralOverdue, ReferralWithdrawn
 from services.chainwriter import snapshot
 from services.runtime import metrics
-from services.runtime.kafka import partitions_of
+from services.runtime.kafka import ConsumerRecord, partitions_of, read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import event_type_header
@@ -134,9 +134,26 @@ class ChainWriter:
         await consumer.start()
         try:
             partitions = await partitions_of(consumer, self.topics.chain)
-            kept = {tp: await self._kept_state(consumer, tp) for tp in partitions}
+            beginnings = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
+            kept = {
+                tp.partition: await self._kept_state(consumer, tp, beginnings[tp], ends[tp])
+                for tp in partitions
+            }
             restored = sum(len(state.chained) for state in kept.values())
-            read = await self._read_on(consumer, kept)
+            starts = {tp: kept[tp.partition].next_offset for tp in partitions}
+            read = await read_to_end(
+                consumer,
+                self.topics.chain,
+                lambda record: self._fold_read(record, kept[record.partition]),
+                starts=starts,
+                ends=ends,
+            )
+            for tp in partitions:
+                state = kept[tp.partition]
+                state.next_offset = ends[tp]
+                if self._snapshots is not None and state.last is not None:
+                    snapshot.write(self._snapshots, state)
             self.records_read_at_start = read
             log.info(
                 "chain heads rebuilt",
@@ -156,12 +173,10 @@ class ChainWriter:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     async def _kept_state(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, beginning: int, end: int
     ) -> snapshot.PartitionState:
         """The partition's file when it still describes the chain (its last record there, at
         its offset, with its hash), folded in; else an empty state from the beginning."""
-        beginning = (await consumer.beginning_offsets([tp]))[tp]
-        end = (await consumer.end_offsets([tp]))[tp]
         fresh = snapshot.PartitionState(tp.topic, tp.partition, self._key_id, beginning)
         if self._snapshots is None:
             return fresh
@@ -181,38 +196,14 @@ class ChainWriter:
         self.chained.update(kept.chained)
         return kept
 
-    async def _read_on(
-        self, consumer: AIOKafkaConsumer, kept: dict[TopicPartition, snapshot.PartitionState]
-    ) -> int:
-        """Fold each partition's records from its state's `next_offset` to its end into the
-        writer and into that state, then keep the states on disk; the number of records read."""
-        partitions = list(kept)
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        for tp, state in kept.items():
-            consumer.seek(tp, state.next_offset)
-        remaining = {tp for tp in partitions if kept[tp].next_offset < ends[tp]}
-        count = 0
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for tp, records in batches.items():
-                state = kept[tp]
-                for record in records:
-                    document = json.loads(record.value)
-                    if self.observe_chained(document, record.headers or ()):
-                        household = str(document["household_id"])
-                        state.heads[household] = self.heads[household]
-                        state.chained.append(uuid.UUID(str(document["event_id"])))
-                    state.last = (record.offset, str(document.get("hash")))
-                    count += 1
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        for tp, state in kept.items():
-            state.next_offset = ends[tp]
-            if self._snapshots is not None and state.last is not None:
-                snapshot.write(self._snapshots, state)
-        return count
+    def _fold_read(self, record: ConsumerRecord, state: snapshot.PartitionState) -> None:
+        """One record read at start, into the writer and into its partition's kept state."""
+        document = json.loads(record.value)
+        if self.observe_chained(document, record.headers or ()):
+            household = str(document["household_id"])
+            state.heads[household] = self.heads[household]
+            state.chained.append(uuid.UUID(str(document["event_id"])))
+        state.last = (record.offset, str(document.get("hash")))
 
 
 async def _hash_at(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -97,9 +97,12 @@ async def read_to_end(
     topic: str,
     on_record: Callable[[ConsumerRecord], object],
     on_progress: Callable[[int, int], None] | None = None,
+    starts: Mapping[TopicPartition, int] | None = None,
+    ends: Mapping[TopicPartition, int] | None = None,
 ) -> int:
     """Feed every record of `topic` (committed only, for a read_committed consumer) from its
-    beginning to its end as of now to `on_record`, with a started, unsubscribed consumer.
+    beginning, or from `starts` where it gives a partition's offset, to its end as of now (or
+    `ends`, already asked for) to `on_record`, with a started, unsubscribed consumer.
 
     `on_progress(done, total)` is told after each batch how far the read is, in offsets.
     Returns the number of records read.
@@ -107,8 +110,11 @@ async def read_to_end(
     partitions = await partitions_of(consumer, topic)
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
-    beginnings = await consumer.beginning_offsets(partitions)
-    ends = await consumer.end_offsets(partitions)
+    beginnings = dict(await consumer.beginning_offsets(partitions))
+    for tp, offset in (starts or {}).items():
+        consumer.seek(tp, offset)
+        beginnings[tp] = offset
+    ends = ends if ends is not None else await consumer.end_offsets(partitions)
     total = sum(ends[tp] - beginnings[tp] for tp in partitions)
     remaining = {tp for tp in partitions if ends[tp] > beginnings[tp]}
     count = 0
