@@ -10,7 +10,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -191,6 +191,26 @@ async def loop_kafka(
     )
     figures = await _loop_figures(ctx, households, first, cpu, operations, label)
     figures["produce_seconds"] = round(produced_in, 3)
+    return figures
+
+
+async def loop_kafka_paired(
+    ctx: Context, households: Sequence[Household], services: tuple[str, ...], alone: float
+) -> dict[str, Any]:
+    """The loop via topic again with a second instance of each of `services` beside the first
+    (sharing its partitions), against `alone` (households/s with one instance each)."""
+    await ctx.stack.wait_idle()
+    ctx.stack.add_partners(services)
+    try:
+        ctx.stack.wait_healthy()
+        await ctx.stack.wait_shared()
+        paired = replace(ctx, pids={**ctx.pids, **ctx.stack.pids()})
+        figures = await loop_kafka(paired, households, "loop via topic, two instances each")
+    finally:
+        ctx.stack.remove_partners()
+    await ctx.stack.wait_idle()
+    figures["paired"] = list(services)
+    figures["ratio_to_one_instance"] = round(figures["households_per_second"] / alone, 4)
     return figures
 
 

@@ -22,6 +22,7 @@ TARGETS = {
     "efficiency": 0.5,  # the loop's message reads + writes per second / the raw client's
     "restart_seconds_at_1m": 30.0,  # per service, extrapolated from the restart phase
     "restart_rss_mib_at_1m": 1024.0,
+    "paired_ratio": 0.9,  # two instances of each processor that scales out / one instance
 }
 
 
@@ -81,6 +82,17 @@ def _scale_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f">= {goal:,.0f} hh/s",
                 "value": f"{per_second:,.0f} hh/s",
                 "met": per_second >= goal,
+            }
+        )
+    paired = results.get("loop_kafka_paired")
+    if paired:
+        found.append(
+            {
+                "name": "loop via topic, two instances of each processor that scales out "
+                "/ one instance",
+                "target": f">= {TARGETS['paired_ratio']:.0%}",
+                "value": f"{paired['ratio_to_one_instance']:.0%}",
+                "met": paired["ratio_to_one_instance"] >= TARGETS["paired_ratio"],
             }
         )
     loops = [results[k] for k in ("loop_http", "loop_kafka") if "efficiency" in results.get(k, {})]
@@ -152,6 +164,7 @@ def table(results: dict[str, Any]) -> Table:
     for key, label in (
         ("loop_http", "loop via intake HTTP"),
         ("loop_kafka", "loop via topic"),
+        ("loop_kafka_paired", "  same, two instances of each processor that scales out"),
         ("impact_top_up", "top-up for the impact, via topic"),
     ):
         loop = results.get(key)
@@ -164,6 +177,12 @@ def table(results: dict[str, Any]) -> Table:
                 + (
                     f"; {loop['http_retries']} requests retried after a dropped connection"
                     if loop.get("http_retries")
+                    else ""
+                )
+                + (
+                    f"; {loop['ratio_to_one_instance']:.0%} of one instance each "
+                    f"({', '.join(loop['paired'])})"
+                    if "ratio_to_one_instance" in loop
                     else ""
                 ),
             )

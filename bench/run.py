@@ -50,6 +50,7 @@ from bench.workload import Household, Workload
 from contracts.access import AUDITOR
 from contracts.topics import TopicNames
 from deploy.kafka.logins import ensure_logins
+from deploy.local.stack import SCALED_OUT
 from deploy.local.tokens import read_tokens, role_tokens
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.runtime.topic_admin import ensure_topics
@@ -58,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SERVICE_PHASES = ("http", "kafka", "latency", "audit", "impact", "restart")  # need the services
 LOOP_PHASES = (*SERVICE_PHASES, "auth", "engines")  # these need the broker
-PHASES = (*LOOP_PHASES, "proofs")
+PHASES = (*LOOP_PHASES, "proofs", "pairs")  # "pairs" runs only with "kafka"
 RAW_MESSAGES = 20_000
 ENGINE_EVENTS = 10_000  # the fewest applications each engine's chain writer takes
 
@@ -386,6 +387,12 @@ async def _phases(
     if "kafka" not in options.skip:
         results["loop_kafka"] = await phases.loop_kafka(ctx, kafka_households)
         everyone += kafka_households
+        if "pairs" not in options.skip:
+            households = workload.take(len(kafka_households), "p")
+            results["loop_kafka_paired"] = await phases.loop_kafka_paired(
+                ctx, households, SCALED_OUT, results["loop_kafka"]["households_per_second"]
+            )
+            everyone += households
     if "latency" in options.skip:
         return
     measured = results.get("loop_http", results.get("loop_kafka"))

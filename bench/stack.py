@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,6 +65,8 @@ class Stack:
         ensure_writer_key(workdir / "data")  # the audit checks every append's signature
         self.ports = {name: free_port() for name in LOOP_SERVICES}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        # Second instances running beside the first: "<service>-2" -> the service.
+        self.partners: dict[str, str] = {}
         self._login = login
         self._env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
@@ -84,23 +87,49 @@ class Stack:
     def log_path(self, service: str) -> Path:
         return self.workdir / "log" / f"{service}.log"
 
+    @property
+    def names(self) -> list[str]:
+        """Every running instance: the services, then their partners."""
+        return [*LOOP_SERVICES, *self.partners]
+
     def start(self) -> None:
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
         for name in LOOP_SERVICES:
             self._spawn(name)
 
-    def _spawn(self, name: str) -> None:
+    def add_partners(self, services: tuple[str, ...]) -> None:
+        """A second instance of each of `services` ("<service>-2"), sharing its processor's
+        partitions with the first: its own data directory, with the chain writer's key."""
+        data = self.workdir / "instance-2" / "data"
+        shutil.copytree(
+            self.workdir / "data" / "chainwriter", data / "chainwriter", dirs_exist_ok=True
+        )
+        for service in services:
+            partner = f"{service}-2"
+            self.partners[partner] = service
+            self.ports[partner] = free_port()
+            self._spawn(partner, {"ASSIST_INSTANCE": "2", "ASSIST_DATA_DIR": str(data)})
+
+    def remove_partners(self, timeout: float = 30) -> None:
+        """Stop the second instances (SIGTERM: each leaves its group, the first takes all)."""
+        for partner in list(self.partners):
+            stop_process(self.processes.pop(partner), timeout)
+            del self.partners[partner], self.ports[partner]
+
+    def _spawn(self, name: str, extra: dict[str, str] | None = None) -> None:
+        service = self.partners.get(name, name)
         env = {
             **self._env,
             # Its own principal's login (contracts/access.py): the broker's ACLs apply.
-            **self._login(name).environment(),
-            f"ASSIST_{name.upper()}_PORT": str(self.ports[name]),
+            **self._login(service).environment(),
+            f"ASSIST_{service.upper()}_PORT": str(self.ports[name]),
+            **(extra or {}),
         }
         if name in self._profile:
             env["ASSIST_PROFILE"] = str(self._profile[name])
         with self.log_path(name).open("ab") as log:
             self.processes[name] = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-                [sys.executable, "-m", f"services.{name}"],
+                [sys.executable, "-m", f"services.{service}"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -131,7 +160,7 @@ class Stack:
 
     def wait_healthy(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
-        waiting = set(LOOP_SERVICES)
+        waiting = set(self.names)
         while waiting:
             for name in sorted(waiting):
                 self._check_alive(name)
@@ -156,7 +185,7 @@ class Stack:
             )
 
     def check_alive(self) -> None:
-        for name in LOOP_SERVICES:
+        for name in self.names:
             self._check_alive(name)
 
     def exits(self) -> str:
@@ -174,13 +203,41 @@ class Stack:
         """Every service's /healthz report (200 or 503 alike), in full: as an operator."""
         operator = token_of(self.tokens_file, "operator")
         headers = {"Authorization": f"Bearer {operator}"}
+        names = self.names
         replies = await asyncio.gather(
             *(
                 client.get(f"{self.url(name)}/healthz", timeout=10, headers=headers)
-                for name in LOOP_SERVICES
+                for name in names
             )
         )
-        return {name: reply.json() for name, reply in zip(LOOP_SERVICES, replies, strict=True)}
+        return {name: reply.json() for name, reply in zip(names, replies, strict=True)}
+
+    async def wait_shared(self, timeout: float = 120) -> None:
+        """Until each service with a partner and the partner hold every task between them,
+        each some (a processor's /healthz says which)."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                reports = await self.health(client)
+                held = {
+                    name: [t for p in reports[name]["processors"] for t in (p["tasks"] or [])]
+                    for name in self.names
+                }
+                counts = {
+                    name: {p["task_count"] for p in reports[name]["processors"]}
+                    for name in self.names
+                }
+                if all(
+                    held[partner]
+                    and held[service]
+                    and counts[service] == counts[partner]
+                    and sorted(held[service] + held[partner]) == list(range(max(counts[service])))
+                    for partner, service in self.partners.items()
+                ):
+                    return
+                if time.monotonic() > deadline:
+                    raise BenchError(f"the instances never shared their tasks: {held}")
+                await asyncio.sleep(0.5)
 
     async def wait_idle(
         self,

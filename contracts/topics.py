@@ -46,9 +46,16 @@ REFERRAL_EVENTS = (
 # What a department's topic carries: those, and the refusals of its answers on assist.feedback.
 DEPARTMENT_MESSAGES = (*REFERRAL_EVENTS, "FeedbackRefused")
 
+# The topics keyed by household: a household's records keep their order only within one
+# partition, and a new count moves households to other partitions, splitting their chains, so
+# the count is set once for good. 64 leaves room to grow: scaled-out processors share work by
+# tasks (64 divides into 2, 4, 8, 16, 32 instances), and it costs a broker little
+# (deploy/capacity-plan.md). Topics that exist keep the count they were made with.
+HOUSEHOLD_PARTITIONS = 64
+
 EVENTS = TopicSpec(
     name="assist.events",
-    partitions=6,
+    partitions=HOUSEHOLD_PARTITIONS,
     key="household_id",
     description="Events proposed for a household's chain, not yet sequenced. "
     "Only the chain writer reads it; it assigns sequence and hashes and writes assist.chain.",
@@ -67,7 +74,7 @@ EVENTS = TopicSpec(
 )
 CHAIN = TopicSpec(
     name="assist.chain",
-    partitions=6,
+    partitions=HOUSEHOLD_PARTITIONS,
     key="household_id",
     description="Every household's events in chain order, hash-linked: the log auditors replay.",
     publishers=("chainwriter",),

@@ -65,6 +65,9 @@ PAGES = (
 # The closed loop without the console, in the order a cold start needs (the chain writer
 # first, intake last): what the benchmark and the end-to-end tests start.
 LOOP_SERVICES = tuple(s.name for s in SERVICES if s.name != "operations")
+# The services whose processor any number of instances can run, sharing its partitions
+# (services/runtime/partition_tasks.py); the others run one instance each.
+SCALED_OUT = ("chainwriter", "classification", "referral")
 
 
 def _pid_file(data: Path, name: str) -> Path:

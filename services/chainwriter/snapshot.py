@@ -17,13 +17,13 @@ transaction may yet abort, so it is never what is written).
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from events.chain import ChainHead
+from services.runtime.local_files import replace_atomically
 
 FORMAT = 1
 
@@ -47,7 +47,6 @@ def file_of(directory: Path, topic: str, partition: int) -> Path:
 
 def write(directory: Path, state: PartitionState) -> None:
     """Replace the partition's file at once (a crash leaves the old one or the new one)."""
-    directory.mkdir(parents=True, exist_ok=True)
     document = {
         "format": FORMAT,
         "topic": state.topic,
@@ -58,13 +57,8 @@ def write(directory: Path, state: PartitionState) -> None:
         "heads": {h: [head.sequence, head.hash] for h, head in state.heads.items()},
         "chained": [event_id.hex for event_id in state.chained],
     }
-    path = file_of(directory, state.topic, state.partition)
-    partial = path.with_suffix(".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        json.dump(document, out, separators=(",", ":"))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
+    encoded = json.dumps(document, separators=(",", ":")).encode()
+    replace_atomically(file_of(directory, state.topic, state.partition), encoded)
 
 
 def read(directory: Path, topic: str, partition: int, key_id: str) -> PartitionState | None:

@@ -34,6 +34,7 @@ from services.runtime import metrics
 from services.runtime.kafka import ConsumerRecord, partitions_of, read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.partition_tasks import TaskAssignment
 from services.runtime.peek import event_type_header
 from services.runtime.writer_signature import sign_record, signed_by_writer
 
@@ -126,14 +127,24 @@ class ChainWriter:
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []
 
-    async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
+    async def bootstrap(
+        self,
+        consumer_factory: Callable[[], AIOKafkaConsumer],
+        assignment: TaskAssignment | None = None,
+    ) -> None:
         """Rebuild the heads and the seen ids from `assist.chain` (committed transactions only):
         each partition from its file on disk and the records after it, or from its beginning;
-        then keep what was read, for the next start (snapshot.py)."""
+        then keep what was read, for the next start (snapshot.py). Scaled out, only the
+        partitions of this instance's tasks: its households' chains are there and nowhere else.
+        """
         consumer = consumer_factory()
         await consumer.start()
         try:
-            partitions = await partitions_of(consumer, self.topics.chain)
+            partitions = [
+                tp
+                for tp in await partitions_of(consumer, self.topics.chain)
+                if assignment is None or assignment.owns(tp.partition)
+            ]
             beginnings = await consumer.beginning_offsets(partitions)
             ends = await consumer.end_offsets(partitions)
             kept = {
@@ -148,6 +159,7 @@ class ChainWriter:
                 lambda record: self._fold_read(record, kept[record.partition]),
                 starts=starts,
                 ends=ends,
+                partitions=partitions,
             )
             for tp in partitions:
                 state = kept[tp.partition]

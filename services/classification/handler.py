@@ -25,6 +25,7 @@ from services.policy.versions import PolicyVersions
 from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.partition_tasks import TaskAssignment
 
 SERVICE = "classification"
 log = get_logger()
@@ -41,8 +42,13 @@ class ClassificationHandler:
         """The book classified with: the standards and every approved version."""
         return self.versions.book
 
-    async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
-        """Fold `assist.policy` from its beginning to its end before anything is classified.
+    async def bootstrap(
+        self,
+        consumer_factory: Callable[[], AIOKafkaConsumer],
+        assignment: TaskAssignment | None = None,
+    ) -> None:
+        """Fold `assist.policy` from its beginning to its end before anything is classified
+        (whatever tasks this instance has: every instance reads the versions whole).
 
         Classification keeps no household state, so its inputs start at the committed offsets;
         the policy topic alone must be read whole, or a restart would forget approved versions.

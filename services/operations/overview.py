@@ -30,6 +30,8 @@ class ProcessorView:
     # "stuck at topic/partition@offset: reason": failing run after run on one message
     stuck: str | None = None
     skip_command: str | None = None  # what gets it past that message, once an operator agrees
+    # Scaled out: "instance a · tasks 0, 2 of 3 · 4 rebalances" (the lag's partitions are its)
+    sharing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,19 @@ def _processor_view(health: ServiceHealth, report: dict[str, Any], now: float) -
         last_error=str(report["last_error"]) if report.get("last_error") else None,
         stuck=str(report["stuck"]) if report.get("stuck") else None,
         skip_command=_skip_command(name, report.get("stuck_at")),
+        sharing=_sharing(report),
+    )
+
+
+def _sharing(report: dict[str, Any]) -> str | None:
+    """What share of a scaled-out processor's tasks this instance holds."""
+    tasks, count = report.get("tasks"), report.get("task_count")
+    if not isinstance(tasks, list) or not isinstance(count, int):
+        return None
+    held = ", ".join(str(t) for t in tasks) if tasks else "none (standing by)"
+    return (
+        f"instance {report.get('instance')} · tasks {held} of {count} · "
+        f"{_int_or_none(report.get('rebalances')) or 0} rebalances"
     )
 
 

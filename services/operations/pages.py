@@ -27,6 +27,7 @@ def _processor_row(p: ProcessorView) -> str:
         for tp, lag in sorted(p.lag_by_partition.items())
     )
     error = f'<div class="err">{escape(p.last_error)}</div>' if p.last_error else ""
+    sharing = f'<div class="muted sharing">{escape(p.sharing)}</div>' if p.sharing else ""
     if p.stuck:  # where it fails, and how an operator gets it past that message
         command = f"<code>{escape(p.skip_command)}</code>" if p.skip_command else ""
         error = (
@@ -36,7 +37,7 @@ def _processor_row(p: ProcessorView) -> str:
     return (
         f'<tr class="processor" data-service="{escape(p.service)}" '
         f'data-processor="{escape(p.name)}" data-state="{escape(p.state)}">'
-        f"<td>{escape(p.service)}</td><td>{escape(p.name)}{error}</td>"
+        f"<td>{escape(p.service)}</td><td>{escape(p.name)}{sharing}{error}</td>"
         f'<td><span class="state {_STATE_CLASS.get(p.state, "bad")}">{escape(p.state)}</span></td>'
         f'<td class="n">{_n(p.lag)}</td><td><ul class="parts">{parts}</ul></td>'
         f'<td class="n">{_n(p.consumed)}</td><td class="n">{_n(p.produced)}</td>'

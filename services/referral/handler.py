@@ -10,13 +10,19 @@ service-level days are those of the version in force on the day it is issued.
 
 Fed with `replaying=True` the handler only keeps its state (no payload is built, no event is
 made), so reading a whole chain into `households` is cheap: the policy impact report does so.
+Its state is kept on local disk by partition of the chain (services/runtime/kept_state.py), so
+a start replays only what the chain gained since the last file was written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
+
+from pydantic import TypeAdapter
 
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
@@ -67,6 +73,14 @@ _SKIPPED = frozenset(EventType) - {
 
 __all__ = ["Household", "OpenReferral", "ReferralHandler"]
 
+# The households of one partition, as kept on disk. Bump STATE_VERSION when what a field means
+# changes; a change of the fields' shape changes the schema's hash by itself.
+_HOUSEHOLDS = TypeAdapter(dict[str, Household])
+STATE_VERSION = 1
+STATE_SCHEMA = hashlib.sha256(
+    json.dumps([STATE_VERSION, _HOUSEHOLDS.json_schema()], sort_keys=True).encode()
+).hexdigest()[:16]
+
 
 class ReferralHandler:
     def __init__(
@@ -81,10 +95,27 @@ class ReferralHandler:
         # The shipped standards (or the book given) plus every version approved on the topic.
         self.versions = PolicyVersions() if policy is None else PolicyVersions(book=policy)
         self.households: dict[str, Household] = {}
+        self._partition_of: dict[str, int] = {}  # household -> its partition of the chain
+        self.state_schema = STATE_SCHEMA
 
     @property
     def policy(self) -> PolicyBook:
         return self.versions.book
+
+    @property
+    def state_topic(self) -> str:
+        return self.topics.chain
+
+    def dump_partition(self, partition: int) -> bytes:
+        mine = {
+            h: hh for h, hh in self.households.items() if self._partition_of.get(h) == partition
+        }
+        return _HOUSEHOLDS.dump_json(mine)
+
+    def load_partition(self, partition: int, data: bytes) -> None:
+        loaded = _HOUSEHOLDS.validate_json(data)
+        self.households.update(loaded)
+        self._partition_of.update(dict.fromkeys(loaded, partition))
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.topic == self.topics.policy:
@@ -98,7 +129,10 @@ class ReferralHandler:
             raise Rejected(str(error)) from None
         if event.household_id is None:
             return []
-        household = self.households.setdefault(event.household_id, Household())
+        household = self.households.get(event.household_id)
+        if household is None:
+            household = self.households[event.household_id] = Household()
+            self._partition_of[event.household_id] = message.partition
         if household.closed:
             return []
         payload = event.payload

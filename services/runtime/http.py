@@ -87,6 +87,17 @@ def health_report(
                 "consumed": status.consumed,
                 "produced": status.produced,
                 "restarts": status.restarts,
+                # Scaled out: the tasks (of task_count) and input partitions this instance
+                # holds now, and how often they changed.
+                "instance": processor.config.scale_out.instance
+                if processor.config.scale_out is not None
+                else None,
+                "tasks": status.tasks,
+                "task_count": status.task_count,
+                "partitions": list(status.partitions),
+                "rebalances": status.rebalances,
+                "replayed": status.replayed,
+                "restored_partitions": status.restored_partitions,
                 "last_progress_at": status.last_progress_at,
                 "waiting_since": status.waiting_since,
                 "lag_checked_at": status.lag_checked_at,

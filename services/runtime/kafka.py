@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -60,8 +60,12 @@ def make_producer(settings: KafkaSettings, transactional_id: str | None = None) 
     )
 
 
-def make_consumer(settings: KafkaSettings, group_id: str | None) -> AIOKafkaConsumer:
-    """A consumer that sees only committed transactions and commits offsets itself."""
+def make_consumer(
+    settings: KafkaSettings, group_id: str | None, assignors: tuple[Any, ...] | None = None
+) -> AIOKafkaConsumer:
+    """A consumer that sees only committed transactions and commits offsets itself; a member of
+    its group (subscribing) deals partitions with `assignors` when given."""
+    extra = {"partition_assignment_strategy": assignors} if assignors else {}
     return AIOKafkaConsumer(
         **connection_options(settings),
         group_id=group_id,
@@ -72,6 +76,7 @@ def make_consumer(settings: KafkaSettings, group_id: str | None) -> AIOKafkaCons
         max_partition_fetch_bytes=CONSUMER_MAX_PARTITION_FETCH_BYTES,
         fetch_max_bytes=CONSUMER_FETCH_MAX_BYTES,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        **extra,
     )
 
 
@@ -99,16 +104,19 @@ async def read_to_end(
     on_progress: Callable[[int, int], None] | None = None,
     starts: Mapping[TopicPartition, int] | None = None,
     ends: Mapping[TopicPartition, int] | None = None,
+    partitions: Sequence[TopicPartition] | None = None,
 ) -> int:
     """Feed every record of `topic` (committed only, for a read_committed consumer) from its
     beginning, or from `starts` where it gives a partition's offset, to its end as of now (or
-    `ends`, already asked for) to `on_record`, with a started, unsubscribed consumer.
+    `ends`, already asked for) to `on_record`, with a started, unsubscribed consumer; only
+    `partitions` of it when given.
 
     `on_progress(done, total)` is told after each batch how far the read is, in offsets.
     Returns the number of records read.
     """
-    partitions = await partitions_of(consumer, topic)
-    consumer.assign(partitions)
+    if partitions is None:
+        partitions = await partitions_of(consumer, topic)
+    consumer.assign(list(partitions))
     await consumer.seek_to_beginning(*partitions)
     beginnings = dict(await consumer.beginning_offsets(partitions))
     for tp, offset in (starts or {}).items():

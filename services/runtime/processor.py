@@ -6,6 +6,12 @@ consumed are committed together, or not at all. A handler keeps its state in mem
 to the committed offsets, with outputs discarded, so state is exactly what the committed outputs
 were computed from. Handlers must therefore be deterministic: no wall clock outside `tick`.
 
+A processor runs as one instance owning every input partition, or scaled out (`ScaleOut`):
+any number of instances share the partitions of its household-keyed inputs through their
+consumer group, a task at a time (partition_tasks.py, membership.py), each task with its own
+transactional id; inputs every instance needs whole (the policy versions) are `broadcast`.
+When an instance's tasks change, its run ends and a new one rebuilds state for its new tasks.
+
 A message the handler cannot take becomes a dead letter (bounded: deadletter.py). A failure
 around the handler makes the run start again; failing on the same message run after run, the
 processor reports itself stuck there (stuck.py) until an operator orders it to skip that
@@ -20,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -30,6 +37,7 @@ from events.skips import SkipOrdered
 from services.runtime import metrics
 from services.runtime.deadletter import dead_letter, dead_letter_id
 from services.runtime.kafka import make_consumer, make_producer, partitions_of
+from services.runtime.kept_state import KeepsState, PartitionKeeper
 from services.runtime.limits import (
     PRODUCER_MAX_REQUEST_BYTES,
     RECORD_FRAMING_BYTES,
@@ -37,7 +45,9 @@ from services.runtime.limits import (
     record_bytes,
 )
 from services.runtime.logging import get_logger
+from services.runtime.membership import Membership
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.partition_tasks import TaskAssignment
 from services.runtime.peek import trace_fields
 from services.runtime.settings import KafkaSettings
 from services.runtime.skips import Position, load_skip_book, skip_reason, skipped_record
@@ -45,6 +55,9 @@ from services.runtime.status import ProcessorStatus
 from services.runtime.stuck import FailureTracker
 
 log = get_logger()
+# After being fenced, how long a scaled-out instance waits to hear of new tasks before it runs
+# again: about a heartbeat of its group, after which the group has told it if it was dropped.
+FENCED_WAIT_SECONDS = 5.0
 
 
 class StreamHandler(Protocol):
@@ -58,8 +71,24 @@ class StreamHandler(Protocol):
 
 
 class Bootstrapping(Protocol):
-    async def bootstrap(self, consumer_factory: Callable[[], AIOKafkaConsumer]) -> None:
-        """Rebuild state from somewhere other than the inputs (e.g. the chain itself)."""
+    async def bootstrap(
+        self,
+        consumer_factory: Callable[[], AIOKafkaConsumer],
+        assignment: TaskAssignment | None = None,
+    ) -> None:
+        """Rebuild state from somewhere other than the inputs (e.g. the chain itself): for the
+        tasks of `assignment` only, when the processor is scaled out."""
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """How a processor shares its work with other instances of itself."""
+
+    instance: str  # this instance's name: tasks are dealt in the order of the names
+    most_tasks: int = 8  # the most instances that can share the work (partition_tasks.py)
+    # Inputs every instance reads whole; only the owner of task 0 commits their offsets and
+    # what they cause (a dead letter).
+    broadcast: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,10 +115,30 @@ class ProcessorConfig:
     stuck_after: int = 3
     # Where operators' orders to skip a message are; by default beside the dead-letter topic.
     skips_topic: str | None = None
+    scale_out: ScaleOut | None = None
+    # Where a handler that keeps its state by partition (kept_state.py) keeps it, and how
+    # often the partitions that changed are written (and at every clean stop).
+    state_dir: Path | None = None
+    keep_state_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.scale_out is not None and self.tick_seconds is not None:
+            # Timers are not yet divided among instances: every one would fire them.
+            raise ValueError(f"{self.name}: a scaled-out processor cannot have timers (tick)")
 
     @property
     def skip_orders_topic(self) -> str:
         return self.skips_topic or skips_topic_of(self.deadletter_topic)
+
+    @property
+    def keyed_inputs(self) -> tuple[str, ...]:
+        """The inputs whose partitions instances share (all of them when not scaled out)."""
+        shared = self.scale_out.broadcast if self.scale_out is not None else ()
+        return tuple(topic for topic in self.inputs if topic not in shared)
+
+
+class _TasksChanged(Exception):
+    """The group dealt this instance other tasks: the run ends and the next takes them."""
 
 
 class OutputTooLarge(RuntimeError):
@@ -135,6 +184,18 @@ class Processor:
         self._current: Position | None = None
         self._first_output: Position | None = None
         self._first_uncommitted: Position | None = None
+        # Scaled out: the group membership (for the processor's life) and this run's tasks.
+        self._membership: Membership | None = None
+        if config.scale_out is not None:
+            self._membership = Membership(
+                kafka,
+                config.name,
+                config.keyed_inputs,
+                config.scale_out.instance,
+                config.scale_out.most_tasks,
+            )
+        self._assignment = TaskAssignment(1, frozenset({0}))
+        self._keeper: PartitionKeeper | None = None
 
     @property
     def _step_limit(self) -> float:
@@ -144,16 +205,41 @@ class Processor:
         self._stopping.set()
 
     async def run(self) -> None:
+        try:
+            await self._run_until_stopped()
+        finally:
+            if self._membership is not None:
+                await self._membership.leave()
+            self.status.running = False
+
+    async def _run_until_stopped(self) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
             try:
                 await self._run_once()
+            except _TasksChanged:
+                # No failure: the next run takes the new tasks at once.
+                log.info("tasks changed: rebuilding for the new ones", processor=self.config.name)
+                self.status.rebalances += 1
             except ProducerFenced:
-                log.error(
-                    "processor fenced by a newer instance; stopping", processor=self.config.name
-                )
-                self.status.last_error = "fenced by a newer instance"
-                return
+                if self._membership is None:
+                    log.error(
+                        "processor fenced by a newer instance; stopping",
+                        processor=self.config.name,
+                    )
+                    self.status.last_error = "fenced by a newer instance"
+                    return
+                # Another instance took one of this one's tasks: the group is dealing them
+                # again, or this one was given up for dead. Its next heartbeat says which; a
+                # run started before that only fences the other back, and is fenced in turn.
+                log.warning("task taken over by another instance", processor=self.config.name)
+                self.status.rebalances += 1
+                changed = self._membership.changed
+                await _first(changed, self._stopping, timeout=FENCED_WAIT_SECONDS)
+                if not changed.is_set():
+                    # The group said nothing: this member may be wedged (a client that lost the
+                    # broker), so a fresh one joins and is dealt its tasks anew.
+                    await self._membership.leave()
             except asyncio.CancelledError as error:
                 if _being_cancelled():
                     raise
@@ -167,7 +253,6 @@ class Processor:
                 backoff = min(backoff * 2, 15.0)
             else:
                 backoff = 1.0
-        self.status.running = False
 
     async def _restart_after(self, error: BaseException, backoff: float) -> None:
         self.status.last_error = f"{type(error).__name__}: {error}"
@@ -197,27 +282,46 @@ class Processor:
 
     async def _run_once(self) -> None:
         name = self.config.name
+        assignment = await self._take_tasks()
+        if assignment is None:
+            return
         handler = self._factory()
-        producer = make_producer(self._kafka, transactional_id=f"{name}.{self.config.instance}")
+        producers = {
+            task: make_producer(self._kafka, transactional_id=self._transactional_id(task))
+            for task in sorted(assignment.mine)
+        }
         consumer = make_consumer(self._kafka, group_id=name)
-        await producer.start()  # init_transactions: fences a zombie and aborts its open batch
         try:
+            # init_transactions: fences a zombie (or the task's previous owner) and aborts its
+            # open batch, before the committed offsets are read.
+            await asyncio.gather(*(producer.start() for producer in producers.values()))
             await consumer.start()
             try:
                 # Before the inputs are assigned: the same consumer reads the skip orders.
                 skips = await load_skip_book(consumer, self.config.skip_orders_topic, name)
                 if hasattr(handler, "bootstrap"):
-                    await handler.bootstrap(lambda: make_consumer(self._kafka, group_id=None))
+                    await handler.bootstrap(
+                        lambda: make_consumer(self._kafka, group_id=None),
+                        *(() if self._membership is None else (assignment,)),
+                    )
                 committed = await self._assign(consumer)
-                self._skipped, self._skip_orders = skips.done, skips.pending(committed)
+                self._keeper = await self._restore_kept(handler, consumer, committed)
+                self._skipped = skips.done
+                self._skip_orders = skips.pending(committed, self.config.inputs)
                 self._current = self._first_output = self._first_uncommitted = None
                 self.handler = handler
                 self.status.running, self.status.started_at = True, time.time()
                 self.status.caught_up, self.status.lag = False, {}
                 self.status.connected, self.status.waiting_since = True, None
+                self.status.partitions = [f"{tp.topic}/{tp.partition}" for tp in committed]
                 self._progress, self._ends, self._uncommitted = {}, {}, {}
                 self.status.replaying = any(committed.values())
-                log.info("processor started", processor=name, inputs=list(self.config.inputs))
+                log.info(
+                    "processor started",
+                    processor=name,
+                    inputs=list(self.config.inputs),
+                    **self._task_fields(),
+                )
                 watcher = asyncio.create_task(self._watch(consumer, list(committed)))
                 try:
                     while not self._stopping.is_set():
@@ -227,8 +331,12 @@ class Processor:
                                 f"broker unreachable for {self.config.reconnect_after_seconds:g} s:"
                                 " reconnecting with new clients"
                             )
-                        await self._step_within_limit(consumer, producer, handler, committed)
-                    await self._commit_uncommitted(producer)
+                        if self._membership is not None and self._membership.changed.is_set():
+                            raise _TasksChanged
+                        await self._step_within_limit(consumer, producers, handler, committed)
+                    await self._commit_uncommitted(producers)
+                    if self._keeper is not None and not self._uncommitted:
+                        self._keeper.keep(self._progress, due_only=False)
                 finally:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -237,12 +345,86 @@ class Processor:
                 await _stop_quietly(consumer)
         finally:
             self.status.running = False
-            await _stop_quietly(producer)
+            for producer in producers.values():
+                await _stop_quietly(producer)
+
+    async def _take_tasks(self) -> TaskAssignment | None:
+        """This run's tasks: every partition when not scaled out; else what the group dealt
+        this instance (None, after waiting, when it was dealt none: nothing to run)."""
+        if self._membership is None:
+            return self._assignment
+        if not self._membership.joined:
+            await self._membership.start()
+        await _first(self._membership.dealt, self._stopping)
+        if self._stopping.is_set():
+            return None
+        assignment = self._membership.assignment
+        assert assignment is not None
+        self._membership.changed.clear()
+        self._assignment = assignment
+        self.status.tasks, self.status.task_count = sorted(assignment.mine), assignment.tasks
+        if assignment.mine:
+            return assignment
+        # More instances than tasks: this one stands by, ready, until the group changes.
+        self.status.running = self.status.caught_up = self.status.connected = True
+        self.status.replaying, self.status.lag, self.status.partitions = False, {}, []
+        self.handler = None
+        log.info("no task for this instance: standing by", processor=self.config.name)
+        await _first(self._membership.changed, self._stopping)
+        return None
+
+    def _transactional_id(self, task: int) -> str:
+        if self._membership is None:
+            return f"{self.config.name}.{self.config.instance}"
+        # The task count is in the id: task 1 of 4 and task 1 of 8 hold other partitions.
+        return f"{self.config.name}.task-{task}-of-{self._assignment.tasks}"
+
+    def _task_fields(self) -> dict[str, object]:
+        if self._membership is None:
+            return {}
+        return {"tasks": sorted(self._assignment.mine), "task_count": self._assignment.tasks}
+
+    def _task_of(self, tp: TopicPartition) -> int | None:
+        """Whose transaction carries what a message of `tp` causes, and its offset: None for a
+        broadcast input on an instance without task 0 (another instance speaks for it)."""
+        scale_out = self.config.scale_out
+        if scale_out is None:
+            return 0
+        if tp.topic in scale_out.broadcast:
+            return 0 if 0 in self._assignment.mine else None
+        return int(tp.partition) % self._assignment.tasks
+
+    async def _restore_kept(
+        self,
+        handler: StreamHandler,
+        consumer: AIOKafkaConsumer,
+        committed: dict[TopicPartition, int],
+    ) -> PartitionKeeper | None:
+        """The state the files hold for this run's partitions, when the handler keeps it so:
+        those partitions then replay only what came after (kept_state.py)."""
+        directory = self.config.state_dir
+        if (
+            directory is None
+            or not self.config.replay_inputs
+            or not isinstance(handler, KeepsState)
+        ):
+            return None
+        keeper = PartitionKeeper(
+            directory, handler, self.config.keep_state_seconds, self.config.name
+        )
+        await keeper.restore(consumer, committed, lambda: make_consumer(self._kafka, group_id=None))
+        self.status.restored_partitions = keeper.restored
+        return keeper
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         partitions: list[TopicPartition] = []
+        keyed = self.config.keyed_inputs if self._membership is not None else ()
         for topic in self.config.inputs:
-            partitions += await partitions_of(consumer, topic)
+            partitions += [
+                tp
+                for tp in await partitions_of(consumer, topic)
+                if topic not in keyed or self._assignment.owns(tp.partition)
+            ]
         consumer.assign(partitions)
         committed: dict[TopicPartition, int] = {}
         beginning = await consumer.beginning_offsets(partitions)
@@ -258,7 +440,7 @@ class Processor:
     async def _step_within_limit(
         self,
         consumer: AIOKafkaConsumer,
-        producer: object,
+        producers: dict[int, Any],
         handler: StreamHandler,
         committed: dict[TopicPartition, int],
     ) -> None:
@@ -268,7 +450,7 @@ class Processor:
         limit = asyncio.timeout(self._step_limit)
         try:
             async with limit:
-                await self._step(consumer, producer, handler, committed)
+                await self._step(consumer, producers, handler, committed)
         except TimeoutError:
             if limit.expired():
                 raise TimeoutError(f"a step waited over {self._step_limit:g} s") from None
@@ -277,14 +459,15 @@ class Processor:
     async def _step(
         self,
         consumer: AIOKafkaConsumer,
-        producer: object,
+        producers: dict[int, Any],
         handler: StreamHandler,
         committed: dict[TopicPartition, int],
     ) -> None:
         batches = await consumer.getmany(timeout_ms=200, max_records=self.config.max_batch)
-        outputs: list[Outbound] = []
+        outputs: dict[int, list[Outbound]] = {}
         offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
+            task = self._task_of(tp)
             for record in records:
                 replaying = record.offset < committed[tp]
                 position = (tp.topic, tp.partition, record.offset)
@@ -305,16 +488,20 @@ class Processor:
                     self._current = position
                     produced = self._handle(handler, message, replaying)
                     self._current = None
-                if not replaying:
+                if not replaying and task is not None:
                     if produced and self._first_output is None:
                         self._first_output = position
                     self._first_uncommitted = self._first_uncommitted or position
-                    outputs.extend(produced)
+                    if produced:
+                        outputs.setdefault(task, []).extend(produced)
                     offsets[tp] = record.offset + 1
+            if self._keeper is not None:
+                self._keeper.handled(tp, records)
         positions = {tp: int(await consumer.position(tp)) for tp in committed}
         self.status.replaying = any(positions[tp] < committed[tp] for tp in committed)
-        if not self.status.replaying and self._tick_due():
-            outputs.extend(handler.tick(datetime.now(UTC)))
+        if not self.status.replaying and self._tick_due():  # never scaled out: one task, 0
+            if ticked := list(handler.tick(datetime.now(UTC))):
+                outputs.setdefault(0, []).extend(ticked)
         self._uncommitted.update(offsets)
         # Offsets alone can wait: a message that caused nothing, handled again after a restart,
         # causes nothing again (handlers are deterministic), so committing them later loses and
@@ -323,20 +510,22 @@ class Processor:
             self.config.idle_commit_seconds
         )
         if outputs or (self._uncommitted and quiet):
-            await self._commit(producer, outputs, self._uncommitted)
+            await self._commit(producers, outputs, self._uncommitted)
             self._uncommitted, self._committed_at = {}, time.monotonic()
             self._first_output = self._first_uncommitted = None
+        if self._keeper is not None and not self._uncommitted and not self.status.replaying:
+            self._keeper.keep(positions)  # everything handled is committed: the state is too
         if batches:
             self.status.last_progress_at = time.time()
             metrics.LAST_PROGRESS.labels(self.config.name).set(self.status.last_progress_at)
         self._update_lag(consumer, positions)
 
-    async def _commit_uncommitted(self, producer: object) -> None:
+    async def _commit_uncommitted(self, producers: dict[int, Any]) -> None:
         """On a clean stop: what was consumed is committed, so a restart starts after it."""
         if not self._uncommitted:
             return
         try:
-            await self._commit(producer, [], self._uncommitted)
+            await self._commit(producers, {}, self._uncommitted)
             self._uncommitted = {}
         except Exception as error:  # noqa: BLE001 - stopping anyway; a restart re-reads them
             log.warning(
@@ -368,6 +557,8 @@ class Processor:
             produced = [dead_letter(message, name, reason, self.config.deadletter_topic)]
         elif not replaying:
             _check_sizes(produced)
+        if replaying:
+            self.status.replayed += 1
         if not replaying:
             self._metrics.processing.observe(time.perf_counter() - started)
             self.status.consumed += 1
@@ -386,7 +577,33 @@ class Processor:
         return produced
 
     async def _commit(
-        self, producer: object, outputs: list[Outbound], offsets: dict[TopicPartition, int]
+        self,
+        producers: dict[int, Any],
+        outputs: dict[int, list[Outbound]],
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        """One transaction per task with something to commit, side by side; a task whose
+        transaction fails fails the run (the others' commits stand: each is whole)."""
+        by_task: dict[int, dict[TopicPartition, int]] = {}
+        for tp, offset in offsets.items():
+            task = self._task_of(tp)
+            if task is not None:
+                by_task.setdefault(task, {})[tp] = offset
+        tasks = sorted(set(by_task) | set(outputs))
+        results = await asyncio.gather(
+            *(
+                self._commit_task(producers[t], outputs.get(t, []), by_task.get(t, {}))
+                for t in tasks
+            ),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            # Fencing first: it says another instance has the task, which the run must learn.
+            raise next((f for f in failures if isinstance(f, ProducerFenced)), failures[0])
+
+    async def _commit_task(
+        self, producer: Any, outputs: list[Outbound], offsets: dict[TopicPartition, int]
     ) -> None:
         started = time.perf_counter()
         # The broker aborts a transaction older than its timeout, and aiokafka can wait forever
@@ -397,22 +614,20 @@ class Processor:
             async with asyncio.timeout(limit):
                 # Inside the limit: it waits for a producer id, which a producer that lost its
                 # own across a broker restart may never get back.
-                await producer.begin_transaction()  # type: ignore[attr-defined]
+                await producer.begin_transaction()
                 # Offsets first: an output, once written, holds back what read_committed
                 # consumers of its partition see (the last stable offset) until the commit,
                 # so it is written as late as the transaction allows (make bench: -12 % p50).
                 if offsets:
-                    await producer.send_offsets_to_transaction(  # type: ignore[attr-defined]
-                        offsets, self.config.name
-                    )
+                    await producer.send_offsets_to_transaction(offsets, self.config.name)
                 for out in outputs:
-                    await producer.send(  # type: ignore[attr-defined]
+                    await producer.send(
                         out.topic, out.value, key=out.key, headers=list(out.headers) or None
                     )
-                await producer.commit_transaction()  # type: ignore[attr-defined]
+                await producer.commit_transaction()
         except BaseException as error:
             with contextlib.suppress(Exception):  # the restart's fencing aborts it anyway
-                await asyncio.wait_for(producer.abort_transaction(), timeout=10)  # type: ignore[attr-defined]
+                await asyncio.wait_for(producer.abort_transaction(), timeout=10)
             if isinstance(error, TimeoutError):
                 raise TimeoutError(f"transaction not committed within {limit:g} s") from error
             raise
@@ -557,6 +772,16 @@ def _check_sizes(produced: list[Outbound]) -> None:
                 f"{record_bytes(out.key, out.value)} bytes, over the limit of "
                 f"{PRODUCER_MAX_REQUEST_BYTES}"
             )
+
+
+async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:
+    """Until one of `events` is set (or `timeout` seconds have passed)."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _being_cancelled() -> bool:

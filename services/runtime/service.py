@@ -18,7 +18,7 @@ from contracts.topics import TopicNames
 from services.runtime.auth import TokenStore
 from services.runtime.http import install_common_routes
 from services.runtime.logging import configure_logging, get_logger
-from services.runtime.processor import Processor, ProcessorConfig, StreamHandler
+from services.runtime.processor import Processor, ProcessorConfig, ScaleOut, StreamHandler
 from services.runtime.settings import (
     KafkaSettings,
     ServiceSettings,
@@ -52,8 +52,11 @@ def processor_service(
     *,
     replay_inputs: bool = True,
     tick_seconds: float | None = None,
+    scale_out: ScaleOut | None = None,
+    state_dir: Path | None = None,
 ) -> ServiceParts:
-    """A service that is one stream processor plus /healthz and /metrics."""
+    """A service that is one stream processor plus /healthz and /metrics; one of several
+    instances sharing its partitions when `scale_out` says how."""
     processor = Processor(
         ProcessorConfig(
             name=f"{topics.namespace}{name}",
@@ -61,6 +64,9 @@ def processor_service(
             deadletter_topic=topics.deadletter,
             replay_inputs=replay_inputs,
             tick_seconds=tick_seconds,
+            instance=scale_out.instance if scale_out is not None else "0",
+            scale_out=scale_out,
+            state_dir=state_dir,
         ),
         handler_factory,
         kafka,
@@ -70,12 +76,17 @@ def processor_service(
     return ServiceParts(app, [processor])
 
 
+def scale_out(settings: ServiceSettings, broadcast: tuple[str, ...] = ()) -> ScaleOut:
+    """This instance's part in sharing a processor's work, from its settings."""
+    return ScaleOut(settings.instance, settings.scale_out_tasks, broadcast)
+
+
 def serve(name: str, default_port: int, build: Builder) -> None:
     """The whole of a service's `__main__`: settings from the environment, build, run."""
     kafka, settings = KafkaSettings(), service_settings(name, default_port)
     parts = build(kafka, TopicNames(TopicSettings().namespace), settings)
     with _profiled(os.environ.get("ASSIST_PROFILE")):
-        asyncio.run(
+        ended_alone = asyncio.run(
             run_service(
                 name,
                 settings,
@@ -87,6 +98,9 @@ def serve(name: str, default_port: int, build: Builder) -> None:
                 parts.on_stop,
             )
         )
+    if ended_alone:
+        # Its supervisor (Compose, systemd, Kubernetes) starts it again, with fresh clients.
+        raise SystemExit(1)
 
 
 # A service keeps its state (every household it knows) in memory for good, and each full pass
@@ -127,17 +141,22 @@ def _profiled(path: str | None) -> Iterator[None]:
         )
 
 
-def _report_end(task: asyncio.Future[None], stopping: asyncio.Event) -> None:
+def _report_end(
+    task: asyncio.Future[None], stopping: asyncio.Event, ended_alone: list[str]
+) -> None:
     """A processor's task ends on its own only when a newer instance fenced it, or on a bug:
-    either way an operator must see it (its /healthz says "down" from then on)."""
+    either way the service stops, and exits with status 1 for its supervisor to restart it."""
     if stopping.is_set():
         return
     error = None if task.cancelled() else task.exception()
+    name = task.get_name() if isinstance(task, asyncio.Task) else str(task)
     get_logger().error(
-        "processor ended while the service runs",
-        task=task.get_name() if isinstance(task, asyncio.Task) else str(task),
+        "processor ended while the service runs: stopping the service",
+        task=name,
         error=f"{type(error).__name__}: {error}" if error else None,
     )
+    ended_alone.append(name)
+    stopping.set()
 
 
 async def run_service(
@@ -149,8 +168,9 @@ async def run_service(
     background: Sequence[Callable[[], Awaitable[None]]] = (),
     on_start: Callable[[], Awaitable[None]] | None = None,
     on_stop: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Start everything, then wait for SIGTERM/SIGINT and stop in order."""
+) -> bool:
+    """Start everything, then wait for SIGTERM/SIGINT and stop in order. True when it stopped
+    because a processor ended on its own (fenced by a newer copy of itself, or a bug)."""
     configure_logging(name, settings.log_format, settings.log_level)
     log = get_logger()
     app.state.stall_seconds = settings.stall_seconds  # read by /healthz (runtime/http.py)
@@ -180,8 +200,9 @@ async def run_service(
     tasks: list[asyncio.Future[None]] = [
         asyncio.create_task(p.run(), name=p.config.name) for p in processors
     ]
+    ended_alone: list[str] = []
     for task in tasks:
-        task.add_done_callback(lambda ended: _report_end(ended, stop))
+        task.add_done_callback(lambda ended: _report_end(ended, stop, ended_alone))
     tasks += [asyncio.ensure_future(job()) for job in (*background, _freeze_long_lived)]
     serving = asyncio.create_task(server.serve(), name="http")
     log.info(
@@ -203,4 +224,5 @@ async def run_service(
         await asyncio.wait_for(serving, timeout=5)
     if on_stop:
         await on_stop()
-    log.info("service stopped")
+    log.info("service stopped", **({"because": ended_alone} if ended_alone else {}))
+    return bool(ended_alone)

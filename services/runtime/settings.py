@@ -118,7 +118,12 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("var")
     # File of bearer tokens (local set-up); production passes ASSIST_TOKENS_FILE from a secret.
     tokens_file: Path | None = None
+    # This instance's name among the instances of its service: a scaled-out processor's tasks
+    # are dealt in the order of the names, so each must be unique and kept across restarts.
     instance: str = "0"
+    # The most tasks a scaled-out processor's partitions are grouped into, so the most of its
+    # instances that can share the work (services/runtime/partition_tasks.py).
+    scale_out_tasks: int = Field(default=8, ge=1)
     # How often feedback looks for referrals past their due date.
     overdue_check_seconds: float = Field(default=5.0, gt=0)
     # /healthz reports a processor stalled when its input has waited this long with no progress.

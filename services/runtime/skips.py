@@ -19,6 +19,7 @@ A stuck processor restarts every few seconds, so an order takes effect within on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -64,14 +65,19 @@ class SkipBook:
         else:
             self.done.add(position)
 
-    def pending(self, committed: dict[TopicPartition, int]) -> dict[Position, SkipOrdered]:
+    def pending(
+        self, committed: dict[TopicPartition, int], inputs: Collection[str] = ()
+    ) -> dict[Position, SkipOrdered]:
         """Orders still to carry out: not done, at or after the committed input offsets. Orders
-        for positions already handled are stale (see the module's docstring)."""
+        for positions already handled are stale (see the module's docstring); an order for a
+        partition of `inputs` that this run does not read is another instance's."""
         found: dict[Position, SkipOrdered] = {}
         for position, order in self.ordered.items():
             if position in self.done:
                 continue
             at = committed.get(TopicPartition(position[0], position[1]))
+            if at is None and position[0] in inputs:
+                continue
             if at is None:
                 log.warning("skip order for a topic this processor does not read", **_fields(order))
             elif position[2] < at:

@@ -38,6 +38,16 @@ class ProcessorStatus:
     # The input position where the last `stuck_after` runs failed in a row, and why (stuck.py):
     # the processor meets that message again at every restart until an operator skips it.
     stuck: StuckAt | None = None
+    # The input partitions this run reads ("topic/partition"); scaled out, the tasks this
+    # instance owns of how many, and how often its tasks changed (each change rebuilds state).
+    partitions: list[str] = field(default_factory=list)
+    tasks: list[int] | None = None
+    task_count: int | None = None
+    rebalances: int = 0
+    # Records handled again to rebuild state (outputs discarded), and input partitions whose
+    # state came from local disk instead (kept_state.py), since the service started.
+    replayed: int = 0
+    restored_partitions: int = 0
 
     @property
     def total_lag(self) -> int:

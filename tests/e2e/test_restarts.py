@@ -1,22 +1,32 @@
-"""A restart (kill -9) of any one service in the middle of the loop loses and duplicates nothing."""
+"""A restart (kill -9) of any one service in the middle of the loop loses and duplicates nothing,
+with two instances of every processor that scales out (the first of the pair is killed)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from households import DIBAO_FAMILY_REFERRALS, dibao_family
 from support.kafka_io import read_documents
-from support.system import System, of_type
+from support.system import System, of_type, running_system
 
-from deploy.local.stack import LOOP_SERVICES
+from deploy.local.stack import LOOP_SERVICES, SCALED_OUT
 from events.chain import verify_chain
 
 HOUSEHOLDS = 8
+
+
+@pytest.fixture(scope="module")
+def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The loop with two instances of each processor that scales out."""
+    workdir = tmp_path_factory.mktemp("system")
+    with running_system(kafka_bootstrap, workdir, paired=SCALED_OUT) as running:
+        yield running
 
 
 def apply_with_retries(system: System, body: dict[str, Any], key: str) -> str:
@@ -48,6 +58,14 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
             process.start()
         households.append(apply_with_retries(system, dibao_family(), f"{service}-{n}"))
     process.wait_healthy(timeout=90)
+    if service in SCALED_OUT:  # the pair shares the tasks again, each with some
+        pair = (process, system.partners[service])
+
+        async def shared() -> bool:
+            owned = [_tasks(system, p) for p in pair]
+            return all(owned) and sorted(t for tasks in owned for t in tasks) == [0, 1, 2]
+
+        await system.wait_until(shared, f"the two {service} instances sharing the tasks")
 
     async def complete() -> list[dict[str, Any]] | None:
         documents = await read_documents(system.kafka, system.topics.chain)
@@ -92,6 +110,12 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
     delivered = await delivered_to_departments()
     assert len(delivered) == 4 * HOUSEHOLDS
     assert set(delivered.values()) == {1}, "a department received a referral twice"
+
+
+def _tasks(system: System, process: Any) -> list[int]:
+    report = httpx.get(f"{process.url}/healthz", headers=system.headers("operator"), timeout=5)
+    (processor,) = report.json()["processors"]
+    return list(processor["tasks"] or [])
 
 
 async def _at_least(counting: Any, total: int) -> bool:

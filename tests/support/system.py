@@ -6,9 +6,12 @@ Tests talk to it only as its users do: over HTTP with bearer tokens, and by read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
-from collections.abc import Callable
+import shutil
+import uuid
+from collections.abc import Callable, Collection, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,29 @@ from deploy.local.tokens import ensure_tokens, role_tokens, token_of
 from events.identity import make_resident_id
 from services.chainwriter.signing_key import ensure_writer_key
 from services.runtime.pseudonym import ensure_key_file
-from services.runtime.settings import KafkaSettings
+from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.topic_admin import ensure_topics
 from support.kafka_io import read_documents
+from support.logins import logins_of
 from support.processes import ServiceProcess
 
 _serial = itertools.count(1)
+
+
+@contextlib.contextmanager
+def running_system(
+    kafka_bootstrap: str, workdir: Path, paired: Collection[str] = ()
+) -> Iterator[System]:
+    """The whole system on topics of its own (3 partitions each), until the block ends."""
+    kafka = logins_of(kafka_bootstrap).admin
+    topics = TopicNames(f"e{uuid.uuid4().hex[:10]}.")
+    asyncio.run(ensure_topics(kafka, TopicSettings(namespace=topics.namespace, partitions=3)))
+    running = System(kafka, topics, workdir, paired)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 def new_person(birth: date, region: str = "330100") -> str:
@@ -36,7 +57,15 @@ def new_person(birth: date, region: str = "330100") -> str:
 
 
 class System:
-    def __init__(self, kafka: KafkaSettings, topics: TopicNames, workdir: Path) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: TopicNames,
+        workdir: Path,
+        paired: Collection[str] = (),
+    ) -> None:
+        """Every service of the loop, once; a second instance of each service in `paired`
+        (`partners`), sharing its processor's partitions with the first."""
         self.kafka = kafka
         self.topics = topics
         self.tokens_file = ensure_tokens(workdir / "tokens.json")
@@ -56,16 +85,30 @@ class System:
             "ASSIST_CLOCK": "manual",
         }
         self.services = {name: ServiceProcess(name, env, workdir) for name in LOOP_SERVICES}
+        self.partners = {name: self._partner(name, env, workdir) for name in paired}
+
+    @staticmethod
+    def _partner(name: str, env: dict[str, str], workdir: Path) -> ServiceProcess:
+        """Instance "1" of `name`: a data directory of its own, with the chain writer's key
+        that every instance shares (a deployment mounts the one secret into each)."""
+        data = workdir / "instance-1" / "data"
+        shutil.copytree(workdir / "data" / "chainwriter", data / "chainwriter", dirs_exist_ok=True)
+        own = env | {"ASSIST_INSTANCE": "1", "ASSIST_DATA_DIR": str(data)}
+        return ServiceProcess(name, own, workdir / "instance-1")
+
+    @property
+    def processes(self) -> list[ServiceProcess]:
+        return [*self.services.values(), *self.partners.values()]
 
     def start(self) -> System:
-        for service in self.services.values():
+        for service in self.processes:
             service.start()
-        for service in self.services.values():
+        for service in self.processes:
             service.wait_healthy(timeout=90)
         return self
 
     def stop(self) -> None:
-        for service in self.services.values():
+        for service in self.processes:
             service.stop()
 
     def url(self, service: str) -> str:

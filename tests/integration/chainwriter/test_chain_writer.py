@@ -4,49 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.factories import application_event
+from support.chains import (
+    assert_gap_free_and_linked,
+    by_household,
+    messages,
+    produce_in_slices,
+    workload,
+)
 from support.kafka_io import produce, read_all, read_documents, wait_for_documents
 from support.processes import ServiceProcess
 from support.processors import running_writer
 
 from contracts.topics import TopicNames
-from events.chain import verify_chain
 from events.envelope import Envelope
 from services.chainwriter.writer import ChainWriter
 from services.runtime.deadletter import original_value, read_dead_letter
 from services.runtime.peek import EVENT_TYPE_HEADER
 from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings
-
-
-def workload(count: int = 1000, households: int = 50, seed: int = 7) -> list[Envelope]:
-    rng = random.Random(seed)
-    return [application_event(f"HH-{rng.randrange(households):03d}", n) for n in range(count)]
-
-
-def messages(events: list[Envelope]) -> list[tuple[bytes | None, bytes]]:
-    return [(e.key, e.to_bytes()) for e in events]
-
-
-def by_household(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for document in documents:
-        chains[document["household_id"]].append(document)
-    return chains
-
-
-def assert_gap_free_and_linked(documents: list[dict[str, Any]], events: list[Envelope]) -> None:
-    chains = by_household(documents)
-    assert sum(len(c) for c in chains.values()) == len({e.event_id for e in events})
-    for household, chain in chains.items():
-        assert [d["sequence"] for d in chain] == list(range(1, len(chain) + 1)), household
-        assert verify_chain(chain).valid, household
 
 
 async def wait_consumed(processor: Processor, count: int, timeout: float = 60) -> None:
@@ -105,14 +84,6 @@ async def test_garbage_goes_to_dead_letters_and_later_events_still_chain(
     assert {original_value(d) for d in letters} == {value for _, value in garbage}
     reasons = " | ".join(d["reason"] for d in letters)
     assert "not JSON" in reasons and "event_type: unknown event type 'Nope'" in reasons
-
-
-async def produce_in_slices(
-    kafka: KafkaSettings, topic: str, events: list[Any], size: int = 50, pause: float = 0.2
-) -> None:
-    for start in range(0, len(events), size):
-        await produce(kafka, topic, messages(events[start : start + size]))
-        await asyncio.sleep(pause)
 
 
 def _bytes(document: dict[str, Any]) -> bytes:

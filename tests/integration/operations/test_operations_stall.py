@@ -28,11 +28,14 @@ class CommitHangs(Processor):
         self.released = asyncio.Event()
 
     async def _commit(
-        self, producer: object, outputs: list[Outbound], offsets: dict[object, int]
+        self,
+        producers: dict[int, object],
+        outputs: dict[int, list[Outbound]],
+        offsets: dict[object, int],
     ) -> None:
         if self.hold.is_set():
             await self.released.wait()
-        await super()._commit(producer, outputs, offsets)  # type: ignore[arg-type]
+        await super()._commit(producers, outputs, offsets)  # type: ignore[arg-type]
 
 
 async def test_a_stalled_processor_is_reported_and_recovers(

@@ -76,3 +76,17 @@ def test_efficiency_and_topic_throughput_are_judged_against_their_goals() -> Non
     assert not found["loop via topic"]["met"]
     efficiency = found["loop efficiency (its reads and writes vs the fastest raw clients')"]
     assert efficiency["value"] == "55.0%" and efficiency["met"]
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(0.93, True), (0.62, False)])
+def test_two_instances_each_are_judged_against_one(ratio: float, met: bool) -> None:
+    results = {
+        "loop_kafka": {"households_per_second": 400.0, "ratio_to_baseline": 0.06},
+        "loop_kafka_paired": {
+            "households_per_second": 400.0 * ratio,
+            "ratio_to_one_instance": ratio,
+        },
+    }
+    name = "loop via topic, two instances of each processor that scales out / one instance"
+    paired = {t["name"]: t for t in targets(results)}[name]
+    assert paired["value"] == f"{ratio:.0%}" and paired["met"] is met

@@ -74,7 +74,7 @@ async def test_an_ordered_message_is_dead_lettered_and_recorded_with_its_offset(
     p._failures._at = (TP.topic, 2, 17)
     consumer = FakeConsumer({16: b"a", 17: b"poison", 18: b"b"})
 
-    await p._step(consumer, producer, handler, {TP: 16})  # type: ignore[arg-type]
+    await p._step(consumer, {0: producer}, handler, {TP: 16})  # type: ignore[arg-type]
 
     assert handler.seen == [16, 18]  # never handed the skipped message
     assert producer.committed == 1 and producer.offsets == {TP: 19}
@@ -100,6 +100,6 @@ async def test_a_message_skipped_before_is_not_folded_when_the_state_is_replayed
     p, handler, producer = processor(), Echo(), FakeProducer()
     p._skipped = {(TP.topic, 2, 5)}
     consumer = FakeConsumer({4: b"a", 5: b"poison", 6: b"b", 10: b"c"})
-    await p._step(consumer, producer, handler, {TP: 10})  # type: ignore[arg-type]
+    await p._step(consumer, {0: producer}, handler, {TP: 10})  # type: ignore[arg-type]
     assert handler.seen == [4, 6, 10]
     assert producer.sent == [("out", b"c")]  # what replay caused is discarded, as always

@@ -109,7 +109,7 @@ async def test_an_output_no_record_may_hold_fails_the_run_at_its_input() -> None
     consumer = FakeConsumer({16: b"fine", 17: b"double" + b"x" * (MAX_MESSAGE_BYTES // 2 + 1000)})
     producer = FakeProducer()
     with pytest.raises(OutputTooLarge, match="over the limit"):
-        await p._step(consumer, producer, handler, {TP: 16})  # type: ignore[arg-type]
+        await p._step(consumer, {0: producer}, handler, {TP: 16})  # type: ignore[arg-type]
     assert producer.committed == 0  # nothing of the batch is written
     assert p._current == AT
     await p._restart_after(OutputTooLarge("x"), backoff=0)

@@ -1,0 +1,38 @@
+"""A processor's kept state files: what they cover, and when they are not used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.runtime.kept_state import Kept, StateFiles, record_digest
+
+
+def test_a_file_gives_back_what_was_kept(tmp_path: Path) -> None:
+    files = StateFiles(tmp_path, schema="s1")
+    kept = Kept(offset=42, last_offset=40, last_digest=record_digest(b"k", b"v"), data=b"{}")
+    files.write("t.assist.chain", 3, kept)
+    assert files.read("t.assist.chain", 3) == kept
+    assert files.read("t.assist.chain", 4) is None  # no file
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_file_of_another_shape_topic_or_partition_is_not_used(tmp_path: Path) -> None:
+    StateFiles(tmp_path, schema="s1").write("a", 0, Kept(1, 0, "d", b"x"))
+    assert StateFiles(tmp_path, schema="s2").read("a", 0) is None
+    (tmp_path / "a-0.state").rename(tmp_path / "b-0.state")
+    assert StateFiles(tmp_path, schema="s1").read("b", 0) is None
+
+
+def test_a_damaged_file_is_not_used(tmp_path: Path) -> None:
+    files = StateFiles(tmp_path, schema="s1")
+    files.write("a", 0, Kept(1, 0, "d", b'{"HH-1": {}}'))
+    path = files.path("a", 0)
+    path.write_bytes(path.read_bytes()[:-3])  # cut short
+    assert files.read("a", 0) is None
+    path.write_bytes(b"not a header")
+    assert files.read("a", 0) is None
+
+
+def test_a_digest_tells_key_and_value_apart() -> None:
+    assert record_digest(b"ab", b"c") != record_digest(b"a", b"bc")
+    assert record_digest(None, b"v") == record_digest(b"", b"v")
