@@ -13,6 +13,7 @@ offsets (written by a bug) makes the start replay the partition from its beginni
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -150,13 +151,15 @@ class PartitionKeeper:
         taken in and the consumer moved past what the file covers."""
         mine = [tp for tp in committed if tp.topic == self.handler.state_topic]
         found = {tp: kept for tp in mine if (kept := self.files.read(tp.topic, tp.partition))}
-        if not found:
-            return
-        reader = new_consumer()
-        await reader.start()
+        reader: AIOKafkaConsumer | None = None
         try:
             for tp, kept in found.items():
-                why = await _mismatch(reader, tp, kept, committed[tp])
+                why = _past_committed(kept, committed[tp])
+                if why is None:
+                    if reader is None:
+                        reader = new_consumer()
+                        await reader.start()
+                    why = await _record_differs(reader, tp, kept)
                 if why is not None:
                     log.warning(
                         "kept state not used: replaying the partition",
@@ -170,13 +173,16 @@ class PartitionKeeper:
                 self._last[tp] = (kept.last_offset, kept.last_digest)
                 self.restored += 1
         finally:
-            await reader.stop()
-        log.info(
-            "kept state restored",
-            processor=self.processor,
-            partitions=self.restored,
-            of=len(mine),
-        )
+            if reader is not None:
+                await asyncio.sleep(0)  # aiokafka: a task it started must run before its stop
+                await reader.stop()
+        if found:
+            log.info(
+                "kept state restored",
+                processor=self.processor,
+                partitions=self.restored,
+                of=len(mine),
+            )
 
     def handled(self, tp: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         if tp.topic == self.handler.state_topic and records:
@@ -203,12 +209,16 @@ class PartitionKeeper:
             log.info("state kept on disk", processor=self.processor, partitions=written)
 
 
-async def _mismatch(
-    reader: AIOKafkaConsumer, tp: TopicPartition, kept: Kept, committed: int
-) -> str | None:
-    """Why the file cannot be used (None: it can)."""
-    if kept.offset > committed:
-        return f"it covers up to offset {kept.offset}, past the committed {committed}"
+def _past_committed(kept: Kept, committed: int) -> str | None:
+    """A file covers only committed records: one covering more was not written by this code.
+    (Its offset may be past the committed one by the transaction's marker alone.)"""
+    if kept.last_offset >= committed:
+        return f"it covers the record at offset {kept.last_offset}, not committed ({committed})"
+    return None
+
+
+async def _record_differs(reader: AIOKafkaConsumer, tp: TopicPartition, kept: Kept) -> str | None:
+    """Why the last record the file covers is not the one at its offset (None: it is)."""
     reader.assign([tp])
     reader.seek(tp, kept.last_offset)
     batch = await reader.getmany(tp, timeout_ms=10_000, max_records=1)

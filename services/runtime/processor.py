@@ -85,7 +85,7 @@ class ScaleOut:
     """How a processor shares its work with other instances of itself."""
 
     instance: str  # this instance's name: tasks are dealt in the order of the names
-    most_tasks: int = 8  # the most instances that can share the work (partition_tasks.py)
+    most_tasks: int = 4  # the most instances that can share the work (partition_tasks.py)
     # Inputs every instance reads whole; only the owner of task 0 commits their offsets and
     # what they cause (a dead letter).
     broadcast: tuple[str, ...] = ()

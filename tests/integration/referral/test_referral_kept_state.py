@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
-from support.kafka_io import produce, read_documents, wait_for_documents
+from support.kafka_io import read_documents, wait_for_documents
 from support.loop import Loop, application, dibao_members
 from support.processors import running
 
 from contracts.topics import TopicNames
 from services.referral.bootstrap import build
+from services.runtime.kafka import make_producer
 from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
@@ -25,6 +27,20 @@ def chain_records(households: range) -> list[tuple[bytes, bytes]]:
     return [
         (json.loads(value)["household_id"].encode(), value) for value in loop.log[loop.topics.chain]
     ]
+
+
+async def chain_in_transactions(kafka: KafkaSettings, topic: str, records: list[Any]) -> None:
+    """As the chain writer writes: in transactions, so each partition holds their markers too
+    (a consumer's position after the last record is past the offset committed for it)."""
+    producer = make_producer(kafka, transactional_id=f"{topic}.test-writer")
+    await producer.start()
+    try:
+        for start in range(0, len(records), 20):
+            async with producer.transaction():
+                for key, value in records[start : start + 20]:
+                    await producer.send(topic, value, key=key)
+    finally:
+        await producer.stop()
 
 
 def referral(kafka: KafkaSettings, topics: TopicNames, data_dir: Path) -> Processor:
@@ -51,14 +67,14 @@ async def test_a_start_restores_the_households_and_replays_only_the_chains_tail(
     kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
 ) -> None:
     first, later = chain_records(range(8)), chain_records(range(8, 12))
-    await produce(kafka, topics.chain, first)
+    await chain_in_transactions(kafka, topics.chain, first)
     async with running(referral(kafka, topics, tmp_path)) as one:
         await wait_for_documents(kafka, topics.events, 8 * 4)
         await until_ready(one)
     kept = sorted((tmp_path / "referral" / "state").glob(f"{topics.chain}-*.state"))
     assert kept, "no state kept at a clean stop"
 
-    await produce(kafka, topics.chain, later)
+    await chain_in_transactions(kafka, topics.chain, later)
     async with running(referral(kafka, topics, tmp_path)) as two:
         await wait_for_documents(kafka, topics.events, 12 * 4)
         await until_ready(two)
