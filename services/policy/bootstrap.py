@@ -33,6 +33,8 @@ def build(
             inputs=(topics.policy, topics.chain, topics.clock),
             deadletter_topic=topics.deadletter,
             replay_inputs=True,
+            # Its households, by partition of the chain: a start replays only what came after.
+            state_dir=settings.data_dir / "policy" / "state",
         ),
         lambda: PolicyHandler(topics, clock),
         kafka,

@@ -1,6 +1,8 @@
 """The policy service's processor: versions from `assist.policy`, the system's time from
 `assist.clock`, and every open household from `assist.chain`. It emits nothing: proposals and
-decisions are published by the HTTP routes, and the impact reads this state.
+decisions are published by the HTTP routes, and the impact reads this state. The households
+are kept on local disk by partition of the chain (services/runtime/kept_state.py): a start
+reads the versions and the clock whole, and of the chain only what came after its files.
 """
 
 from __future__ import annotations
@@ -24,6 +26,21 @@ class PolicyHandler:
         self.versions = PolicyVersions()
         self.households = HouseholdIndex(topics, lambda: self.versions.book)
         self._chain_positions: dict[int, int] = {}
+        self.state_schema = self.households.state_schema
+
+    @property
+    def state_topic(self) -> str:
+        return self.topics.chain
+
+    def dump_partition(self, partition: int) -> bytes:
+        position = self._chain_positions.get(partition, -1)
+        return str(position).encode() + b"\n" + self.households.dump_partition(partition)
+
+    def load_partition(self, partition: int, data: bytes) -> None:
+        position, _, households = data.partition(b"\n")
+        if int(position) >= 0:
+            self._chain_positions[partition] = int(position)
+        self.households.load_partition(partition, households)
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.topic == self.topics.chain:

@@ -10,7 +10,12 @@ places that know that handler.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Callable
+from datetime import date
+
+from pydantic import TypeAdapter
 
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
@@ -18,6 +23,7 @@ from events.envelope import Envelope
 from events.household import HouseholdIdentified
 from events.schedule import HouseholdClosed
 from events.types import EventType
+from services.classification.domain.facts import HouseholdFacts
 from services.classification.translation import facts_from_identified
 from services.policy.domain.impact import HouseholdSnapshot
 from services.policy.domain.referrals import ReferralState
@@ -45,6 +51,28 @@ def _referral_state(referrals: ReferralHandler, household_id: str) -> ReferralSt
     return ReferralState.of(household.open_by_program, household.answered)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Kept:
+    """One open household as kept on disk: its referrals come from referral's own state."""
+
+    region_code: str
+    evaluated_on: date
+    facts: HouseholdFacts
+
+
+@dataclasses.dataclass(frozen=True)
+class _KeptPartition:
+    open: dict[str, _Kept]
+    closed: list[str]
+
+
+_PARTITION = TypeAdapter(_KeptPartition)
+# Changes with the shape of what is kept (referral's part has its own).
+PARTITION_SCHEMA = hashlib.sha256(
+    json.dumps(_PARTITION.json_schema(), sort_keys=True).encode()
+).hexdigest()[:16]
+
+
 class HouseholdIndex:
     """The open households of the chain, each a frozen snapshot replaced on every change."""
 
@@ -53,6 +81,39 @@ class HouseholdIndex:
         self._referrals = _referral_handler(topics)
         self.open: dict[str, HouseholdSnapshot] = {}
         self.closed: set[str] = set()  # for good, as referral and identification hold them
+        self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
+
+    @property
+    def state_schema(self) -> str:
+        return f"{PARTITION_SCHEMA}-{self._referrals.state_schema}"
+
+    def dump_partition(self, partition: int) -> bytes:
+        """This partition's households, as the policy service keeps them on disk."""
+        mine = sorted(self._of_partition.get(partition, ()))
+        kept = _KeptPartition(
+            {
+                h: _Kept(s.region_code, s.evaluated_on, s.facts)
+                for h in mine
+                if (s := self.open.get(h)) is not None
+            },
+            [h for h in mine if h in self.closed],
+        )
+        return _PARTITION.dump_json(kept) + b"\n" + self._referrals.dump_partition(partition)
+
+    def load_partition(self, partition: int, data: bytes) -> None:
+        own, _, referrals = data.partition(b"\n")
+        self._referrals.load_partition(partition, referrals)
+        kept = _PARTITION.validate_json(own)
+        for household_id, household in kept.open.items():
+            self.open[household_id] = HouseholdSnapshot(
+                household_id=household_id,
+                region_code=household.region_code,
+                evaluated_on=household.evaluated_on,
+                facts=household.facts,
+                referrals=_referral_state(self._referrals, household_id),
+            )
+        self.closed.update(kept.closed)
+        self._of_partition.setdefault(partition, set()).update(kept.open, kept.closed)
 
     def fold_policy(self, message: Inbound) -> None:
         """A message of `assist.policy`, for referral's own fold of the versions."""
@@ -62,6 +123,8 @@ class HouseholdIndex:
         """A message of `assist.chain`."""
         self._feed_referrals(message)
         household_id = message.key.decode() if message.key else None
+        if household_id is not None:
+            self._of_partition.setdefault(message.partition, set()).add(household_id)
         if message.event_type in _FOLDED:
             try:
                 event = decode_event(message.value)

@@ -95,7 +95,8 @@ class ReferralHandler:
         # The shipped standards (or the book given) plus every version approved on the topic.
         self.versions = PolicyVersions() if policy is None else PolicyVersions(book=policy)
         self.households: dict[str, Household] = {}
-        self._partition_of: dict[str, int] = {}  # household -> its partition of the chain
+        # The households of each partition of the chain, for its file (kept_state.py).
+        self._of_partition: dict[int, set[str]] = {}
         self.state_schema = STATE_SCHEMA
 
     @property
@@ -107,15 +108,13 @@ class ReferralHandler:
         return self.topics.chain
 
     def dump_partition(self, partition: int) -> bytes:
-        mine = {
-            h: hh for h, hh in self.households.items() if self._partition_of.get(h) == partition
-        }
-        return _HOUSEHOLDS.dump_json(mine)
+        mine = self._of_partition.get(partition, set())
+        return _HOUSEHOLDS.dump_json({h: self.households[h] for h in sorted(mine)})
 
     def load_partition(self, partition: int, data: bytes) -> None:
         loaded = _HOUSEHOLDS.validate_json(data)
         self.households.update(loaded)
-        self._partition_of.update(dict.fromkeys(loaded, partition))
+        self._of_partition.setdefault(partition, set()).update(loaded)
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.topic == self.topics.policy:
@@ -132,7 +131,7 @@ class ReferralHandler:
         household = self.households.get(event.household_id)
         if household is None:
             household = self.households[event.household_id] = Household()
-            self._partition_of[event.household_id] = message.partition
+            self._of_partition.setdefault(message.partition, set()).add(event.household_id)
         if household.closed:
             return []
         payload = event.payload

@@ -1,18 +1,21 @@
-"""Households' chains for the chain writer's tests: a workload of proposed events, and the
-checks every chain must pass (gap-free, hash-linked, each event once)."""
+"""Households' chains for the tests: a workload of proposed events, the checks every chain must
+pass (gap-free, hash-linked, each event once), and whole chains as the chain writer writes them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import defaultdict
 from typing import Any
 
 from events.chain import verify_chain
 from events.envelope import Envelope
+from services.runtime.kafka import make_producer
 from services.runtime.settings import KafkaSettings
 from support.factories import application_event
 from support.kafka_io import produce
+from support.loop import Loop, application, dibao_members
 
 
 def workload(count: int = 1000, households: int = 50, seed: int = 7) -> list[Envelope]:
@@ -45,3 +48,27 @@ async def produce_in_slices(
     for start in range(0, len(events), size):
         await produce(kafka, topic, messages(events[start : start + size]))
         await asyncio.sleep(pause)
+
+
+def loop_chain_records(households: range) -> list[tuple[bytes, bytes]]:
+    """Each household's chain as the chain writer wrote it (the in-memory loop's)."""
+    loop = Loop()
+    for n in households:
+        loop.submit(application(f"HH-K{n:02d}", dibao_members()))
+    return [
+        (json.loads(value)["household_id"].encode(), value) for value in loop.log[loop.topics.chain]
+    ]
+
+
+async def chain_in_transactions(kafka: KafkaSettings, topic: str, records: list[Any]) -> None:
+    """As the chain writer writes: in transactions, so each partition holds their markers too
+    (a consumer's position after the last record is past the offset committed for it)."""
+    producer = make_producer(kafka, transactional_id=f"{topic}.test-writer")
+    await producer.start()
+    try:
+        for start in range(0, len(records), 20):
+            async with producer.transaction():
+                for key, value in records[start : start + 20]:
+                    await producer.send(topic, value, key=key)
+    finally:
+        await producer.stop()

@@ -6,41 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
+from support.chains import chain_in_transactions, loop_chain_records
 from support.kafka_io import read_documents, wait_for_documents
-from support.loop import Loop, application, dibao_members
 from support.processors import running
 
 from contracts.topics import TopicNames
 from services.referral.bootstrap import build
-from services.runtime.kafka import make_producer
 from services.runtime.processor import Processor
 from services.runtime.settings import KafkaSettings, ServiceSettings
-
-
-def chain_records(households: range) -> list[tuple[bytes, bytes]]:
-    """Each household's chain as the chain writer wrote it (the in-memory loop's)."""
-    loop = Loop()
-    for n in households:
-        loop.submit(application(f"HH-K{n:02d}", dibao_members()))
-    return [
-        (json.loads(value)["household_id"].encode(), value) for value in loop.log[loop.topics.chain]
-    ]
-
-
-async def chain_in_transactions(kafka: KafkaSettings, topic: str, records: list[Any]) -> None:
-    """As the chain writer writes: in transactions, so each partition holds their markers too
-    (a consumer's position after the last record is past the offset committed for it)."""
-    producer = make_producer(kafka, transactional_id=f"{topic}.test-writer")
-    await producer.start()
-    try:
-        for start in range(0, len(records), 20):
-            async with producer.transaction():
-                for key, value in records[start : start + 20]:
-                    await producer.send(topic, value, key=key)
-    finally:
-        await producer.stop()
 
 
 def referral(kafka: KafkaSettings, topics: TopicNames, data_dir: Path) -> Processor:
@@ -66,7 +40,7 @@ async def until_ready(processor: Processor, timeout: float = 60) -> None:
 async def test_a_start_restores_the_households_and_replays_only_the_chains_tail(
     kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
 ) -> None:
-    first, later = chain_records(range(8)), chain_records(range(8, 12))
+    first, later = loop_chain_records(range(8)), loop_chain_records(range(8, 12))
     await chain_in_transactions(kafka, topics.chain, first)
     async with running(referral(kafka, topics, tmp_path)) as one:
         await wait_for_documents(kafka, topics.events, 8 * 4)
