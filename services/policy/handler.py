@@ -13,20 +13,21 @@ from datetime import datetime
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
 from events.envelope import Envelope
-from services.policy.households import HouseholdIndex
+from services.policy.households import STATE_SCHEMA, HouseholdIndex
 from services.policy.versions import PolicyVersions
 from services.runtime.clock import ClockView
 from services.runtime.messages import Inbound, Outbound, Rejected
 
 
 class PolicyHandler:
+    state_schema = STATE_SCHEMA  # the shape of what is kept on disk (kept_state.py)
+
     def __init__(self, topics: TopicNames, clock: ClockView) -> None:
         self.topics = topics
         self.clock = clock
         self.versions = PolicyVersions()
         self.households = HouseholdIndex(topics, lambda: self.versions.book)
         self._chain_positions: dict[int, int] = {}
-        self.state_schema = self.households.state_schema
 
     @property
     def state_topic(self) -> str:

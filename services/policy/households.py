@@ -4,7 +4,7 @@ Per household: its latest facts (HouseholdIdentified), its last evaluation date,
 referrals as the referral service holds them. The referrals come from referral's own handler,
 fed the same chain and policy versions with `replaying=True` (it then only keeps its state),
 not from a second reading of the rules: `_referral_handler` and `_referral_state` are the only
-places that know that handler.
+places that know that handler (and STATE_SCHEMA names its kept state's shape beside ours).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.classification.translation import facts_from_identified
 from services.policy.domain.impact import HouseholdSnapshot
 from services.policy.domain.referrals import ReferralState
 from services.policy.standards import PolicyBook
+from services.referral.handler import STATE_SCHEMA as REFERRAL_STATE_SCHEMA
 from services.referral.handler import ReferralHandler
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Rejected
@@ -71,6 +72,7 @@ _PARTITION = TypeAdapter(_KeptPartition)
 PARTITION_SCHEMA = hashlib.sha256(
     json.dumps(_PARTITION.json_schema(), sort_keys=True).encode()
 ).hexdigest()[:16]
+STATE_SCHEMA = f"{PARTITION_SCHEMA}-{REFERRAL_STATE_SCHEMA}"
 
 
 class HouseholdIndex:
@@ -82,10 +84,6 @@ class HouseholdIndex:
         self.open: dict[str, HouseholdSnapshot] = {}
         self.closed: set[str] = set()  # for good, as referral and identification hold them
         self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
-
-    @property
-    def state_schema(self) -> str:
-        return f"{PARTITION_SCHEMA}-{self._referrals.state_schema}"
 
     def dump_partition(self, partition: int) -> bytes:
         """This partition's households, as the policy service keeps them on disk."""

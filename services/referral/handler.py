@@ -83,6 +83,8 @@ STATE_SCHEMA = hashlib.sha256(
 
 
 class ReferralHandler:
+    state_schema = STATE_SCHEMA  # the shape of what is kept on disk (kept_state.py)
+
     def __init__(
         self,
         topics: TopicNames,
@@ -97,7 +99,6 @@ class ReferralHandler:
         self.households: dict[str, Household] = {}
         # The households of each partition of the chain, for its file (kept_state.py).
         self._of_partition: dict[int, set[str]] = {}
-        self.state_schema = STATE_SCHEMA
 
     @property
     def policy(self) -> PolicyBook:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import ProducerFenced
-from runtime_fakes import Echo, FakeProducer
+from runtime_fakes import Echo, FakeConsumer, FakeProducer
 
 from services.runtime.partition_tasks import TaskAssignment
 from services.runtime.processor import Processor, ProcessorConfig, ScaleOut
@@ -18,7 +18,7 @@ from services.runtime.settings import KafkaSettings
 CHAIN, POLICY = "t.assist.chain", "t.assist.policy"
 
 
-class Consumer:
+class Consumer(FakeConsumer):
     """One record at offset 5 in each partition given."""
 
     def __init__(self, partitions: list[TopicPartition]) -> None:
@@ -39,15 +39,6 @@ class Consumer:
         }
         self.partitions = []
         return batch
-
-    async def position(self, tp: TopicPartition) -> int:
-        return 6
-
-    def last_stable_offset(self, tp: TopicPartition) -> int:
-        return 6
-
-    def highwater(self, tp: TopicPartition) -> int:
-        return 6
 
 
 def scaled(mine: set[int], tasks: int = 3) -> Processor:
