@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,19 @@ class Stack:
         }
         return CliRunner().invoke(cli, list(args), env={**base, **env})
 
+    def wait_for_checkpoint(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = httpx.get(
+                f"{self.service.url}/v1/checkpoints/latest",
+                timeout=10,
+                headers={"Authorization": f"Bearer {self.tokens['auditor']}"},
+            )
+            if reply.status_code == 200:
+                return
+            assert time.monotonic() < deadline, f"no checkpoint after {timeout:g} s: {reply.text}"
+            time.sleep(0.2)
+
     def get(self, path: str) -> Any:
         reply = httpx.get(
             f"{self.service.url}{path}",
@@ -87,7 +101,9 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     service = ServiceProcess("audit", env, workdir).start()
     try:
         service.wait_healthy(timeout=90)
-        yield Stack(kafka, topics, service, role_tokens(tokens_file), tokens_file)
+        stack = Stack(kafka, topics, service, role_tokens(tokens_file), tokens_file)
+        stack.wait_for_checkpoint()  # caught up is not yet checkpointed: the export needs one
+        yield stack
     finally:
         service.stop()
 

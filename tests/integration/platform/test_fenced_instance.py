@@ -1,5 +1,5 @@
-"""A second copy of a one-instance service under the same ASSIST_INSTANCE fences the first: the
-first's service stops and exits with status 1, for its supervisor to start it again."""
+"""A second copy of a service that runs one instance fences the first (the same transactional
+id): the first's service stops and exits with status 1, for its supervisor to start it again."""
 
 from __future__ import annotations
 
