@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.classification.domain.classify import classify
-from services.classification.domain.facts import HouseholdFacts, Member
-from services.policy.standards import PolicyBook
-from services.referral.domain.programs import needed_programs
+from services.rules.classify import classify
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.programs import needed_programs
+from services.rules.standards import PolicyBook
 
 Referral = tuple[str, str]  # (program, department)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.expected import Expectation, expected_referrals
 from events.identity import make_resident_id
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 Body = dict[str, Any]
 REGIONS = ("330100", "500000", "370100", "110000")

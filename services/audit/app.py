@@ -29,13 +29,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from events.audit import AccessKind, AnyTreeHead, Checkpoint, TreeHeadWitnessed
 from events.policy import DEFAULT_TIME_ZONE
 from services.audit.access import AccessRecorder
-from services.audit.domain.checkpoint import key_id
 from services.audit.domain.state import fold_records
 from services.audit.domain.tree_head import cosignature_problems
 from services.audit.domain.verification import signed_only, verify_records
 from services.audit.household_reads import HouseholdReads, Reader
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import SigningKey, load_public_pem, public_pem
 from services.audit.page_routes import HouseholdPagesDeps, auditor_gate, install_household_pages
 from services.audit.rebuild import RebuildReport
 from services.audit.store import ChainStore
@@ -53,6 +51,7 @@ from services.audit.views import (
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.errors import install_error_handlers
 from services.runtime.openapi import errors
+from services.runtime.signing_keys import SigningKey, key_id, load_public_pem, public_pem
 
 HouseholdPath = Annotated[
     str,

@@ -10,7 +10,6 @@ from services.audit.checkpointer import Checkpointer
 from services.audit.config import AuditSettings, CheckpointSettings
 from services.audit.index import ChainIndex
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import load_or_create, load_public_pem
 from services.audit.rebuild import Rebuilder
 from services.audit.store import ChainStore
 from services.runtime.auth import TokenStore
@@ -20,6 +19,7 @@ from services.runtime.logging import get_logger
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.service import ServiceParts
 from services.runtime.settings import KafkaSettings, ServiceSettings
+from services.runtime.signing_keys import load_or_create, load_public_pem
 from services.runtime.writer_signature import writer_public_key_file
 
 log = get_logger()

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from events.audit import AnyTreeHead, Checkpoint, TreeHead, TreeHeadV1, parse_tree_head
-from services.audit.keys import load_public_pem
+from services.runtime.signing_keys import load_public_pem
 
 Kept = TypeVar("Kept", Checkpoint, TreeHead | TreeHeadV1)
 FORMAT = "assist-checkpoint/1"

@@ -37,10 +37,10 @@ from services.audit.domain.tree_head_book import (
     BookRestore,
     TreeHeadBook,
 )
-from services.audit.keys import SigningKey
 from services.runtime.kafka import ConsumerRecord, make_consumer, make_producer, read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.settings import KafkaSettings
+from services.runtime.signing_keys import SigningKey
 
 log = get_logger()
 KEPT_TREE_HEADS = 10_000  # about 1 KB each: the last week at one a minute

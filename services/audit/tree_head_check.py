@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.audit import AnyTreeHead
 from events.chain import verify_chain
-from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import (
     Growth,
     Inclusion,
@@ -30,6 +29,7 @@ from services.audit.domain.tree_head import (
     trees_problem,
 )
 from services.audit.household_check import document_hash
+from services.runtime.signing_keys import key_id
 from services.runtime.writer_signature import HEADER, signed_by_writer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.audit.keys import SigningKey, load_or_create
+from services.runtime.signing_keys import SigningKey, load_or_create
 from services.runtime.writer_signature import PRIVATE_FILE, PUBLIC_FILE, writer_key_dir
 
 

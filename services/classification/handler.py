@@ -16,16 +16,16 @@ from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
 from events.envelope import derived_event_id, new_event
 from events.household import HouseholdIdentified
-from services.classification.domain.classify import classify
-from services.classification.domain.dates import next_date_that_matters
-from services.classification.translation import classified_payload, facts_from_identified
-from services.policy.standards import PolicyBook
-from services.policy.topic_reader import read_policy_topic
-from services.policy.versions import PolicyVersions
+from services.rules.classify import classify
+from services.rules.dates import next_date_that_matters
+from services.rules.standards import PolicyBook
+from services.rules.translation import classified_payload, facts_from_identified
+from services.rules.versions import PolicyVersions
 from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.partition_tasks import TaskAssignment
+from services.runtime.policy_topic import read_policy_topic
 
 SERVICE = "classification"
 log = get_logger()

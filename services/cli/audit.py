@@ -32,17 +32,17 @@ from services.audit.checkpoint_file import (
     write_tree_head_file,
 )
 from services.audit.client import DEFAULT_URL, AuditClient, AuditError, NotFound, resolve_token
-from services.audit.domain.checkpoint import key_id, verify_checkpoint
+from services.audit.domain.checkpoint import verify_checkpoint
 from services.audit.domain.state import fold_state
 from services.audit.domain.timeline import timeline
 from services.audit.domain.tree_head import cosign, verify_tree_head
 from services.audit.household_check import check_household
-from services.audit.keys import load_or_create, load_public_pem
 from services.audit.sweep import SweepReport, sweep_with_progress
 from services.audit.tree_head_check import check_growth, check_inclusion
 from services.audit.views import state_view
 from services.runtime.kafka import login_hint
 from services.runtime.settings import KafkaSettings
+from services.runtime.signing_keys import key_id, load_or_create, load_public_pem
 
 VALID, BROKEN, ERROR = 0, 1, 2
 # A witness's directory (assist checkpoint witness --state).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.topics import TopicNames
 from services.identification.handler import Identification
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.service import ServiceParts, processor_service
 from services.runtime.settings import KafkaSettings, ServiceSettings
 

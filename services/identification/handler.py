@@ -28,12 +28,12 @@ from services.identification.domain.pending import KeptSignal, kept_with, stray,
 from services.identification.domain.records import PersonRecord, merge_record
 from services.identification.domain.warnings import risk_warning
 from services.identification.requests import visit_for_discrepancies, warning_and_visit
-from services.policy.standards import PolicyBook
-from services.policy.topic_reader import read_policy_topic
-from services.policy.versions import PolicyVersions
+from services.rules.standards import PolicyBook
+from services.rules.versions import PolicyVersions
 from services.runtime.clock import recorded_now
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
+from services.runtime.policy_topic import read_policy_topic
 
 SERVICE = "identification"
 log = get_logger()

@@ -29,7 +29,7 @@ from services.intake.durable import NotConfirmed, NotRecorded
 from services.intake.idempotency import IdempotencyKeys, KeyReused, household_id_for
 from services.intake.requests import ApplicationRequest, RecordRequest, SignalRequest, VisitRequest
 from services.intake.visits import VisitIndex
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.auth import Principal, TokenStore, require
 from services.runtime.clock import ClockNotKnown, ClockSettings, ClockView
 from services.runtime.errors import install_error_handlers

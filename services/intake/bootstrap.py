@@ -9,7 +9,7 @@ from services.intake.config import IntakeSettings
 from services.intake.durable import DurablePublisher
 from services.intake.idempotency import IdempotencyKeys
 from services.intake.visits import VisitIndex
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.auth import TokenStore
 from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.http import install_common_routes

@@ -18,7 +18,7 @@ from events.household import HouseholdDeclaration, Member
 from events.identity import ResidentId
 from events.monitoring import RecordReported, SignalFacts, SignalReceived
 from events.types import Department, HouseholdId, Money, SignalKind
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 # A clock a little ahead of ours is not an error; a date in the future is.
 CLOCK_SKEW = timedelta(minutes=5)

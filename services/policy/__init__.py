@@ -1,6 +1,2 @@
-"""Policy data: regional standards by version, departments and their service levels."""
-
-from events.types import Department
-from services.policy.standards import NoStandardInForce, PolicyBook, RegionStandard, UnknownRegion
-
-__all__ = ["Department", "NoStandardInForce", "PolicyBook", "RegionStandard", "UnknownRegion"]
+"""The policy service: proposals, approvals and withdrawals of policy versions, and the impact of
+a proposal on every open household. The standards themselves are in services/rules/."""

@@ -14,7 +14,7 @@ from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
 from events.envelope import Envelope
 from services.policy.households import STATE_SCHEMA, HouseholdIndex
-from services.policy.versions import PolicyVersions
+from services.rules.versions import PolicyVersions
 from services.runtime.clock import ClockView
 from services.runtime.messages import Inbound, Outbound, Rejected
 
@@ -26,7 +26,7 @@ class PolicyHandler:
         self.topics = topics
         self.clock = clock
         self.versions = PolicyVersions()
-        self.households = HouseholdIndex(topics, lambda: self.versions.book)
+        self.households = HouseholdIndex(lambda: self.versions.book)
         self._chain_positions: dict[int, int] = {}
 
     @property
@@ -54,7 +54,6 @@ class PolicyHandler:
             raise Rejected(str(error)) from None
         if message.topic == self.topics.policy:
             self.fold_policy(event)
-            self.households.fold_policy(message)
         elif message.topic == self.topics.clock:
             self.clock.observe(event)
         return []

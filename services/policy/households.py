@@ -1,10 +1,9 @@
 """Every open household as the impact needs it, folded from `assist.chain`.
 
 Per household: its latest facts (HouseholdIdentified), its last evaluation date, and its
-referrals as the referral service holds them. The referrals come from referral's own handler,
-fed the same chain and policy versions with `replaying=True` (it then only keeps its state),
-not from a second reading of the rules: `_referral_handler` and `_referral_state` are the only
-places that know that handler (and STATE_SCHEMA names its kept state's shape beside ours).
+referrals as the referral service holds them: the shared referral ledger
+(services/rules/referral_ledger.py), applied to the same chain, decides them as referral does,
+so they are not a second reading of the rules (STATE_SCHEMA names its kept shape beside ours).
 """
 
 from __future__ import annotations
@@ -17,35 +16,33 @@ from datetime import date
 
 from pydantic import TypeAdapter
 
-from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
 from events.envelope import Envelope
 from events.household import HouseholdIdentified
 from events.schedule import HouseholdClosed
 from events.types import EventType
-from services.classification.domain.facts import HouseholdFacts
-from services.classification.translation import facts_from_identified
 from services.policy.domain.impact import HouseholdSnapshot
 from services.policy.domain.referrals import ReferralState
-from services.policy.standards import PolicyBook
-from services.referral.handler import STATE_SCHEMA as REFERRAL_STATE_SCHEMA
-from services.referral.handler import ReferralHandler
+from services.rules.facts import HouseholdFacts
+from services.rules.referral_ledger import READS as LEDGER_READS
+from services.rules.referral_ledger import STATE_SCHEMA as LEDGER_STATE_SCHEMA
+from services.rules.referral_ledger import LedgerRefused, ReferralLedger
+from services.rules.standards import PolicyBook
+from services.rules.translation import facts_from_identified
 from services.runtime.logging import get_logger
-from services.runtime.messages import Inbound, Rejected
+from services.runtime.messages import Inbound
 
 log = get_logger()
 # The chain events that change what the impact reads of a household (besides its referrals).
 # A classification is made at its identification's evaluated_on, so it adds no date to read
 # (and its rule trace is the longest decode of the chain).
 _FOLDED = frozenset({EventType.HOUSEHOLD_IDENTIFIED.value, EventType.HOUSEHOLD_CLOSED.value})
+# Every other event type is skipped undecoded (by its header); garbage is decoded.
+_SKIPPED = frozenset(EventType) - _FOLDED - LEDGER_READS
 _NO_REFERRALS = ReferralState()
 
 
-def _referral_handler(topics: TopicNames) -> ReferralHandler:
-    return ReferralHandler(topics)
-
-
-def _referral_state(referrals: ReferralHandler, household_id: str) -> ReferralState:
+def _referral_state(referrals: ReferralLedger, household_id: str) -> ReferralState:
     household = referrals.households.get(household_id)
     if household is None:
         return _NO_REFERRALS
@@ -72,15 +69,15 @@ _PARTITION = TypeAdapter(_KeptPartition)
 PARTITION_SCHEMA = hashlib.sha256(
     json.dumps(_PARTITION.json_schema(), sort_keys=True).encode()
 ).hexdigest()[:16]
-STATE_SCHEMA = f"{PARTITION_SCHEMA}-{REFERRAL_STATE_SCHEMA}"
+STATE_SCHEMA = f"{PARTITION_SCHEMA}-{LEDGER_STATE_SCHEMA}"
 
 
 class HouseholdIndex:
     """The open households of the chain, each a frozen snapshot replaced on every change."""
 
-    def __init__(self, topics: TopicNames, book: Callable[[], PolicyBook]) -> None:
+    def __init__(self, book: Callable[[], PolicyBook]) -> None:
         self._book = book
-        self._referrals = _referral_handler(topics)
+        self._referrals = ReferralLedger()
         self.open: dict[str, HouseholdSnapshot] = {}
         self.closed: set[str] = set()  # for good, as referral and identification hold them
         self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
@@ -113,23 +110,19 @@ class HouseholdIndex:
         self.closed.update(kept.closed)
         self._of_partition.setdefault(partition, set()).update(kept.open, kept.closed)
 
-    def fold_policy(self, message: Inbound) -> None:
-        """A message of `assist.policy`, for referral's own fold of the versions."""
-        self._feed_referrals(message)
-
     def fold(self, message: Inbound) -> None:
         """A message of `assist.chain`."""
-        self._feed_referrals(message)
         household_id = message.key.decode() if message.key else None
         if household_id is not None:
             self._of_partition.setdefault(message.partition, set()).add(household_id)
-        if message.event_type in _FOLDED:
+        if message.event_type not in _SKIPPED:
             try:
                 event = decode_event(message.value)
             except DecodeError:
                 return  # the chain writer let it through; referral dead-letters it, not us
+            self._apply_to_referrals(event, message)
             household_id = event.household_id
-            if household_id is not None:
+            if household_id is not None and event.event_type in _FOLDED:
                 self._fold_event(household_id, event)
         if household_id is not None and household_id in self.open:
             current = self.open[household_id]
@@ -141,11 +134,11 @@ class HouseholdIndex:
         """The open households as they stand: frozen records, safe to read from any thread."""
         return list(self.open.values())
 
-    def _feed_referrals(self, message: Inbound) -> None:
+    def _apply_to_referrals(self, event: Envelope, message: Inbound) -> None:
         try:
-            self._referrals.handle(message, True)
-        except Rejected:
-            pass  # refused by referral in its own service too: it keeps nothing of it
+            self._referrals.apply(event, message.partition)
+        except LedgerRefused:
+            pass  # referral refuses it in its own service too: the ledger kept nothing of it
         except Exception as error:  # noqa: BLE001 - one household's trouble must not stop us
             log.warning(
                 "referral state not updated",

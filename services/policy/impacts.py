@@ -19,8 +19,8 @@ from typing import Any
 from prometheus_client import Histogram
 
 from services.policy.domain.impact import HouseholdSnapshot, compute_impact
-from services.policy.standards import PolicyBook
-from services.policy.versions import VersionRecord
+from services.rules.standards import PolicyBook
+from services.rules.versions import VersionRecord
 from services.runtime.logging import get_logger
 
 log = get_logger()

@@ -13,7 +13,7 @@ from typing import Protocol
 from events.codec import DecodeError, decode_event
 from events.envelope import Envelope, derived_event_id, new_event
 from events.policy import PolicyVersionApproved, PolicyVersionProposed, PolicyVersionWithdrawn
-from services.policy.standards import SHIPPED_BY, shipped_proposal
+from services.rules.standards import SHIPPED_BY, shipped_proposal
 from services.runtime.kafka import ConsumerRecord, make_consumer, read_to_end
 from services.runtime.logging import get_logger
 from services.runtime.settings import KafkaSettings

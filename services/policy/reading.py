@@ -15,8 +15,8 @@ from fastapi import HTTPException
 
 from services.policy.handler import PolicyHandler
 from services.policy.impacts import ImpactJob, ImpactRunner
-from services.policy.versions import VersionRecord
 from services.policy.views import ImpactProgress, VersionView
+from services.rules.versions import VersionRecord
 from services.runtime.clock import ClockNotKnown
 from services.runtime.logging import get_logger
 

@@ -26,8 +26,8 @@ from events.household import HouseholdClassified
 from events.policy import DEFAULT_TIME_ZONE
 from events.schedule import HouseholdClosed, RescreeningDue
 from events.types import EventType
-from services.policy.standards import UnknownRegion
-from services.policy.versions import PolicyVersions
+from services.rules.standards import UnknownRegion
+from services.rules.versions import PolicyVersions
 from services.runtime.clock import ClockTime
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected

@@ -36,8 +36,8 @@ from services.chainwriter.writer import ChainWriter
 from services.classification.handler import ClassificationHandler
 from services.feedback.handler import FeedbackHandler
 from services.identification.handler import Identification
-from services.policy.standards import PolicyBook
 from services.referral.handler import ReferralHandler
+from services.rules.standards import PolicyBook
 from services.runtime.messages import Inbound, Outbound, Rejected
 
 TOPICS = TopicNames("")

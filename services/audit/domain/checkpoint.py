@@ -12,7 +12,6 @@ Pure: the Ed25519 key is passed in; files and Kafka are elsewhere.
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,21 +20,15 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from events.audit import Checkpoint, CheckpointHead
 from events.canonical import canonical_json
 from services.audit.domain.merkle import LeafCache, merkle_root
+from services.runtime.signing_keys import key_id
 
 
 class CheckpointError(ValueError):
     """Checkpoint parts that do not make one checkpoint."""
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """A short name of a public key: the first 16 hex characters of SHA-256 of its raw bytes."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def make_checkpoint(

@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from events.audit import AnyTreeHead, PartitionTree, TreeHead, TreeHeadWitnessed, TreesNotSigned
 from events.forest import forest_root
-from services.audit.domain.checkpoint import key_id, sign, signature_problems
+from services.audit.domain.checkpoint import sign, signature_problems
 from services.audit.domain.log_tree import LogTree, verify_consistency, verify_inclusion
 from services.audit.domain.merkle import leaf_hash
+from services.runtime.signing_keys import key_id
 
 
 def record_leaf(household_id: str | None, position: int, record_hash: str) -> bytes:

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import ValidationError
 
 from events.audit import AnyTreeHead, TreeHeadWitnessed, parse_tree_head_json
-from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import cosignature_problems, verify_tree_head
+from services.runtime.signing_keys import key_id
 
 CHECKPOINT_KEY = b"checkpoint"
 TREE_HEAD_KEY = b"tree-head"

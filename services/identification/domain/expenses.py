@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from events.household import DatedExpense, HouseholdIdentified, RigidExpenses
 from events.types import ExpenseKind
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
 
 WINDOW_MONTHS = 12
 

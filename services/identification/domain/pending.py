@@ -15,7 +15,7 @@ from datetime import date
 from events.envelope import Envelope
 from events.monitoring import SignalReceived
 from services.identification.domain.expenses import WINDOW_MONTHS
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
 
 
 @dataclass(frozen=True, slots=True)

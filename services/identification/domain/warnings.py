@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from events.monitoring import SignalReceived
 from events.types import EMERGENCY_SIGNALS, SignalKind
-from services.policy.standards import RegionStandard
+from services.rules.standards import RegionStandard
 
 
 @dataclass(frozen=True, slots=True)

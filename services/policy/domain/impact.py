@@ -39,12 +39,12 @@ from datetime import date
 from decimal import Decimal
 
 from events.types import Program
-from services.classification.domain.classify import classify
-from services.classification.domain.facts import HouseholdFacts
 from services.policy.domain.referrals import ReferralState, needs_of, plan
 from services.policy.domain.verdict import judge as verdict_under
 from services.policy.domain.verdict import judge_again as verdict_again
-from services.policy.standards import PolicyBook, RegionStandard
+from services.rules.classify import classify
+from services.rules.facts import HouseholdFacts
+from services.rules.standards import PolicyBook, RegionStandard
 
 CENTS = Decimal("0.01")
 PROGRESS_EVERY = 500  # households between two progress reports

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.policy.versions import VersionRecord, VersionStatus
+from services.rules.versions import VersionRecord, VersionStatus
 
 
 class Refusal(Exception):  # noqa: N818 - a verdict on a request, with its HTTP status

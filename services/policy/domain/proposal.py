@@ -24,8 +24,8 @@ from events.policy import (
     ServiceLevelDays,
     VersionName,
 )
-from services.policy.standards import PolicyBook
-from services.policy.versions import VersionRecord
+from services.rules.standards import PolicyBook
+from services.rules.versions import VersionRecord
 
 
 class RegionChange(BaseModel):

@@ -1,9 +1,9 @@
 """What the referral service would do at a re-screening, in the terms the impact needs.
 
-Everything the impact takes from referral's rules goes through here: which programs a
-classification grounds (referral's `needed_programs`) and what a re-screening then issues,
-amends and withdraws given a household's open referrals and answered grounds (referral's own
-pure `reconcile`, the function its handler applies). Nothing is re-stated here, only counted.
+Everything the impact takes from the referral rules goes through here: which programs a
+classification grounds (`needed_programs`) and what a re-screening then issues, amends and
+withdraws given a household's open referrals and answered grounds (`reconcile`, as the shared
+referral ledger applies it for the referral service). Nothing is re-stated here, only counted.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import date
 from types import MappingProxyType
 
 from events.types import Program
-from services.classification.domain.classify import Classification
-from services.classification.domain.facts import HouseholdFacts
-from services.referral.domain.programs import Need, needed_programs
-from services.referral.domain.reconcile import AnsweredGround, OpenReferral, reconcile
+from services.rules.classify import Classification
+from services.rules.facts import HouseholdFacts
+from services.rules.programs import Need, needed_programs
+from services.rules.reconcile import AnsweredGround, OpenReferral, reconcile
 
 Needs = Mapping[Program, Need]
 PLANNED = "planned"  # the referral id of a referral a plan would issue (ids do not enter counts)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
-from services.classification.domain.facts import HouseholdFacts
-from services.classification.domain.tags import Tag, tags_of
-from services.classification.domain.tiers import Measures, Tier, check_measured, measure
-from services.policy.standards import RegionStandard
+from services.rules.facts import HouseholdFacts
+from services.rules.standards import RegionStandard
+from services.rules.tags import Tag, tags_of
+from services.rules.tiers import Measures, Tier, check_measured, measure
 
 GAP_TIERS = frozenset({Tier.DIBAO, Tier.EXTREMELY_POOR})
 # Every yes/no a Measures holds: the comparisons of the household's numbers with the standard.

@@ -25,16 +25,16 @@ from types import MappingProxyType
 from typing import Final
 
 from events.types import Department
-from services.classification.domain.classify import Classification
-from services.classification.domain.facts import HouseholdFacts, Member
-from services.classification.domain.tiers import fmt
 from services.referral.domain.need_to_know import (
     BASE_GROUNDS,
     MEMBERS_CONCERNED,
     NEED_TO_KNOW,
     NeedToKnow,
 )
-from services.referral.domain.programs import Need
+from services.rules.classify import Classification
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.programs import Need
+from services.rules.tiers import fmt
 
 # A keyed pseudonym (HMAC under the deployment's secret): the runtime provides it, the domain
 # only calls it. It is given "<purpose>:<household id>".

@@ -26,10 +26,10 @@ from types import MappingProxyType
 from typing import Final
 
 from events.types import Department, EmploymentStatus, Program, Relation
-from services.classification.domain.facts import HouseholdFacts, Member
-from services.classification.domain.tags import ADULT_AGE, LEFT_BEHIND_AGE
-from services.classification.domain.tiers import ELDERLY_AGE
-from services.referral.domain.programs import PROGRAM_DEPARTMENT, WORKING_AGE
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.programs import PROGRAM_DEPARTMENT, WORKING_AGE
+from services.rules.tags import ADULT_AGE, LEFT_BEHIND_AGE
+from services.rules.tiers import ELDERLY_AGE
 
 # Every referral says under which tier, policy version and rule it was issued.
 BASE_GROUNDS: Final = frozenset({"tier", "policy_version", "rule"})

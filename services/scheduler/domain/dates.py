@@ -18,7 +18,7 @@ from datetime import date
 from events.household import NextRescreening
 from events.schedule import RescreeningDue
 from events.types import RescreeningReason
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from events.audit import Checkpoint, TreeHead
 from events.canonical import canonical_json
 from services.audit.domain.checkpoint import assemble, verify_checkpoint
 from services.audit.domain.tree_head import verify_tree_head
-from services.audit.keys import load_public_pem
 from services.runtime.settings import KafkaSettings
+from services.runtime.signing_keys import load_public_pem
 
 HH = "HH-AUDIT"
 READS_METRIC = "assist_audit_chain_reads_total"

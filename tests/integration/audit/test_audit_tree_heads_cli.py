@@ -35,10 +35,10 @@ from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens, role_tokens
 from events.canonical import canonical_json
 from events.chain import event_hash
-from services.audit.keys import public_pem
 from services.cli.__main__ import app as cli
 from services.runtime.kafka import connection_options
 from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.signing_keys import public_pem
 from services.runtime.topic_admin import ensure_topics
 from services.runtime.writer_signature import PUBLIC_FILE, sign_record, writer_key_dir
 

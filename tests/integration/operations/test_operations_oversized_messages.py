@@ -28,7 +28,7 @@ from events.types import Department, Program, SignalKind
 from services.identification.handler import Identification
 from services.operations.deadletters import describe
 from services.operations.redrive import load_dead_letters, original_of, redrive
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.limits import DEADLETTER_MAX_BYTES, DEADLETTER_PREFIX_BYTES
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.settings import KafkaSettings

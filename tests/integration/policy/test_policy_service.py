@@ -18,7 +18,7 @@ from contracts.topics import TopicNames
 from deploy.local.tokens import ensure_tokens, token_of
 from events.clock import ClockMode
 from services.policy.bootstrap import build
-from services.policy.standards import SHIPPED_BY, shipped_proposal
+from services.rules.standards import SHIPPED_BY, shipped_proposal
 from services.runtime.clock import ClockSettings
 from services.runtime.settings import KafkaSettings, ServiceSettings
 

@@ -21,9 +21,9 @@ from services.audit.app import AuditDeps, create_app
 from services.audit.config import CheckpointSettings
 from services.audit.domain.tree_head import make_tree_head
 from services.audit.indexer import ChainIndexer
-from services.audit.keys import SigningKey
 from services.audit.rebuild import RebuildReport
 from services.runtime.auth import TokenEntry, TokenStore
+from services.runtime.signing_keys import SigningKey
 
 AUDIT_KEY = Ed25519PrivateKey.generate()
 SIGNED_AT = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from services.audit.domain.checkpoint import make_checkpoint, verify_checkpoint
 from services.audit.domain.records import stored_hash
 from services.audit.domain.verification import verify_records
 from services.audit.household_check import check_household, document_hash
-from services.audit.keys import public_pem
+from services.runtime.signing_keys import public_pem
 
 KEY = Ed25519PrivateKey.generate()
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

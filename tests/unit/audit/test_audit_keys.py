@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.audit.keys import PRIVATE_FILE, PUBLIC_FILE, load_or_create, load_public_pem
+from services.runtime.signing_keys import PRIVATE_FILE, PUBLIC_FILE, load_or_create, load_public_pem
 
 
 def test_first_start_creates_a_private_key_only_its_owner_can_read(tmp_path: Path) -> None:

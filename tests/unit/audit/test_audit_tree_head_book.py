@@ -19,7 +19,7 @@ from events.audit import PartitionTree, TreeHead, TreeHeadV1, TreeHeadWitnessed
 from events.canonical import canonical_json
 from events.chain import event_hash
 from services.audit.checkpointer import Checkpointer, HeadsSnapshot
-from services.audit.domain.checkpoint import key_id, sign
+from services.audit.domain.checkpoint import sign
 from services.audit.domain.tree_head import cosign, log_problems, make_tree_head
 from services.audit.domain.tree_head_book import (
     CHECKPOINT_KEY,
@@ -30,9 +30,9 @@ from services.audit.domain.tree_head_book import (
     TreeHeadBook,
 )
 from services.audit.index import ChainIndex
-from services.audit.keys import SigningKey, public_pem
 from services.runtime.http import health_report
 from services.runtime.settings import KafkaSettings
+from services.runtime.signing_keys import SigningKey, key_id, public_pem
 
 KEY = Ed25519PrivateKey.generate()
 WITNESS, OTHER_WITNESS = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()

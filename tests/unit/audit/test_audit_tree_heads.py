@@ -16,7 +16,6 @@ from unit.audit.audit_histories import chained, history
 from events.audit import TreeHead, TreeHeadV1, TreeHeadWitnessed, TreesNotSigned, parse_tree_head
 from events.canonical import canonical_json
 from events.chain import event_hash
-from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import (
     cosign,
     cosignature_problems,
@@ -25,8 +24,8 @@ from services.audit.domain.tree_head import (
     verify_tree_head,
 )
 from services.audit.index import ChainIndex
-from services.audit.keys import load_public_pem
 from services.audit.tree_head_check import check_growth, check_inclusion
+from services.runtime.signing_keys import key_id, load_public_pem
 
 KEY = Ed25519PrivateKey.generate()
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -21,14 +21,13 @@ from events.audit import TreeHead
 from events.canonical import canonical_json
 from services.audit.checkpoint_file import write_tree_head_file
 from services.audit.client import NotFound
-from services.audit.domain.checkpoint import key_id
 from services.audit.domain.tree_head import make_tree_head
 from services.audit.index import ChainIndex
-from services.audit.keys import public_pem
 from services.audit.tree_head_check import check_inclusion
 from services.audit.views import chain_view
 from services.cli import audit as cli_audit
 from services.cli.__main__ import app as cli
+from services.runtime.signing_keys import key_id, public_pem
 from services.runtime.writer_signature import sign_record
 
 AUDIT = Ed25519PrivateKey.generate()

@@ -13,17 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.types import EmploymentStatus, LabourCapacity, Relation, SignalKind
-from services.classification.domain import (
+from events.types import Department, EmploymentStatus, LabourCapacity, Relation, SignalKind
+from services.rules import (
     Classification,
     Emergency,
     HouseholdFacts,
     Member,
+    PolicyBook,
     Tag,
     Tier,
     classify,
 )
-from services.policy import Department, PolicyBook
 
 ON = date(2026, 6, 1)
 BOOK = PolicyBook.load_default()

@@ -20,11 +20,12 @@ from events.types import (
     RescreeningReason,
     SignalKind,
 )
-from services.classification.domain import (
+from services.rules import (
     Emergency,
     Expense,
     HouseholdFacts,
     Member,
+    PolicyBook,
     Tag,
     Tier,
     age_on,
@@ -34,10 +35,9 @@ from services.classification.domain import (
     next_date_that_matters,
     tags_of,
 )
-from services.classification.domain.dates import AGES_THAT_MATTER, dates_that_matter
-from services.classification.domain.tiers import recent_emergencies
-from services.policy import PolicyBook
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
+from services.rules.dates import AGES_THAT_MATTER, dates_that_matter
+from services.rules.tiers import recent_emergencies
 
 DAY = timedelta(days=1)
 BIRTHDAY, EMERGENCY, EXPENSE, REVIEW = (

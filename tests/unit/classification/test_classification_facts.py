@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.types import EmploymentStatus, LabourCapacity, Relation, SignalKind
-from services.classification.domain.facts import Emergency, HouseholdFacts, Member, age_on
+from services.rules.facts import Emergency, HouseholdFacts, Member, age_on
 
 BASE = Member(
     person_id="p1",

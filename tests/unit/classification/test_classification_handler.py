@@ -33,7 +33,7 @@ from events.household import (
 from events.policy import PolicyVersionApproved, PolicyVersionProposed, PolicyVersionWithdrawn
 from events.types import ExpenseKind, RescreeningReason, SignalKind
 from services.classification.handler import ClassificationHandler
-from services.policy.standards import PolicyBook, shipped_proposal
+from services.rules.standards import PolicyBook, shipped_proposal
 from services.runtime.messages import Inbound, Rejected
 
 HANDLER = ClassificationHandler(TOPICS, PolicyBook.load_default())  # stateless

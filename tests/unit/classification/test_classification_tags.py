@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.types import EmploymentStatus, LabourCapacity, Relation
-from services.classification.domain.facts import HouseholdFacts, Member
-from services.classification.domain.tags import Tag, tag_members, tags_of
-from services.classification.domain.tiers import Tier
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.tags import Tag, tag_members, tags_of
+from services.rules.tiers import Tier
 
 ON = date(2026, 6, 1)
 _seq = itertools.count(1)

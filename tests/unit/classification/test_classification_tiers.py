@@ -14,14 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.types import EmploymentStatus, LabourCapacity, Relation, SignalKind
-from services.classification.domain.facts import (
+from services.rules import PolicyBook, RegionStandard
+from services.rules.facts import (
     EMERGENCY_KINDS,
     Emergency,
     HouseholdFacts,
     Member,
     age_on,
 )
-from services.classification.domain.tiers import (
+from services.rules.tiers import (
     RULES,
     Tier,
     check_tiers,
@@ -29,7 +30,6 @@ from services.classification.domain.tiers import (
     recent_emergencies,
     tier_of,
 )
-from services.policy import PolicyBook, RegionStandard
 
 ON = date(2026, 6, 1)
 # Hangzhou: D = 1240, M = 1860, Y = 77000 / 12 = 6416.66..., asset limit 29760 per person.

@@ -11,13 +11,12 @@ from support.loop import declaration, dibao_members
 
 from events.household import DatedExpense, HouseholdIdentified, NextRescreening
 from events.types import ExpenseKind, RescreeningReason, SignalKind
-from services.classification.domain import Emergency, Expense, NextDate, classify
-from services.classification.translation import (
+from services.rules import Emergency, Expense, NextDate, PolicyBook, classify
+from services.rules.translation import (
     classified_payload,
     facts_from_identified,
     next_rescreening,
 )
-from services.policy import PolicyBook
 
 EVALUATED = date(2026, 6, 1)
 EXPENSES = [

@@ -13,7 +13,7 @@ from events.household import HouseholdIdentified
 from events.schedule import RescreeningDue
 from events.types import RescreeningReason
 from services.identification.handler import Identification
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.messages import Inbound
 
 POLICY = PolicyBook.load_default()

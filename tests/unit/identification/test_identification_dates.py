@@ -17,7 +17,7 @@ from events.envelope import Envelope, derived_event_id
 from events.household import DatedExpense, Emergency, RigidExpenses
 from events.policy import PolicyVersionApproved, PolicyVersionProposed, PolicyVersionWithdrawn
 from events.types import ExpenseKind, RescreeningReason, SignalKind
-from services.policy.standards import shipped_proposal
+from services.rules.standards import shipped_proposal
 
 K = SignalKind
 MEDICAL, EDUCATION = ExpenseKind.MEDICAL, ExpenseKind.EDUCATION

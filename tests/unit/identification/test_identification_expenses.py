@@ -18,7 +18,7 @@ from services.identification.domain.expenses import (
     still_counting,
     sums_on,
 )
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
 
 MEDICAL, EDUCATION = ExpenseKind.MEDICAL, ExpenseKind.EDUCATION
 DAY = timedelta(days=1)

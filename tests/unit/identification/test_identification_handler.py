@@ -25,7 +25,7 @@ from events.envelope import Envelope, derived_event_id
 from events.household import Emergency, HouseholdIdentified, VisitRequested
 from events.monitoring import RiskWarningRaised, SignalReceived
 from events.types import FactSource, SignalKind
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 from services.runtime.messages import Inbound, Rejected
 
 POLICY = PolicyBook.load_default()

@@ -18,7 +18,7 @@ from events.household import DatedExpense, Emergency, VisitRequested
 from events.monitoring import SignalReceived
 from events.types import EmploymentStatus, ExpenseKind, FactSource, SignalKind
 from services.identification.domain.pending import KeptSignal, kept_with, stray, usable
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
 
 K = SignalKind
 MEDICAL = ExpenseKind.MEDICAL

@@ -15,7 +15,7 @@ from contracts.topics import TopicNames
 from events.envelope import Envelope
 from events.policy import PolicyVersionApproved, PolicyVersionProposed
 from services.identification.bootstrap import build
-from services.policy.standards import shipped_proposal
+from services.rules.standards import shipped_proposal
 from services.runtime.messages import Rejected
 from services.runtime.service import service_settings
 from services.runtime.settings import KafkaSettings

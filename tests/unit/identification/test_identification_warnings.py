@@ -14,7 +14,7 @@ from support.loop import CHONGQING, HANGZHOU, new_person
 from events.monitoring import SignalReceived
 from events.types import EMERGENCY_SIGNALS, SignalKind
 from services.identification.domain.warnings import risk_warning
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 ON = date(2026, 6, 1)
 BOOK = PolicyBook.load_default()

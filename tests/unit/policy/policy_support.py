@@ -18,7 +18,7 @@ from services.policy.handler import PolicyHandler
 from services.policy.impacts import ImpactRunner
 from services.policy.publishing import policy_event
 from services.policy.settings import PolicyPageSettings
-from services.policy.standards import SHIPPED_BY, shipped_proposal
+from services.rules.standards import SHIPPED_BY, shipped_proposal
 from services.runtime.auth import TokenStore
 from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.messages import Inbound

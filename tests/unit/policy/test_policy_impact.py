@@ -22,7 +22,7 @@ from services.policy.domain.impact import HouseholdSnapshot, compute_impact
 from services.policy.domain.referrals import ReferralState
 from services.policy.impacts import ImpactJob, ImpactRunner
 from services.policy.publishing import policy_event
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 ADULT = date(1986, 3, 1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from events.envelope import new_event
 from events.policy import PolicyVersionApproved, PolicyVersionProposed
 from services.policy.domain.proposal import ProposalRefused, VersionBody, resolve
-from services.policy.versions import PolicyVersions
+from services.rules.versions import PolicyVersions
 
 TODAY = date(2026, 6, 1)
 

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.policy import Department, NoStandardInForce, PolicyBook, UnknownRegion
-from services.policy.standards import RegionStandard
+from events.types import Department
+from services.rules import NoStandardInForce, PolicyBook, UnknownRegion
+from services.rules.standards import RegionStandard
 
 SERVICE_LEVELS = {
     "civil_affairs": 10,

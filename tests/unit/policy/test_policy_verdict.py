@@ -8,10 +8,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.classification.domain.classify import classify
-from services.classification.domain.facts import HouseholdFacts, Member
 from services.policy.domain.verdict import judge, judge_again
-from services.policy.standards import PolicyBook, RegionStandard
+from services.rules.classify import classify
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.standards import PolicyBook, RegionStandard
 
 ON = date(2026, 7, 1)
 HANGZHOU = PolicyBook.load_default().in_force("330100", ON)

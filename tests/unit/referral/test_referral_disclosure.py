@@ -26,17 +26,7 @@ from events.codec import decode_event
 from events.envelope import new_event
 from events.identity import make_resident_id
 from events.referral import ReferralAmended, ReferralIssued, ReferredMember
-from events.types import EmploymentStatus, LabourCapacity, Program, Relation, SignalKind
-from services.classification.domain import (
-    EMERGENCY_KINDS,
-    Classification,
-    Emergency,
-    HouseholdFacts,
-    Member,
-    Tier,
-    classify,
-)
-from services.policy import Department, PolicyBook
+from events.types import Department, EmploymentStatus, LabourCapacity, Program, Relation, SignalKind
 from services.referral.domain.disclosure import (
     ALLOWLIST,
     COMMON,
@@ -56,7 +46,17 @@ from services.referral.domain.need_to_know import (
     NEED_TO_KNOW,
     Who,
 )
-from services.referral.domain.programs import (
+from services.rules import (
+    EMERGENCY_KINDS,
+    Classification,
+    Emergency,
+    HouseholdFacts,
+    Member,
+    PolicyBook,
+    Tier,
+    classify,
+)
+from services.rules.programs import (
     PROGRAM_DEPARTMENT,
     Need,
     charity_linkage_need,

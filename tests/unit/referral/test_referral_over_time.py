@@ -26,9 +26,9 @@ from events.policy import PolicyVersionApproved, PolicyVersionProposed
 from events.referral import ReferralAmended, ReferralIssued
 from events.schedule import HouseholdClosed
 from events.types import ClosureReason, Department, Program, SignalKind
-from services.policy.standards import shipped_proposal
 from services.referral.domain.disclosure import ALLOWLIST, disclosed_fields
 from services.referral.handler import ReferralHandler
+from services.rules.standards import shipped_proposal
 from services.runtime.messages import Inbound
 
 K = SignalKind

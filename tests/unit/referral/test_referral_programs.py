@@ -12,21 +12,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.types import EmploymentStatus, LabourCapacity, Program, Relation, SignalKind
-from services.classification.domain import (
+from events.types import Department, EmploymentStatus, LabourCapacity, Program, Relation, SignalKind
+from services.rules import (
     EMERGENCY_KINDS,
     Classification,
     Emergency,
     HouseholdFacts,
     Member,
+    PolicyBook,
     Tag,
     Tier,
     classify,
     tags_of,
 )
-from services.policy import Department, PolicyBook
-from services.policy.standards import shipped_proposal
-from services.referral.domain.programs import (
+from services.rules.programs import (
     EMERGENCY_GROUNDED,
     ISSUED_WHEN,
     PROGRAM_DEPARTMENT,
@@ -35,6 +34,7 @@ from services.referral.domain.programs import (
     needed_programs,
     referral_due_at,
 )
+from services.rules.standards import shipped_proposal
 
 ON = date(2026, 6, 1)
 BOOK = PolicyBook.load_default()

@@ -6,8 +6,8 @@ from datetime import date
 from types import MappingProxyType
 
 from events.types import Department, Program
-from services.referral.domain.programs import PROGRAM_DEPARTMENT, Need
-from services.referral.domain.reconcile import (
+from services.rules.programs import PROGRAM_DEPARTMENT, Need
+from services.rules.reconcile import (
     Amendment,
     OpenReferral,
     ReferralPlan,

@@ -23,7 +23,7 @@ from events.identity import make_resident_id
 from events.policy import PolicyVersionApproved, PolicyVersionWithdrawn
 from events.schedule import HouseholdClosed, RescreeningDue
 from events.types import ClosureReason, RescreeningReason
-from services.policy.standards import shipped_proposal
+from services.rules.standards import shipped_proposal
 from services.runtime.messages import Inbound, Outbound
 from services.scheduler.timers import DatesThatMatter
 

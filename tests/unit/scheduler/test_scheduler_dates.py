@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from unit.scheduler.scheduler_events import CHILD, next_date
 
 from events.types import RescreeningReason
-from services.policy.standards import PolicyBook, shipped_proposal
+from services.rules.standards import PolicyBook, shipped_proposal
 from services.scheduler.domain.dates import Evaluation, next_due
 
 BOOK = PolicyBook.load_default()

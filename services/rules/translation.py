@@ -11,17 +11,17 @@ from events.household import (
     NextRescreening,
 )
 from events.household import Emergency as EmergencyPart
-from services.classification.domain.classify import Classification, RuleTrace
-from services.classification.domain.dates import NextDate
-from services.classification.domain.facts import (
+from services.rules.classify import Classification, RuleTrace
+from services.rules.dates import NextDate
+from services.rules.facts import (
     Emergency,
     Expense,
     HouseholdFacts,
     Member,
     expense_sums,
 )
-from services.classification.domain.tags import Tag
-from services.classification.domain.tiers import Tier
+from services.rules.tags import Tag
+from services.rules.tiers import Tier
 
 
 def facts_from_identified(

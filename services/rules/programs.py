@@ -9,11 +9,11 @@ from types import MappingProxyType
 from typing import Final
 
 from events.types import Department, EmploymentStatus, Program, SignalKind
-from services.classification.domain.classify import Classification
-from services.classification.domain.facts import Emergency, HouseholdFacts
-from services.classification.domain.tags import Tag, tag_members
-from services.classification.domain.tiers import Tier, recent_emergencies
-from services.policy.standards import PolicyBook
+from services.rules.classify import Classification
+from services.rules.facts import Emergency, HouseholdFacts
+from services.rules.standards import PolicyBook
+from services.rules.tags import Tag, tag_members
+from services.rules.tiers import Tier, recent_emergencies
 
 WORKING_AGE: Final = range(16, 60)  # "aged 16-59", both ends included
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.classification.domain.facts import HouseholdFacts
-from services.classification.domain.tags import Tag, tags_of
-from services.classification.domain.tiers import (
+from services.rules.facts import HouseholdFacts
+from services.rules.standards import RegionStandard
+from services.rules.tags import Tag, tags_of
+from services.rules.tiers import (
     RuleCheck,
     Tier,
     check_measured,
@@ -16,7 +17,6 @@ from services.classification.domain.tiers import (
     measure,
     recent_emergencies,
 )
-from services.policy.standards import RegionStandard
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from events.types import Department, Program
-from services.classification.domain.tiers import emergency_window
-from services.referral.domain.programs import Need
+from services.rules.programs import Need
+from services.rules.tiers import emergency_window
 
 # A ground that got a final answer: the program, and the emergency for the programs each
 # emergency grounds anew (None for the others).

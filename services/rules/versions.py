@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from events.envelope import Envelope
 from events.policy import PolicyVersionApproved, PolicyVersionProposed, PolicyVersionWithdrawn
-from services.policy.standards import PolicyBook
+from services.rules.standards import PolicyBook
 
 
 class VersionStatus(StrEnum):

@@ -6,8 +6,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from services.classification.domain.facts import HouseholdFacts, Member
-from services.classification.domain.tiers import ELDERLY_AGE, Tier
+from services.rules.facts import HouseholdFacts, Member
+from services.rules.tiers import ELDERLY_AGE, Tier
 
 ADULT_AGE: Final = 18
 LEFT_BEHIND_AGE: Final = 16

@@ -15,14 +15,14 @@ from datetime import date, timedelta
 from typing import Final
 
 from events.types import RescreeningReason
-from services.classification.domain.facts import (
+from services.rules.calendar import add_months
+from services.rules.facts import (
     Emergency,
     Expense,
     HouseholdFacts,
 )
-from services.classification.domain.tags import ADULT_AGE, LEFT_BEHIND_AGE
-from services.classification.domain.tiers import CHILD_AGE, ELDERLY_AGE, EMERGENCY_WINDOW_DAYS, Tier
-from services.policy.calendar import add_months
+from services.rules.tags import ADULT_AGE, LEFT_BEHIND_AGE
+from services.rules.tiers import CHILD_AGE, ELDERLY_AGE, EMERGENCY_WINDOW_DAYS, Tier
 
 __all__ = [
     "AGES_THAT_MATTER",

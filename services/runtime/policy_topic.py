@@ -15,7 +15,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer
 
 from events.codec import DecodeError, decode_event
-from services.policy.versions import PolicyVersions
+from services.rules.versions import PolicyVersions
 from services.runtime.kafka import ConsumerRecord, read_to_end
 from services.runtime.logging import get_logger
 

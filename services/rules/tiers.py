@@ -15,8 +15,8 @@ from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Final
 
-from services.classification.domain.facts import Emergency, HouseholdFacts
-from services.policy.standards import RegionStandard
+from services.rules.facts import Emergency, HouseholdFacts
+from services.rules.standards import RegionStandard
 
 EMERGENCY_WINDOW_DAYS: Final = 90
 ELDERLY_AGE: Final = 60

@@ -251,7 +251,7 @@ def _table(
 
 @functools.cache
 def _default_book() -> PolicyBook:
-    text = resources.files("services.policy").joinpath(DEFAULT_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("services.rules").joinpath(DEFAULT_RESOURCE).read_text(encoding="utf-8")
     return PolicyBook.from_json(text)
 
 

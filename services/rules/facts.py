@@ -15,7 +15,7 @@ from events.types import (
     Relation,
     SignalKind,
 )
-from services.policy.calendar import add_months
+from services.rules.calendar import add_months
 
 EXPENSE_WINDOW_MONTHS: Final = 12
 

@@ -8,6 +8,7 @@ the public key is served over HTTP and kept by auditors with the checkpoints the
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -23,10 +24,14 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from services.audit.domain.checkpoint import key_id
-
 PRIVATE_FILE = "checkpoint-signing.key"
 PUBLIC_FILE = "checkpoint-signing.pub"
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short name of a public key: the first 16 hex characters of SHA-256 of its raw bytes."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
