@@ -9,9 +9,12 @@ file is used only when that record is still on the chain, at that offset, with t
 the file was made for the same topic and writing key: a chain recreated, cut or rewritten, or
 a key rotated, makes the start read the partition from its beginning, as without a file.
 
-A file is written when a start has read its partition to the end: what it holds is what the
-chain holds, committed appends only (the writer's own state also holds appends whose
-transaction may yet abort, so it is never what is written).
+A file is written when a start has read its partition to the end, every minute for the
+partitions whose chains grew, and at a clean stop. What it holds is committed appends only:
+the writer's kept state takes an append when its transaction has committed, at the offset the
+send reported (its own state also holds appends whose transaction may yet abort, so that is
+never what is written). A crash loses at most the last minute's files: the next start reads
+the records after the files it finds.
 """
 
 from __future__ import annotations

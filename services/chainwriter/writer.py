@@ -9,13 +9,16 @@ receives each exactly once, and a hop sooner than if another processor copied it
 Its state (each chain's head and every chained event_id) is rebuilt from `assist.chain`
 itself at start (each partition from a file on local disk and the records after it,
 snapshot.py), and chained events are committed in the same transaction as the consumed
-offsets, so a crash at any point neither loses an event nor writes one twice.
+offsets, so a crash at any point neither loses an event nor writes one twice. The files are
+kept up to date from where its committed appends landed: every minute for the partitions that
+changed, and at a clean stop, so a restart reads only what was appended since.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -36,9 +39,12 @@ from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.partition_tasks import TaskAssignment
 from services.runtime.peek import event_type_header
+from services.runtime.processor import Landed
 from services.runtime.writer_signature import sign_record, signed_by_writer
 
 log = get_logger()
+# How often the partitions whose chains grew are written to disk (and at every clean stop).
+KEEP_SECONDS = 60.0
 FOR_DEPARTMENTS = (ReferralIssued, ReferralAmended, ReferralWithdrawn, ReferralOverdue)
 
 
@@ -63,6 +69,13 @@ class ChainWriter:
         # it every start reads the whole chain.
         self._snapshots = snapshots
         self.records_read_at_start = 0
+        # Each partition's committed heads and ids, as its file holds them: changed only by
+        # appends whose transaction committed (`committed`), so it can be written at any time.
+        self._kept: dict[int, snapshot.PartitionState] = {}
+        self._changed: set[int] = set()
+        self._kept_at = time.monotonic()
+        # Appends sent and not yet known committed, by their bytes: household, id, new head.
+        self._appending: dict[bytes, tuple[str, uuid.UUID, ChainHead]] = {}
 
     def observe_chained(
         self, document: dict[str, object], headers: Iterable[tuple[str, bytes]] = ()
@@ -119,6 +132,12 @@ class ChainWriter:
         signature = (sign_record(self._key, digest),) if self._key is not None else ()
         headers = (event_type_header(label), *signature)
         chained = [Outbound(self.topics.chain, event.key, value, label, headers)]
+        if self._snapshots is not None:
+            self._appending[value] = (
+                event.household_id,
+                event.event_id,
+                ChainHead(sequence, digest),
+            )
         if isinstance(event.payload, FOR_DEPARTMENTS):
             department = self.topics.referrals(event.payload.department)
             chained.append(Outbound(department, event.key, value, label, headers))
@@ -126,6 +145,37 @@ class ChainWriter:
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []
+
+    def committed(self, landed: Sequence[Landed]) -> None:
+        """Appends whose transaction committed, into their partitions' kept state (the runtime
+        calls this with where each landed); a minute after the last write, written out."""
+        for sent in landed:
+            if sent.out.topic != self.topics.chain:
+                continue
+            appended = self._appending.pop(sent.out.value, None)
+            state = self._kept.get(sent.partition)
+            if appended is None or state is None:
+                continue
+            household, event_id, head = appended
+            state.heads[household] = head
+            state.chained.append(event_id)
+            state.last = (sent.offset, head.hash)
+            state.next_offset = sent.offset + 1  # past it: a commit marker or the next record
+            self._changed.add(sent.partition)
+        if time.monotonic() - self._kept_at >= KEEP_SECONDS:
+            self._write_changed()
+
+    def stopping(self) -> None:
+        """A clean stop: the partitions that grew since the last write, written now."""
+        self._write_changed()
+
+    def _write_changed(self) -> None:
+        self._kept_at = time.monotonic()
+        if self._snapshots is None:
+            return
+        for partition in sorted(self._changed):
+            snapshot.write(self._snapshots, self._kept[partition])
+        self._changed.clear()
 
     async def bootstrap(
         self,
@@ -166,6 +216,7 @@ class ChainWriter:
                 state.next_offset = ends[tp]
                 if self._snapshots is not None and state.last is not None:
                     snapshot.write(self._snapshots, state)
+            self._kept = kept
             self.records_read_at_start = read
             log.info(
                 "chain heads rebuilt",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import ProducerFenced
@@ -78,6 +78,27 @@ class Bootstrapping(Protocol):
     ) -> None:
         """Rebuild state from somewhere other than the inputs (e.g. the chain itself): for the
         tasks of `assignment` only, when the processor is scaled out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Landed:
+    """An output of a committed transaction, and where it landed."""
+
+    out: Outbound
+    partition: int
+    offset: int
+
+
+@runtime_checkable
+class WatchesItsOutputs(Protocol):
+    """A handler whose state is tied to where its own outputs landed (the chain writer's heads
+    are kept by the chain's offsets, which only the send results tell)."""
+
+    def committed(self, landed: Sequence[Landed]) -> None:
+        """The outputs of a transaction that has just committed, each where it landed."""
+
+    def stopping(self) -> None:
+        """A clean stop, after the last commit: keep what should outlive this run."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +358,8 @@ class Processor:
                     await self._commit_uncommitted(producers)
                     if self._keeper is not None and not self._uncommitted:
                         self._keeper.keep(self._progress, due_only=False)
+                    if isinstance(handler, WatchesItsOutputs):
+                        _stop_watching(handler)
                 finally:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -620,10 +643,12 @@ class Processor:
                 # so it is written as late as the transaction allows (make bench: -12 % p50).
                 if offsets:
                     await producer.send_offsets_to_transaction(offsets, self.config.name)
-                for out in outputs:
+                sent = [
                     await producer.send(
                         out.topic, out.value, key=out.key, headers=list(out.headers) or None
                     )
+                    for out in outputs
+                ]
                 await producer.commit_transaction()
         except BaseException as error:
             with contextlib.suppress(Exception):  # the restart's fencing aborts it anyway
@@ -632,6 +657,8 @@ class Processor:
                 raise TimeoutError(f"transaction not committed within {limit:g} s") from error
             raise
         self._metrics.transaction.observe(time.perf_counter() - started)
+        if isinstance(self.handler, WatchesItsOutputs) and outputs:
+            self.handler.committed(_landed(outputs, sent))
         self._failures.committed({(tp.topic, tp.partition): at for tp, at in offsets.items()})
         self.status.stuck = self._failures.stuck
         for out in outputs:
@@ -821,3 +848,20 @@ class _Metrics:
         if child is None:
             child = self._out[(topic, label)] = metrics.EVENTS_OUT.labels(self.name, topic, label)
         return child
+
+
+def _landed(outputs: Sequence[Outbound], sent: Sequence[Any]) -> list[Landed]:
+    """Where each output of a committed transaction landed: its send's result (a future the
+    commit has resolved; a test's fake producer may give none)."""
+    return [
+        Landed(out, metadata.partition, metadata.offset)
+        for out, future in zip(outputs, sent, strict=True)
+        if future is not None and (metadata := future.result()) is not None
+    ]
+
+
+def _stop_watching(handler: WatchesItsOutputs) -> None:
+    try:
+        handler.stopping()
+    except Exception as error:  # noqa: BLE001 - stopping anyway; a start rebuilds what is lost
+        log.warning("state not kept at stop", error=f"{type(error).__name__}: {error}")

@@ -140,10 +140,13 @@ async def test_kill_9_mid_stream_gives_the_same_chain_as_an_uninterrupted_run(
 async def test_a_start_reads_only_what_the_chain_gained_since_the_last_one(
     kafka: KafkaSettings, topics: TopicNames, tmp_path: Path
 ) -> None:
-    """Each start keeps what it read on disk (services/chainwriter/snapshot.py): the next one
-    reads only the records after it, and still drops every repeat and links every append."""
+    """The writer keeps each partition's heads on disk (services/chainwriter/snapshot.py) from
+    where its committed appends landed, and at a clean stop: the next start reads nothing of
+    the chain, or, from older files (a crash before the minute's write), only the records after
+    them; it still drops every repeat and links every append."""
     events = workload()
     first, second, third = events[:500], events[500:800], events[800:]
+    heads = tmp_path / "chainwriter" / "heads"
 
     async def start(produced: list[Envelope], chained: int) -> int:
         async with running_writer(kafka, topics, tmp_path) as writer:
@@ -154,12 +157,19 @@ async def test_a_start_reads_only_what_the_chain_gained_since_the_last_one(
             assert isinstance(writer.handler, ChainWriter)
             return writer.handler.records_read_at_start
 
+    def files() -> dict[str, bytes]:
+        return {kept.name: kept.read_bytes() for kept in heads.glob("*.heads.json")}
+
     assert await start(first, 500) == 0  # an empty chain
-    assert await start(second, 800) == 500  # nothing kept yet: the whole chain
-    # Kept at the last start: only the 300 appended since; repeats of all 800 are dropped.
-    assert await start(first + second, 800) == 300
-    assert await start(third, 1000) == 0  # nothing appended since the last start read
-    assert await start(events, 1000) == 200  # and every repeat dropped again
+    after_first = files()
+    assert after_first  # kept at the clean stop
+    assert await start(second, 800) == 0  # nothing appended since the stop
+    # Older files, as a crash before the minute's write leaves them: only the 300 after them.
+    for name, content in after_first.items():
+        (heads / name).write_bytes(content)
+    assert await start(first + second, 800) == 300  # and the repeats of all 800 dropped
+    assert await start(third, 1000) == 0
+    assert await start(events, 1000) == 0  # every repeat dropped again
     documents = await read_documents(kafka, topics.chain)
     assert len(documents) == 1000
     assert_gap_free_and_linked(documents, events)

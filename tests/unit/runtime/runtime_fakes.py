@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -70,8 +71,12 @@ class FakeProducer:
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
+    ) -> asyncio.Future[Any]:
+        """Like aiokafka: a future of where the record landed (here: partition 0, in order)."""
         self.sent.append((topic, value))
+        landed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        landed.set_result(SimpleNamespace(partition=0, offset=len(self.sent) - 1))
+        return landed
 
     async def commit_transaction(self) -> None:
         self.committed += 1
