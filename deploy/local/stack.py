@@ -67,7 +67,7 @@ PAGES = (
 LOOP_SERVICES = tuple(s.name for s in SERVICES if s.name != "operations")
 # The services whose processor any number of instances can run, sharing its partitions
 # (services/runtime/partition_tasks.py); the others run one instance each.
-SCALED_OUT = ("chainwriter", "classification", "referral")
+SCALED_OUT = ("chainwriter", "classification", "referral", "scheduler")
 
 
 def _pid_file(data: Path, name: str) -> Path:

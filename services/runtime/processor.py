@@ -110,6 +110,10 @@ class ScaleOut:
     # Inputs every instance reads whole; only the owner of task 0 commits their offsets and
     # what they cause (a dead letter).
     broadcast: tuple[str, ...] = ()
+    # Timers are allowed when what they fire is of the instance's own tasks' state and carries
+    # an id derived from it: a task that moves may fire a timer on both sides of the move, and
+    # the chain writer drops the repeat.
+    idempotent_timers: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,11 @@ class ProcessorConfig:
 
     def __post_init__(self) -> None:
         if self.scale_out is not None and self.tick_seconds is not None:
-            # Timers are not yet divided among instances: every one would fire them.
-            raise ValueError(f"{self.name}: a scaled-out processor cannot have timers (tick)")
+            if not self.scale_out.idempotent_timers:
+                raise ValueError(
+                    f"{self.name}: a scaled-out processor may have timers (tick) only when what"
+                    " they fire is idempotent (ScaleOut.idempotent_timers)"
+                )
 
     @property
     def skip_orders_topic(self) -> str:
@@ -522,9 +529,11 @@ class Processor:
                 self._keeper.handled(tp, records)
         positions = {tp: int(await consumer.position(tp)) for tp in committed}
         self.status.replaying = any(positions[tp] < committed[tp] for tp in committed)
-        if not self.status.replaying and self._tick_due():  # never scaled out: one task, 0
+        if not self.status.replaying and self._tick_due():
             if ticked := list(handler.tick(datetime.now(UTC))):
-                outputs.setdefault(0, []).extend(ticked)
+                # Scaled out: in the transaction of the instance's first task (a timer's event
+                # is its own tasks' and idempotent, so whose transaction carries it is moot).
+                outputs.setdefault(min(self._assignment.mine, default=0), []).extend(ticked)
         self._uncommitted.update(offsets)
         # Offsets alone can wait: a message that caused nothing, handled again after a restart,
         # causes nothing again (handlers are deterministic), so committing them later loses and

@@ -76,9 +76,11 @@ def processor_service(
     return ServiceParts(app, [processor])
 
 
-def scale_out(settings: ServiceSettings, broadcast: tuple[str, ...] = ()) -> ScaleOut:
+def scale_out(
+    settings: ServiceSettings, broadcast: tuple[str, ...] = (), idempotent_timers: bool = False
+) -> ScaleOut:
     """This instance's part in sharing a processor's work, from its settings."""
-    return ScaleOut(settings.instance, settings.scale_out_tasks, broadcast)
+    return ScaleOut(settings.instance, settings.scale_out_tasks, broadcast, idempotent_timers)
 
 
 def serve(name: str, default_port: int, build: Builder) -> None:

@@ -12,7 +12,7 @@ from services.runtime.clock import ClockSettings, ClockView
 from services.runtime.http import install_common_routes
 from services.runtime.processor import Processor, ProcessorConfig
 from services.runtime.publisher import KafkaPublisher
-from services.runtime.service import ServiceParts
+from services.runtime.service import ServiceParts, scale_out
 from services.runtime.settings import KafkaSettings, ServiceSettings
 from services.scheduler.app import SchedulerDeps, create_app
 from services.scheduler.clock import ClockKeeper, read_latest_tick
@@ -29,6 +29,9 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
     def caught_up() -> bool:
         return processor.status.caught_up  # the processor below, by the time it ticks
 
+    # Instances share the chain's partitions, each with the timers of its own households (a
+    # fired date's id is derived from the household and the date: a repeat is dropped at the
+    # chain); every one follows the clock and the policy versions whole.
     processor = Processor(
         ProcessorConfig(
             name=f"{topics.namespace}scheduler",
@@ -36,6 +39,9 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
             deadletter_topic=topics.deadletter,
             replay_inputs=True,
             tick_seconds=TIMER_CHECK_SECONDS,
+            scale_out=scale_out(
+                settings, broadcast=(topics.clock, topics.policy), idempotent_timers=True
+            ),
         ),
         lambda: DatesThatMatter(topics, live=caught_up),
         kafka,

@@ -226,3 +226,81 @@ async def _chained(
 ) -> list[dict[str, Any]] | None:
     found = await rescreenings(kafka, topics.chain)
     return found if len(found) >= count else None
+
+
+@pytest.mark.timeout(300)
+async def test_two_instances_fire_each_date_once_and_one_takes_over_the_others(
+    kafka: KafkaSettings, topics: TopicNames, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances share the chain's partitions: each fires its own households' dates, none
+    twice; when one stops, the other takes its tasks and fires their later dates."""
+    monkeypatch.setenv("ASSIST_CLOCK", "manual")
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(
+        json.dumps([{"user": "operator.zhao", "role": "operator", "token": "t-operator"}])
+    )
+    a, b = (
+        ServiceSettings(tokens_file=tokens, data_dir=tmp_path / "data", instance=name)
+        for name in ("a", "b")
+    )
+    evaluated = day(-10)
+    soon = {f"HH-S{n}": day(20 + n) for n in range(12)}  # before the first advance's date
+    later = {f"HH-L{n}": day(120 + n) for n in range(12)}  # between the first and the second
+    households = [classified(h, evaluated, next_date(on)) for h, on in (soon | later).items()]
+    await produce(kafka, topics.events, [(e.key, e.to_bytes()) for e in households])
+
+    def expected(due: dict[str, date]) -> Counter[tuple[str, str, str]]:
+        return Counter({(h, str(on), "birthday"): 1 for h, on in due.items()})
+
+    async def fired(count: int) -> list[dict[str, Any]] | None:
+        found = await rescreenings(kafka, topics.events)
+        return found if len(found) >= count else None
+
+    writer = await Running(chainwriter(kafka, topics, a)).start()
+    await wait_for_documents(kafka, topics.chain, len(households))
+    first = await Running(scheduler(kafka, topics, a)).start()
+    second = await Running(scheduler(kafka, topics, b)).start()
+    running_ones = [first, second, writer]
+    try:
+
+        async def shared() -> bool:
+            tasks = [s.processor.status.tasks for s in (first, second)]
+            return all(tasks) and sorted(sum(tasks, [])) == [0, 1, 2]  # type: ignore[arg-type]
+
+        await wait_for(shared, "both instances holding tasks")
+        await first.caught_up()
+        await second.caught_up()
+        transport = httpx.ASGITransport(app=second.parts.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scheduler") as http:
+            await wait_for(lambda: _status(http, "/v1/clock", 200), "the manual clock's first tick")
+            reply = await http.post(
+                "/v1/clock/advance", json={"to": str(day(100))}, headers=OPERATOR
+            )
+            assert reply.status_code == 200, reply.text
+        await wait_for(lambda: fired(len(soon)), "a RescreeningDue per household due soon")
+        await asyncio.sleep(1.5)  # a few more timer checks on both: nothing more may come
+        assert dates(await rescreenings(kafka, topics.events)) == expected(soon)
+        assert first.processor.status.produced > 0 and second.processor.status.produced > 0
+
+        running_ones.remove(second)
+        await second.stop()  # a clean stop leaves the group: the first takes every task
+        await wait_for(lambda: _holds(first, [0, 1, 2]), "the first instance holding every task")
+        await first.caught_up()
+        transport = httpx.ASGITransport(app=first.parts.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scheduler") as http:
+            reply = await http.post(
+                "/v1/clock/advance", json={"to": str(day(200))}, headers=OPERATOR
+            )
+            assert reply.status_code == 200, reply.text
+        await wait_for(lambda: fired(len(soon) + len(later)), "the later dates")
+        await asyncio.sleep(1.5)
+        assert dates(await rescreenings(kafka, topics.events)) == expected(soon | later)
+        chained = await wait_for(lambda: _chained(kafka, topics, len(households)), "chained")
+        assert dates(chained) == expected(soon | later)
+    finally:
+        for service in running_ones:
+            await service.stop()
+
+
+async def _holds(service: Running, tasks: list[int]) -> bool:
+    return service.processor.status.tasks == tasks

@@ -3,6 +3,8 @@ speaks for a broadcast input only when it holds task 0."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,6 +13,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import ProducerFenced
 from runtime_fakes import Echo, FakeConsumer, FakeProducer
 
+from services.runtime.messages import Outbound
 from services.runtime.partition_tasks import TaskAssignment
 from services.runtime.processor import Processor, ProcessorConfig, ScaleOut
 from services.runtime.settings import KafkaSettings
@@ -103,6 +106,31 @@ async def test_a_fenced_task_fails_the_run_though_the_other_tasks_commit() -> No
     assert kept.committed == 1
 
 
-def test_a_scaled_out_processor_may_not_have_timers() -> None:
-    with pytest.raises(ValueError, match="cannot have timers"):
+def test_a_scaled_out_processor_has_timers_only_when_they_are_idempotent() -> None:
+    with pytest.raises(ValueError, match="only when what they fire is idempotent"):
         ProcessorConfig("t.x", (CHAIN,), "t.dl", tick_seconds=1.0, scale_out=ScaleOut("a"))
+    ProcessorConfig(
+        "t.x", (CHAIN,), "t.dl", tick_seconds=1.0, scale_out=ScaleOut("a", idempotent_timers=True)
+    )
+
+
+class Ticking(Echo):
+    def tick(self, now: datetime) -> Sequence[Outbound]:
+        return [Outbound("out", b"k", b"fired")]
+
+
+async def test_what_timers_fire_goes_in_the_transaction_of_the_instances_first_task() -> None:
+    config = ProcessorConfig(
+        "t.scheduler",
+        (CHAIN,),
+        "t.dl",
+        tick_seconds=0.0,
+        scale_out=ScaleOut("b", idempotent_timers=True),
+    )
+    processor = Processor(config, Ticking, KafkaSettings())
+    processor._assignment = TaskAssignment(3, frozenset({1, 2}))
+    producers = {1: FakeProducer(), 2: FakeProducer()}
+    chain = [TopicPartition(CHAIN, 2)]
+    await processor._step(Consumer(chain), producers, Ticking(), {tp: 0 for tp in chain})  # type: ignore[arg-type]
+    assert producers[1].sent == [("out", b"fired")]
+    assert producers[2].sent == [("out", b"t.assist.chain/2")]
