@@ -42,6 +42,8 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
             scale_out=scale_out(
                 settings, broadcast=(topics.clock, topics.policy), idempotent_timers=True
             ),
+            # What it knows of each household, by partition of the chain (timers.py).
+            state_dir=settings.data_dir / "scheduler" / "state",
         ),
         lambda: DatesThatMatter(topics, live=caught_up),
         kafka,

@@ -10,14 +10,23 @@ the processor has caught up with its inputs (so its view of each chain is curren
 fired event's id is derived from the household and the date. A restart (state is rebuilt by
 replaying the inputs) or a second instance that fires a date again proposes the same event
 id, and the chain writer drops the repeat: each date reaches a chain once.
+
+What it knows of each household is kept on local disk by partition of the chain
+(services/runtime/kept_state.py): a start restores it and replays only the chain's tail (the
+clock and the policy versions are read whole, and a version read reschedules every date).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import heapq
+import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
 
 from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
@@ -52,8 +61,27 @@ _COMPACT_SLACK = 1024
 log = get_logger()
 
 
+@dataclasses.dataclass(frozen=True)
+class _KeptPartition:
+    """The households of one partition of the chain, as kept on disk."""
+
+    evaluations: dict[str, Evaluation]
+    covered: dict[str, date]
+    closed: list[str]
+
+
+_PARTITION = TypeAdapter(_KeptPartition)
+# Bump STATE_VERSION when what a field means changes; a change of shape changes the hash.
+STATE_VERSION = 1
+STATE_SCHEMA = hashlib.sha256(
+    json.dumps([STATE_VERSION, _PARTITION.json_schema()], sort_keys=True).encode()
+).hexdigest()[:16]
+
+
 class DatesThatMatter:
     """StreamHandler over assist.chain, assist.clock and assist.policy; emits RescreeningDue."""
+
+    state_schema = STATE_SCHEMA  # the shape of what is kept on disk (kept_state.py)
 
     def __init__(self, topics: TopicNames, live: Callable[[], bool] = lambda: True) -> None:
         self.topics = topics
@@ -67,6 +95,33 @@ class DatesThatMatter:
         self.closed: set[str] = set()
         self._timers: list[tuple[datetime, date, str]] = []  # (arrives at, date, household)
         self._scheduled: dict[str, tuple[datetime, date]] = {}  # each household's live entry
+        self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
+
+    # -- kept on disk --------------------------------------------------------------------------
+    @property
+    def state_topic(self) -> str:
+        return self.topics.chain
+
+    def dump_partition(self, partition: int) -> bytes:
+        mine = sorted(self._of_partition.get(partition, ()))
+        kept = _KeptPartition(
+            {h: e for h in mine if (e := self.evaluations.get(h)) is not None},
+            {h: on for h in mine if (on := self.covered.get(h)) is not None},
+            [h for h in mine if h in self.closed],
+        )
+        return _PARTITION.dump_json(kept)
+
+    def load_partition(self, partition: int, data: bytes) -> None:
+        kept = _PARTITION.validate_json(data)
+        self.evaluations.update(kept.evaluations)
+        self.covered.update(kept.covered)
+        self.closed.update(kept.closed)
+        self._of_partition.setdefault(partition, set()).update(
+            kept.evaluations, kept.covered, kept.closed
+        )
+        for household in kept.evaluations:
+            self._schedule(household)  # with the versions read so far: a version read later
+            # reschedules every household
 
     # -- inputs ------------------------------------------------------------------------------
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
@@ -80,7 +135,10 @@ class DatesThatMatter:
             return []
         if message.event_type not in _FOLLOWED:
             return []
-        self._fold(_decode(message.value))
+        event = _decode(message.value)
+        if event.household_id is not None:
+            self._of_partition.setdefault(message.partition, set()).add(event.household_id)
+        self._fold(event)
         return []
 
     def _fold(self, event: Envelope) -> None:

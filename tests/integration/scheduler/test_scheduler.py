@@ -182,9 +182,11 @@ async def test_a_manual_advance_fires_each_date_once_across_restarts(
         assert document["producer"] == "scheduler"
         assert document["occurred_at"] == f"{document['payload']['on']}T00:00:00+08:00"
 
-    # A clean restart replays the chain, the clock and the versions: nothing is proposed again.
+    # A clean restart restores the households it kept on disk at its stop and reads the clock
+    # and the versions again: nothing is proposed again.
     async with running(scheduler, kafka, topics, settings) as second:
         await second.caught_up()
+        assert second.processor.status.restored_partitions > 0
         await asyncio.sleep(1.5)
     assert dates(await rescreenings(kafka, topics.events)) == expected
 
