@@ -84,17 +84,21 @@ class System:
             # Time moves only when a test advances it (interfaces.md: the manual clock).
             "ASSIST_CLOCK": "manual",
         }
+        self.env, self.workdir = env, workdir
         self.services = {name: ServiceProcess(name, env, workdir) for name in LOOP_SERVICES}
-        self.partners = {name: self._partner(name, env, workdir) for name in paired}
+        self.partners = {name: self.instance(name, "1") for name in paired}
 
-    @staticmethod
-    def _partner(name: str, env: dict[str, str], workdir: Path) -> ServiceProcess:
-        """Instance "1" of `name`: a data directory of its own, with the chain writer's key
-        that every instance shares (a deployment mounts the one secret into each)."""
-        data = workdir / "instance-1" / "data"
-        shutil.copytree(workdir / "data" / "chainwriter", data / "chainwriter", dirs_exist_ok=True)
-        own = env | {"ASSIST_INSTANCE": "1", "ASSIST_DATA_DIR": str(data)}
-        return ServiceProcess(name, own, workdir / "instance-1")
+    def instance(self, name: str, instance: str) -> ServiceProcess:
+        """Another instance of `name` (not started): a data directory of its own, with the
+        chain writer's key that every instance shares (a deployment mounts the one secret into
+        each)."""
+        home = self.workdir / f"instance-{instance}"
+        data = home / "data"
+        shutil.copytree(
+            self.workdir / "data" / "chainwriter", data / "chainwriter", dirs_exist_ok=True
+        )
+        own = self.env | {"ASSIST_INSTANCE": instance, "ASSIST_DATA_DIR": str(data)}
+        return ServiceProcess(name, own, home)
 
     @property
     def processes(self) -> list[ServiceProcess]:
