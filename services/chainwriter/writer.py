@@ -174,8 +174,16 @@ class ChainWriter:
         if self._snapshots is None:
             return
         for partition in sorted(self._changed):
-            snapshot.write(self._snapshots, self._kept[partition])
-        self._changed.clear()
+            try:
+                snapshot.write(self._snapshots, self._kept[partition])
+            except OSError as error:  # a full or failing disk costs a longer start, no more
+                log.warning(
+                    "chain heads not kept on disk: the next start reads more of the chain",
+                    partition=partition,
+                    error=str(error),
+                )
+                return  # the partitions left are tried again at the next write
+            self._changed.discard(partition)
 
     async def bootstrap(
         self,

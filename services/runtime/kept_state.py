@@ -196,15 +196,26 @@ class PartitionKeeper:
         if due_only and time.monotonic() - self._kept_at < self.every_seconds:
             return
         self._kept_at = time.monotonic()
-        written = 0
+        written, failed = 0, set()
         for tp in sorted(self._changed):
             if tp not in positions or tp not in self._last:
                 continue
             last_offset, digest = self._last[tp]
             data = self.handler.dump_partition(tp.partition)
-            self.files.write(tp.topic, tp.partition, Kept(positions[tp], last_offset, digest, data))
+            try:
+                kept = Kept(positions[tp], last_offset, digest, data)
+                self.files.write(tp.topic, tp.partition, kept)
+            except OSError as error:  # a full or failing disk costs a longer start, no more
+                log.warning(
+                    "state not kept on disk: the next start replays more",
+                    processor=self.processor,
+                    partition=f"{tp.topic}/{tp.partition}",
+                    error=str(error),
+                )
+                failed.add(tp)
+                continue
             written += 1
-        self._changed.clear()
+        self._changed = failed  # tried again at the next write
         if written:
             log.info("state kept on disk", processor=self.processor, partitions=written)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
-from services.runtime.kept_state import Kept, StateFiles, record_digest
+from aiokafka import TopicPartition
+
+from services.runtime.kept_state import Kept, PartitionKeeper, StateFiles, record_digest
 
 
 def test_a_file_gives_back_what_was_kept(tmp_path: Path) -> None:
@@ -36,3 +39,28 @@ def test_a_damaged_file_is_not_used(tmp_path: Path) -> None:
 def test_a_digest_tells_key_and_value_apart() -> None:
     assert record_digest(b"ab", b"c") != record_digest(b"a", b"bc")
     assert record_digest(None, b"v") == record_digest(b"", b"v")
+
+
+class _OnePartition:
+    state_topic = "t.assist.chain"
+    state_schema = "s1"
+
+    def dump_partition(self, partition: int) -> bytes:
+        return b'{"HH-1": {}}'
+
+    def load_partition(self, partition: int, data: bytes) -> None: ...
+
+
+def test_a_disk_that_fails_a_write_costs_a_retry_not_the_run(tmp_path: Path) -> None:
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the directory should be")
+    keeper = PartitionKeeper(blocked, _OnePartition(), every_seconds=0.0, processor="t.referral")
+    tp = TopicPartition("t.assist.chain", 0)
+    keeper.handled(tp, [SimpleNamespace(offset=7, key=b"HH-1", value=b"v")])  # type: ignore[list-item]
+    keeper.keep({tp: 8}, due_only=False)  # logs, raises nothing
+    assert blocked.is_file()
+    blocked.unlink()
+    keeper.keep({tp: 8}, due_only=False)  # the partition is still due: written now
+    assert StateFiles(blocked, "s1").read("t.assist.chain", 0) == Kept(
+        8, 7, record_digest(b"HH-1", b"v"), b'{"HH-1": {}}'
+    )
