@@ -16,6 +16,7 @@ from contracts.topics import TopicNames
 from events.codec import DecodeError, decode_event
 from events.envelope import derived_event_id, new_event
 from events.household import HouseholdIdentified
+from events.types import EventType
 from services.rules.classify import classify
 from services.rules.dates import next_date_that_matters
 from services.rules.standards import PolicyBook
@@ -66,8 +67,8 @@ class ClassificationHandler:
         if message.topic == self.topics.policy:
             self._fold_policy(message.value)
             return []
-        if not message.value or b'"event_type":"HouseholdIdentified"' not in message.value:
-            return []  # everything else on the chain is none of classification's business
+        if message.event_type != EventType.HOUSEHOLD_IDENTIFIED.value:
+            return []  # by its record header: the rest of the chain is none of its business
         try:
             event = decode_event(message.value)
         except DecodeError as error:

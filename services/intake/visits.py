@@ -9,6 +9,8 @@ from datetime import datetime
 from events.types import EventType
 from services.runtime.messages import Inbound, Outbound
 
+_VISITS = frozenset({EventType.VISIT_REQUESTED.value, EventType.VISIT_COMPLETED.value})
+
 
 class VisitIndex:
     """visit_id -> household_id, folded from `assist.chain`; it produces nothing."""
@@ -18,9 +20,9 @@ class VisitIndex:
         self.completed: set[str] = set()
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
-        if not message.value or b'"Visit' not in message.value:
-            return []  # only visit events matter; skip the full parse of everything else
-        document = json.loads(message.value)
+        if message.event_type not in _VISITS:
+            return []  # by its record header: everything else is skipped without a parse
+        document = json.loads(message.value or b"")
         payload = document.get("payload", {})
         if document.get("event_type") == EventType.VISIT_REQUESTED.value:
             self.households[payload["visit_id"]] = document["household_id"]

@@ -2,7 +2,8 @@
 
 The console folds assist.chain itself rather than asking feedback, so that "which department is
 late" is answered even while feedback is down. Only the four referral events are read; the rest
-of the chain is skipped without decoding. Pure: `now` is passed in by whoever shows the board.
+of the chain is skipped without decoding, by the event type its record header names. Pure:
+`now` is passed in by whoever shows the board.
 """
 
 from __future__ import annotations
@@ -51,17 +52,16 @@ class ReferralBoard:
         self.unreadable = 0
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
-        self.observe(message.value)
+        if message.event_type in _WANTED:  # the header's (an older record: found in its bytes)
+            self._observe(message.value)
         return []
 
     def tick(self, now: datetime) -> Sequence[Outbound]:
         return []
 
-    def observe(self, value: bytes | None) -> None:
-        if not value or not any(f'"event_type":"{t}"'.encode() in value for t in _WANTED):
-            return
+    def _observe(self, value: bytes | None) -> None:
         try:
-            document = json.loads(value)
+            document = json.loads(value or b"")
             if document["event_type"] in _WANTED:
                 self._fold(str(document["event_type"]), document["payload"])
         except (ValueError, KeyError, TypeError):

@@ -12,6 +12,9 @@ from contracts.topics import TopicNames
 from events.envelope import Envelope, new_event
 from events.schedule import HouseholdClosed
 from events.types import ClosureReason
+from services.classification.handler import ClassificationHandler
+from services.intake.visits import VisitIndex
+from services.operations.referral_board import ReferralBoard
 from services.referral.handler import ReferralHandler
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.runtime.peek import EVENT_TYPE_HEADER, event_type_header
@@ -91,3 +94,30 @@ def test_the_in_memory_loop_carries_the_type_header_onto_every_chain_record() ->
     assert len(chained) == len(loop.chain) > 3
     for message, event in zip(chained, loop.chain, strict=True):
         assert (EVENT_TYPE_HEADER, event.event_type.value.encode()) in message.headers
+
+
+def test_the_other_chain_consumers_pass_over_by_the_header_too() -> None:
+    """Classification, intake's visit index and the console's referral board: a record whose
+    header names a type they do not follow is not parsed, whatever its bytes say."""
+    garbage = b'{"event_type":"HouseholdIdentified","Visit":"ReferralIssued"'  # parses to nothing
+    passed = Inbound(
+        TOPICS.chain, 0, 0, b"HH-1", garbage, headers=(event_type_header("ChainSettled"),)
+    )
+    board, visits = ReferralBoard(), VisitIndex()
+    assert ClassificationHandler(TOPICS).handle(passed, replaying=False) == []
+    assert visits.handle(passed, replaying=False) == []
+    assert board.handle(passed, replaying=False) == []
+    assert board.unreadable == 0 and visits.households == {}
+    # Named by the header as one they follow, the same bytes are read (and found unreadable).
+    followed = Inbound(
+        TOPICS.chain, 0, 1, b"HH-1", garbage, headers=(event_type_header("ReferralIssued"),)
+    )
+    board.handle(followed, replaying=False)
+    assert board.unreadable == 1
+    with pytest.raises(ValueError):
+        visits.handle(
+            Inbound(
+                TOPICS.chain, 0, 2, b"HH-1", garbage, headers=(event_type_header("VisitRequested"),)
+            ),
+            replaying=False,
+        )
