@@ -25,8 +25,10 @@ def build(kafka: KafkaSettings, topics: TopicNames, settings: ServiceSettings) -
             name=f"{topics.namespace}intake.visits",
             inputs=(topics.chain,),
             deadletter_topic=topics.deadletter,
+            # Kept by partition of the chain: a start reads only the chain's tail (visits.py).
+            state_dir=settings.data_dir / "intake" / "state",
         ),
-        VisitIndex,
+        lambda: VisitIndex(topics),
         kafka,
     )
     own = IntakeSettings()
