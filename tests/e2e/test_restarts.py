@@ -23,6 +23,9 @@ from deploy.local.stack import LOOP_SERVICES, SCALED_OUT
 from events.chain import verify_chain
 
 HOUSEHOLDS = 8
+# A task's move may wait out its old owner's step and its clients' stops, each bounded by the
+# broker's timeouts (seen once at 87 s on a loaded machine).
+MOVE_SECONDS = 150
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +77,7 @@ async def test_kill_9_of_one_service_mid_loop_loses_and_duplicates_nothing(
     await assert_every_household_whole(system, households)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 async def test_a_third_instance_added_mid_load_and_removed_loses_and_duplicates_nothing(
     system: System,
 ) -> None:
@@ -103,7 +106,9 @@ async def test_a_third_instance_added_mid_load_and_removed_loses_and_duplicates_
                 for third in thirds.values():
                     third.wait_healthy(timeout=90)
                 await system.wait_until(
-                    lambda: _each_holds_one(system, thirds), "three instances, a task each"
+                    lambda: _each_holds_one(system, thirds),
+                    "three instances, a task each",
+                    timeout=MOVE_SECONDS,
                 )
                 await system.wait_until(
                     lambda: _console_shares(system, console, thirds), "the console's shares"
@@ -119,7 +124,9 @@ async def test_a_third_instance_added_mid_load_and_removed_loses_and_duplicates_
                 owned = [_tasks(system, p) for p in pair]
                 return all(owned) and sorted(t for tasks in owned for t in tasks) == [0, 1, 2]
 
-            await system.wait_until(shared, f"the two {name} instances sharing the tasks again")
+            await system.wait_until(
+                shared, f"the two {name} instances sharing the tasks again", timeout=MOVE_SECONDS
+            )
             # Moved to the third and back: the first instance's tasks changed twice at least.
             assert _rebalances(system, system.services[name]) >= rebalances_before[name] + 2
         await assert_every_household_whole(system, households)
