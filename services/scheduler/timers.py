@@ -119,9 +119,9 @@ class DatesThatMatter:
         self._of_partition.setdefault(partition, set()).update(
             kept.evaluations, kept.covered, kept.closed
         )
+        # Scheduled with the versions read so far: a version read later reschedules them all.
         for household in kept.evaluations:
-            self._schedule(household)  # with the versions read so far: a version read later
-            # reschedules every household
+            self._schedule(household)
 
     # -- inputs ------------------------------------------------------------------------------
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:

@@ -8,16 +8,17 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -56,6 +57,25 @@ def chromium(width: int = 1400, height: int = 1000) -> Iterator[webdriver.Chrome
             driver.quit()
 
 
+def gone(element: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """Until the element's page has been replaced. Chromium says so as a stale element, or, when
+    asked while the new document is coming in, as a node that "does not belong to the document"
+    (a WebDriverException of its own, which selenium's staleness_of lets through)."""
+
+    def check(_: webdriver.Chrome) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return check
+
+
 def log_in(driver: webdriver.Chrome, base_url: str, token: str, then: str = "") -> None:
     """Through the log-in form, as a person would; `then` is the page to land on."""
     driver.get(f"{base_url}/login" + (f"?next={then}" if then else ""))
@@ -64,7 +84,7 @@ def log_in(driver: webdriver.Chrome, base_url: str, token: str, then: str = "") 
     assert focused.get_attribute("id") == "token", "the log-in form does not focus its token"
     focused.send_keys(token + Keys.ENTER)
     # Until the form has gone: a test that reloads at once would otherwise cancel the log-in.
-    WebDriverWait(driver, 60).until(staleness_of(focused), "the log-in form was never sent")
+    WebDriverWait(driver, 60).until(gone(focused), "the log-in form was never sent")
 
 
 def log_out(driver: webdriver.Chrome) -> None:
@@ -72,7 +92,7 @@ def log_out(driver: webdriver.Chrome) -> None:
     would race the log-out's own answer, which would land last."""
     button = driver.find_element(By.CSS_SELECTOR, "header form button")
     button.click()
-    WebDriverWait(driver, 60).until(staleness_of(button), "the log-out was never sent")
+    WebDriverWait(driver, 60).until(gone(button), "the log-out was never sent")
 
 
 # What sticks out past the right edge, outside a box that scrolls (a test's own script: the
