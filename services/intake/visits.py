@@ -7,7 +7,6 @@ restores it and reads only the chain's tail.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +15,7 @@ from pydantic import TypeAdapter
 
 from contracts.topics import TopicNames
 from events.types import EventType
+from services.runtime.kept_state import PartitionMembers, schema_id
 from services.runtime.messages import Inbound, Outbound
 
 _VISITS = frozenset({EventType.VISIT_REQUESTED.value, EventType.VISIT_COMPLETED.value})
@@ -30,9 +30,8 @@ class _KeptPartition:
 
 
 _PARTITION = TypeAdapter(_KeptPartition)
-STATE_SCHEMA = hashlib.sha256(
-    json.dumps([1, _PARTITION.json_schema()], sort_keys=True).encode()
-).hexdigest()[:16]
+STATE_VERSION = 1  # bump when what a field means changes
+STATE_SCHEMA = schema_id(_PARTITION, STATE_VERSION)
 
 
 class VisitIndex:
@@ -44,14 +43,14 @@ class VisitIndex:
         self.topics = topics or TopicNames()
         self.households: dict[str, str] = {}
         self.completed: set[str] = set()
-        self._of_partition: dict[int, set[str]] = {}  # the visits of each chain partition
+        self._members = PartitionMembers()  # the visits of each chain partition
 
     @property
     def state_topic(self) -> str:
         return self.topics.chain
 
     def dump_partition(self, partition: int) -> bytes:
-        mine = sorted(self._of_partition.get(partition, ()))
+        mine = self._members.of(partition)
         kept = _KeptPartition(
             {v: h for v in mine if (h := self.households.get(v)) is not None},
             [v for v in mine if v in self.completed],
@@ -62,7 +61,7 @@ class VisitIndex:
         kept = _PARTITION.validate_json(data)
         self.households.update(kept.households)
         self.completed.update(kept.completed)
-        self._of_partition.setdefault(partition, set()).update(kept.households, kept.completed)
+        self._members.update(partition, kept.households, kept.completed)
 
     def handle(self, message: Inbound, replaying: bool) -> Sequence[Outbound]:
         if message.event_type not in _VISITS:
@@ -76,7 +75,7 @@ class VisitIndex:
             self.completed.add(visit_id)
         else:
             return []
-        self._of_partition.setdefault(message.partition, set()).add(visit_id)
+        self._members.add(message.partition, visit_id)
         return []
 
     def tick(self, now: datetime) -> Sequence[Outbound]:

@@ -9,8 +9,6 @@ so they are not a second reading of the rules (STATE_SCHEMA names its kept shape
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable
 from datetime import date
 
@@ -23,12 +21,13 @@ from events.schedule import HouseholdClosed
 from events.types import EventType
 from services.policy.domain.impact import HouseholdSnapshot
 from services.policy.domain.referrals import ReferralState
+from services.rules import referral_ledger
 from services.rules.facts import HouseholdFacts
 from services.rules.referral_ledger import READS as LEDGER_READS
-from services.rules.referral_ledger import STATE_SCHEMA as LEDGER_STATE_SCHEMA
 from services.rules.referral_ledger import LedgerRefused, ReferralLedger
 from services.rules.standards import PolicyBook
 from services.rules.translation import facts_from_identified
+from services.runtime.kept_state import PartitionMembers, schema_id
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound
 
@@ -65,11 +64,11 @@ class _KeptPartition:
 
 
 _PARTITION = TypeAdapter(_KeptPartition)
-# Changes with the shape of what is kept (referral's part has its own).
-PARTITION_SCHEMA = hashlib.sha256(
-    json.dumps(_PARTITION.json_schema(), sort_keys=True).encode()
-).hexdigest()[:16]
-STATE_SCHEMA = f"{PARTITION_SCHEMA}-{LEDGER_STATE_SCHEMA}"
+STATE_VERSION = 1  # bump when what a field means changes (the referrals' part has its own)
+STATE_SCHEMA = (
+    f"{schema_id(_PARTITION, STATE_VERSION)}"
+    f"-{schema_id(referral_ledger.KEPT, referral_ledger.STATE_VERSION)}"
+)
 
 
 class HouseholdIndex:
@@ -80,11 +79,11 @@ class HouseholdIndex:
         self._referrals = ReferralLedger()
         self.open: dict[str, HouseholdSnapshot] = {}
         self.closed: set[str] = set()  # for good, as referral and identification hold them
-        self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
+        self._members = PartitionMembers()  # the households of each chain partition
 
     def dump_partition(self, partition: int) -> bytes:
         """This partition's households, as the policy service keeps them on disk."""
-        mine = sorted(self._of_partition.get(partition, ()))
+        mine = self._members.of(partition)
         kept = _KeptPartition(
             {
                 h: _Kept(s.region_code, s.evaluated_on, s.facts)
@@ -108,13 +107,13 @@ class HouseholdIndex:
                 referrals=_referral_state(self._referrals, household_id),
             )
         self.closed.update(kept.closed)
-        self._of_partition.setdefault(partition, set()).update(kept.open, kept.closed)
+        self._members.update(partition, kept.open, kept.closed)
 
     def fold(self, message: Inbound) -> None:
         """A message of `assist.chain`."""
         household_id = message.key.decode() if message.key else None
         if household_id is not None:
-            self._of_partition.setdefault(message.partition, set()).add(household_id)
+            self._members.add(message.partition, household_id)
         if message.event_type not in _SKIPPED:
             try:
                 event = decode_event(message.value)

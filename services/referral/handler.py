@@ -28,8 +28,9 @@ from services.rules.facts import HouseholdFacts
 from services.rules.programs import referral_due_at
 from services.rules.reconcile import amendment_reason
 from services.rules.referral_ledger import (
+    KEPT,
     SKIPPED,
-    STATE_SCHEMA,
+    STATE_VERSION,
     Amend,
     Decision,
     Household,
@@ -41,10 +42,12 @@ from services.rules.referral_ledger import (
 from services.rules.standards import PolicyBook
 from services.rules.versions import PolicyVersions
 from services.runtime.clock import recorded_now
+from services.runtime.kept_state import schema_id
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 
 SERVICE = "referral"
+STATE_SCHEMA = schema_id(KEPT, STATE_VERSION)
 log = get_logger()
 
 

@@ -9,14 +9,12 @@ it, so the two agree by construction.
     apply(event, partition) -> [Issue | Amend | Withdraw]
 
 Pure: the ledger is fed decoded chain events; building, logging and publishing what it decides
-is the applier's. Its households are kept on disk by partition of the chain (STATE_SCHEMA names
-the shape, services/runtime/kept_state.py keeps the files).
+is the applier's. Its households are kept on disk by partition of the chain (KEPT is their
+shape; services/runtime/kept_state.py keeps the files).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -93,13 +91,10 @@ class Withdraw:
 
 Decision = Issue | Amend | Withdraw
 
-# The households of one partition, as kept on disk. Bump STATE_VERSION when what a field means
-# changes; a change of the fields' shape changes the schema's hash by itself.
-_HOUSEHOLDS = TypeAdapter(dict[str, Household])
+# The households of one partition, as kept on disk (KEPT), and a version to bump when what a
+# field means changes: its appliers name the shape of what they keep from both.
+KEPT = TypeAdapter(dict[str, Household])
 STATE_VERSION = 1
-STATE_SCHEMA = hashlib.sha256(
-    json.dumps([STATE_VERSION, _HOUSEHOLDS.json_schema()], sort_keys=True).encode()
-).hexdigest()[:16]
 
 
 class ReferralLedger:
@@ -109,10 +104,10 @@ class ReferralLedger:
 
     def dump_partition(self, partition: int) -> bytes:
         mine = self._of_partition.get(partition, set())
-        return _HOUSEHOLDS.dump_json({h: self.households[h] for h in sorted(mine)})
+        return KEPT.dump_json({h: self.households[h] for h in sorted(mine)})
 
     def load_partition(self, partition: int, data: bytes) -> None:
-        loaded = _HOUSEHOLDS.validate_json(data)
+        loaded = KEPT.validate_json(data)
         self.households.update(loaded)
         self._of_partition.setdefault(partition, set()).update(loaded)
 

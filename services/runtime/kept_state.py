@@ -17,12 +17,13 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import TypeAdapter
 
 from services.runtime.kafka import ConsumerRecord
 from services.runtime.local_files import replace_atomically
@@ -30,6 +31,30 @@ from services.runtime.logging import get_logger
 
 log = get_logger()
 FORMAT = 1
+
+
+def schema_id(shape: TypeAdapter[Any], version: int) -> str:
+    """A handler's `state_schema`: a digest of the JSON schema of what it keeps and of a version
+    it bumps by hand when what a field means changes (a change of shape changes it alone)."""
+    document = json.dumps([version, shape.json_schema()], sort_keys=True)
+    return hashlib.sha256(document.encode()).hexdigest()[:16]
+
+
+class PartitionMembers:
+    """The keys (households, visits) a handler holds of each partition of its state topic: what
+    it dumps of one partition, without a scan of everything it holds."""
+
+    def __init__(self) -> None:
+        self._of: dict[int, set[str]] = {}
+
+    def add(self, partition: int, key: str) -> None:
+        self._of.setdefault(partition, set()).add(key)
+
+    def update(self, partition: int, *keys: Iterable[str]) -> None:
+        self._of.setdefault(partition, set()).update(*keys)
+
+    def of(self, partition: int) -> list[str]:
+        return sorted(self._of.get(partition, ()))
 
 
 @runtime_checkable

@@ -19,9 +19,7 @@ clock and the policy versions are read whole, and a version read reschedules eve
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import heapq
-import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +36,7 @@ from events.types import EventType
 from services.rules.standards import UnknownRegion
 from services.rules.versions import PolicyVersions
 from services.runtime.clock import ClockTime
+from services.runtime.kept_state import PartitionMembers, schema_id
 from services.runtime.logging import get_logger
 from services.runtime.messages import Inbound, Outbound, Rejected
 from services.scheduler.domain.dates import DueDate, Evaluation, next_due
@@ -71,11 +70,8 @@ class _KeptPartition:
 
 
 _PARTITION = TypeAdapter(_KeptPartition)
-# Bump STATE_VERSION when what a field means changes; a change of shape changes the hash.
-STATE_VERSION = 1
-STATE_SCHEMA = hashlib.sha256(
-    json.dumps([STATE_VERSION, _PARTITION.json_schema()], sort_keys=True).encode()
-).hexdigest()[:16]
+STATE_VERSION = 1  # bump when what a field means changes
+STATE_SCHEMA = schema_id(_PARTITION, STATE_VERSION)
 
 
 class DatesThatMatter:
@@ -95,7 +91,7 @@ class DatesThatMatter:
         self.closed: set[str] = set()
         self._timers: list[tuple[datetime, date, str]] = []  # (arrives at, date, household)
         self._scheduled: dict[str, tuple[datetime, date]] = {}  # each household's live entry
-        self._of_partition: dict[int, set[str]] = {}  # the households of each chain partition
+        self._members = PartitionMembers()  # the households of each chain partition
 
     # -- kept on disk --------------------------------------------------------------------------
     @property
@@ -103,7 +99,7 @@ class DatesThatMatter:
         return self.topics.chain
 
     def dump_partition(self, partition: int) -> bytes:
-        mine = sorted(self._of_partition.get(partition, ()))
+        mine = self._members.of(partition)
         kept = _KeptPartition(
             {h: e for h in mine if (e := self.evaluations.get(h)) is not None},
             {h: on for h in mine if (on := self.covered.get(h)) is not None},
@@ -116,9 +112,7 @@ class DatesThatMatter:
         self.evaluations.update(kept.evaluations)
         self.covered.update(kept.covered)
         self.closed.update(kept.closed)
-        self._of_partition.setdefault(partition, set()).update(
-            kept.evaluations, kept.covered, kept.closed
-        )
+        self._members.update(partition, kept.evaluations, kept.covered, kept.closed)
         # Scheduled with the versions read so far: a version read later reschedules them all.
         for household in kept.evaluations:
             self._schedule(household)
@@ -137,7 +131,7 @@ class DatesThatMatter:
             return []
         event = _decode(message.value)
         if event.household_id is not None:
-            self._of_partition.setdefault(message.partition, set()).add(event.household_id)
+            self._members.add(message.partition, event.household_id)
         self._fold(event)
         return []
 

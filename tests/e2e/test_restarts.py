@@ -162,9 +162,7 @@ async def _console_shares(
 
 
 def _rebalances(system: System, process: Any) -> int:
-    report = httpx.get(f"{process.url}/healthz", headers=system.headers("operator"), timeout=5)
-    (processor,) = report.json()["processors"]
-    return int(processor["rebalances"])
+    return int(_processor_report(system, process)["rebalances"])
 
 
 async def assert_every_household_whole(system: System, households: list[str]) -> None:
@@ -216,9 +214,14 @@ async def assert_every_household_whole(system: System, households: list[str]) ->
 
 
 def _tasks(system: System, process: Any) -> list[int]:
+    return list(_processor_report(system, process)["tasks"] or [])
+
+
+def _processor_report(system: System, process: Any) -> dict[str, Any]:
+    """The one processor of a service instance, as its /healthz reports it to an operator."""
     report = httpx.get(f"{process.url}/healthz", headers=system.headers("operator"), timeout=5)
     (processor,) = report.json()["processors"]
-    return list(processor["tasks"] or [])
+    return dict(processor)
 
 
 async def _at_least(counting: Any, total: int) -> bool:

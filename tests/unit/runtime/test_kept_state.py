@@ -6,8 +6,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
+from pydantic import TypeAdapter
 
-from services.runtime.kept_state import Kept, PartitionKeeper, StateFiles, record_digest
+from services.runtime.kept_state import (
+    Kept,
+    PartitionKeeper,
+    StateFiles,
+    record_digest,
+    schema_id,
+)
 
 
 def test_a_file_gives_back_what_was_kept(tmp_path: Path) -> None:
@@ -64,3 +71,10 @@ def test_a_disk_that_fails_a_write_costs_a_retry_not_the_run(tmp_path: Path) -> 
     assert StateFiles(blocked, "s1").read("t.assist.chain", 0) == Kept(
         8, 7, record_digest(b"HH-1", b"v"), b'{"HH-1": {}}'
     )
+
+
+def test_a_schema_id_changes_with_the_shape_or_the_version() -> None:
+    one = schema_id(TypeAdapter(dict[str, int]), 1)
+    assert one == schema_id(TypeAdapter(dict[str, int]), 1)
+    assert one != schema_id(TypeAdapter(dict[str, str]), 1)
+    assert one != schema_id(TypeAdapter(dict[str, int]), 2)
